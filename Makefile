@@ -1,0 +1,50 @@
+# Stencil: every target installs or builds what it needs, idempotently, so on a fresh machine
+# `make demo` and `make test` are each the only command needed.
+SHELL       := /bin/bash
+DOTNET      ?= dotnet
+CONFIG      ?= Release
+BIN         := build/bin
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: all deps build publish guest test bench demo install clean
+
+all: build
+
+## deps: Debian packages (QEMU, containerd, runc/crun, clang for NativeAOT, ...) and NuGet restore.
+deps:
+	@scripts/deps.sh
+	@$(DOTNET) restore Runtime.sln --verbosity quiet
+
+## build: every project (libraries, tests, tools).
+build: deps
+	$(DOTNET) build Runtime.sln -c $(CONFIG) --no-restore --verbosity quiet
+
+## publish: the NativeAOT executables (shim, agent) into build/bin.
+publish: deps
+	$(DOTNET) publish shim/Stencil.Shim -c Release -o $(BIN) --verbosity quiet
+	$(DOTNET) publish src/Stencil.Agent -c Release -o build/agent --verbosity quiet
+
+## guest: kernel (vmlinux) and initrd with the agent, under build/guest.
+guest: publish
+	@scripts/build-guest.sh
+
+## test: unit, integration (real QEMU) and end-to-end (real containerd) tests.
+test: build guest
+	@scripts/run-tests.sh
+
+## bench: the performance benchmarks, printed as tables of medians and ratios.
+bench: build guest
+	@scripts/run-bench.sh
+
+## demo: a container in a VM through a private containerd.
+demo: build guest
+	@scripts/demo.sh
+
+## install: the shim, guest image and default configuration to their system places.
+install: publish guest
+	@scripts/install.sh
+
+clean:
+	rm -rf build
+	$(DOTNET) clean Runtime.sln --verbosity quiet || true

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test project and ends with one plain line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test Runtime.sln -c "${CONFIG:-Release}" --no-build --verbosity quiet 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+echo
+echo "tests: ${passed} passed, ${failed} failed"
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then echo "dotnet test exited $rc"; fi
+exit "$rc"
