@@ -1,0 +1,18 @@
+using System.Runtime.InteropServices;
+
+namespace Stencil.Runtime.Interop;
+
+/// <summary>The few libc calls the runtime makes directly. errno becomes an exception in <see cref="Errno"/>.</summary>
+internal static partial class Libc
+{
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mount(string? source, string target, string? fstype, ulong flags, string? data);
+
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Umount2(string target, int flags);
+
+    internal const int MNT_DETACH = 2;
+    internal const int EINVAL = 22;
+    internal const int ENOENT = 2;
+    internal const int EBUSY = 16;
+}

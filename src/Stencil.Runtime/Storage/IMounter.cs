@@ -1,0 +1,13 @@
+namespace Stencil.Runtime.Storage;
+
+/// <summary>The seam between the runtime and the host's mount table (real: <see cref="LinuxMounter"/>).</summary>
+public interface IMounter
+{
+    /// <summary>Mounts <paramref name="mount"/> (containerd's form: type, source, options) onto <paramref name="target"/>.</summary>
+    void Mount(MountSpec mount, string target);
+
+    /// <summary>Unmounts (lazily when busy); a target that is not mounted is not an error.</summary>
+    void Unmount(string target);
+
+    bool IsMountPoint(string path);
+}

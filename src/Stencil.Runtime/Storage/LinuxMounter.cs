@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+using Stencil.Runtime.Interop;
+
+namespace Stencil.Runtime.Storage;
+
+public sealed class LinuxMounter : IMounter
+{
+    public void Mount(MountSpec mount, string target)
+    {
+        var parsed = MountOptions.Parse(mount.Options);
+        var type = mount.Type is "bind" or "rbind" ? null : mount.Type;
+        var flags = parsed.Flags | (mount.Type == "rbind" ? MountOptions.MS_BIND | MountOptions.MS_REC
+                                  : mount.Type == "bind" ? MountOptions.MS_BIND : 0);
+        var what = $"mount {mount.Type} {mount.Source} on {target}";
+        if (Libc.Mount(mount.Source, target, type, flags & ~MountOptions.MS_RDONLY | (type is null ? 0 : flags & MountOptions.MS_RDONLY),
+                       parsed.Data.Length == 0 ? null : parsed.Data) != 0)
+            throw Errno.Exception(Marshal.GetLastPInvokeError(), what);
+
+        // A bind mount ignores MS_RDONLY on the first call; it takes a remount to make it read-only.
+        if (type is null && (flags & MountOptions.MS_RDONLY) != 0
+            && Libc.Mount(null, target, null, MountOptions.MS_BIND | MountOptions.MS_REMOUNT | MountOptions.MS_RDONLY | (flags & (MountOptions.MS_NOSUID | MountOptions.MS_NODEV | MountOptions.MS_NOEXEC)), null) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Unmount(target);
+            throw Errno.Exception(errno, what + " (read-only remount)");
+        }
+        if (parsed.Propagation != 0 && Libc.Mount(null, target, null, parsed.Propagation, null) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Unmount(target);
+            throw Errno.Exception(errno, what + " (propagation)");
+        }
+    }
+
+    public void Unmount(string target)
+    {
+        if (Libc.Umount2(target, 0) == 0)
+            return;
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is Libc.EINVAL or Libc.ENOENT)
+            return; // not a mount point (any more), or gone
+        if (errno == Libc.EBUSY)
+        {
+            // Busy (an open file, a process's cwd): detach now, the kernel finishes when it is released.
+            if (Libc.Umount2(target, Libc.MNT_DETACH) == 0)
+                return;
+            errno = Marshal.GetLastPInvokeError();
+        }
+        throw Errno.Exception(errno, $"unmount {target}");
+    }
+
+    public bool IsMountPoint(string path)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            // mountinfo: id parent major:minor root mount-point options ... ; the mount point is field 5,
+            // with spaces escaped as \040.
+            var fields = line.Split(' ');
+            if (fields.Length > 4 && fields[4].Replace("\\040", " ", StringComparison.Ordinal) == full)
+                return true;
+        }
+        return false;
+    }
+}
