@@ -1,3 +1,232 @@
 #!/usr/bin/env bash
-# Filled in by the issue that needs it.
-echo "build-guest: not yet implemented"
+# Builds the guest image from the recipe in config/guest/ (see its README.md):
+#   build/guest/vmlinux  Debian's generic kernel, uncompressed (an ELF with a PVH note, so QEMU
+#                        boots it with -kernel directly and skips the ~3 s XZ decompression)
+#   build/guest/initrd   busybox, kernel modules, the OCI runtime, the agent, /init
+# Nothing is installed on the host: packages are fetched with `apt-get download` into
+# build/guest/cache and unpacked with `dpkg -x` under build/guest/work. The image is rebuilt only
+# when an input changes (this script, config/guest/*, the agent binary, a package version).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+recipe=config/guest
+out=build/guest
+cache=$out/cache
+work=$PWD/$out/work   # absolute: modprobe -d prints absolute paths
+agent=build/agent/stencil-agent
+# shellcheck source=../config/guest/recipe.conf
+. "$recipe/recipe.conf"
+
+die() { echo "build-guest: $*" >&2; exit 1; }
+apt_opts=(-o APT::Sandbox::User=root -qq)   # root downloads into our own folder: no _apt sandbox
+
+[ -f "$agent" ] || die "$agent is missing (run \`make publish\`)"
+case $INITRD_COMPRESSION in none|gzip|lz4|zstd) ;; *) die "INITRD_COMPRESSION=$INITRD_COMPRESSION: use none, gzip, lz4 or zstd" ;; esac
+for t in apt-get apt-cache dpkg-deb depmod modprobe cpio xz ldd sha256sum; do
+	command -v "$t" >/dev/null || die "$t not found (run \`scripts/deps.sh\`)"
+done
+
+# --- which packages, at which versions --------------------------------------------------------
+runtime_packages=()
+while read -r pkg tag _; do
+	[ "$tag" = runtime ] && runtime_packages+=("$pkg")
+done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+for rt in $OCI_RUNTIME; do
+	[[ " ${runtime_packages[*]} " == *" $rt "* ]] || die "OCI_RUNTIME=$OCI_RUNTIME: '$rt' is not a runtime package in $recipe/packages (${runtime_packages[*]})"
+done
+[ -n "$OCI_RUNTIME" ] || die "OCI_RUNTIME is empty: name crun or runc"
+
+kernel_package() {
+	apt-cache depends "$KERNEL_PACKAGE" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+candidate() { apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2; exit }'; }
+
+updated=
+apt_update() {
+	[ -z "$updated" ] || return 0
+	echo "build-guest: apt-get update"
+	apt-get update "${apt_opts[@]}"
+	updated=1
+}
+
+kpkg=$(kernel_package)
+[ -n "$kpkg" ] || { apt_update; kpkg=$(kernel_package); }
+[ -n "$kpkg" ] || die "apt-cache depends $KERNEL_PACKAGE names no linux-image-<version> package"
+kver=${kpkg#linux-image-}                      # e.g. 6.1.0-56-amd64: the modules folder name
+
+packages=("$kpkg")
+while read -r pkg tag _; do
+	if [ "$tag" = base ] || [[ " $OCI_RUNTIME " == *" $pkg "* ]]; then packages+=("$pkg"); fi
+done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+
+declare -A version
+for p in "${packages[@]}"; do
+	v=$(candidate "$p")
+	[ -n "$v" ] || { apt_update; v=$(candidate "$p"); }
+	[ -n "$v" ] || die "apt-cache policy $p shows no candidate version"
+	version[$p]=$v
+done
+
+# --- up to date? ------------------------------------------------------------------------------
+inputs_hash() {
+	{
+		sha256sum "$0" "$agent"
+		find "$recipe" -type f -print0 | sort -z | xargs -0 sha256sum
+		for p in "${packages[@]}"; do echo "$p=${version[$p]}"; done
+		echo "OCI_RUNTIME=$OCI_RUNTIME INITRD_COMPRESSION=$INITRD_COMPRESSION"
+	} | sha256sum | cut -d' ' -f1
+}
+hash=$(inputs_hash)
+
+print_sizes() {
+	local f
+	for f in "$out/vmlinux" "$out/initrd" "$agent"; do
+		awk -v f="$f" -v s="$(stat -c %s "$f")" 'BEGIN { printf "build-guest: %-28s %6.1f MiB\n", f, s / 1048576 }'
+	done
+}
+
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$hash" ] && [ -f "$out/vmlinux" ] && [ -f "$out/initrd" ]; then
+	echo "build-guest: up to date ($kpkg, ${OCI_RUNTIME// /+}, $INITRD_COMPRESSION)"
+	print_sizes
+	exit 0
+fi
+rm -f "$out/stamp"
+
+# --- download and unpack ----------------------------------------------------------------------
+mkdir -p "$cache" "$work"
+deb_of() { echo "$cache/${1}_${version[$1]//:/%3a}_"*.deb; }   # apt's file name, epoch escaped
+for p in "${packages[@]}"; do
+	deb=$(deb_of "$p")
+	[ -f "$deb" ] && continue
+	echo "build-guest: downloading $p=${version[$p]}"
+	if ! (cd "$cache" && apt-get download "${apt_opts[@]}" "$p=${version[$p]}"); then
+		# The lists can name a version the mirror no longer has (security updates replace it).
+		apt_update
+		version[$p]=$(candidate "$p")
+		(cd "$cache" && apt-get download "${apt_opts[@]}" "$p=${version[$p]}") || die "apt-get download $p failed"
+		hash=$(inputs_hash)
+	fi
+	deb=$(deb_of "$p")
+	[ -f "$deb" ] || die "apt-get download $p=${version[$p]} left no $deb"
+done
+
+unpack() {   # unpack <package> -> prints the folder; reuses it when the version is unchanged
+	local dir=$work/pkg/$1
+	if [ "$(cat "$dir.version" 2>/dev/null)" != "${version[$1]}" ]; then
+		rm -rf "$dir" "$dir.version"
+		mkdir -p "$dir"
+		dpkg-deb -x "$(deb_of "$1")" "$dir"
+		echo "${version[$1]}" > "$dir.version"
+	fi
+	echo "$dir"
+}
+
+# --- kernel: vmlinux out of the XZ-compressed bzImage -----------------------------------------
+kdir=$(unpack "$kpkg")
+vmlinuz=$kdir/boot/vmlinuz-$kver
+[ -f "$vmlinuz" ] || die "$vmlinuz is missing from $kpkg"
+is_pvh_elf() {   # an ELF whose notes hold XEN_ELFNOTE_PHYS32_ENTRY (type 18, name "Xen"): PVH entry
+	[ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ] &&
+		LC_ALL=C grep -qaP '\x04\x00\x00\x00\x08\x00\x00\x00\x12\x00\x00\x00Xen\x00' "$1"
+}
+if [ "$(cat "$out/vmlinux.version" 2>/dev/null)" != "$kpkg=${version[$kpkg]}" ] || [ ! -f "$out/vmlinux" ]; then
+	rm -f "$out/vmlinux" "$out/vmlinux.version"
+	found=
+	# Every offset of the XZ stream magic (FD 37 7A 58 5A 00); the first one that decompresses to
+	# a PVH ELF is the kernel (a stray match in the setup code would not decompress).
+	for off in $(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | cut -d: -f1); do
+		# (xz reads from a process substitution: it stops at the stream end, which would make a
+		# pipe from tail die of SIGPIPE and fail the pipeline under pipefail.)
+		if xz -dc --single-stream < <(tail -c +$((off + 1)) "$vmlinuz") > "$out/vmlinux.tmp" 2>/dev/null &&
+			is_pvh_elf "$out/vmlinux.tmp"; then
+			found=1
+			break
+		fi
+	done
+	[ -n "$found" ] || { rm -f "$out/vmlinux.tmp"; die "no XZ-compressed PVH ELF found in $vmlinuz"; }
+	mv "$out/vmlinux.tmp" "$out/vmlinux"
+	echo "$kpkg=${version[$kpkg]}" > "$out/vmlinux.version"
+fi
+
+# --- initrd tree ------------------------------------------------------------------------------
+root=$work/initrd
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,etc,dev,proc,sys,run,tmp,root,mnt,newroot,usr/bin,usr/sbin,usr/libexec/stencil}
+chmod 1777 "$root/tmp"
+chmod 0700 "$root/root"
+mknod -m 0600 "$root/dev/console" c 5 1
+mknod -m 0666 "$root/dev/null" c 1 3
+
+install -m 0755 "$recipe/init" "$root/init"
+install -m 0755 "$recipe/bench-runtimes" "$root/usr/libexec/stencil/bench-runtimes"
+cp -a "$recipe/rootfs/." "$root/"
+
+copy_with_libs() {   # copy_with_libs <source file> <path in the image>
+	install -D -m 0755 "$1" "$root$2"
+	local lib
+	# ldd lists "name => /path (addr)" and the loader as "/path (addr)"; a static binary has none.
+	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		[ -f "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+	done
+	if ldd "$1" 2>/dev/null | grep -q 'not found'; then
+		die "$1 needs libraries this host lacks: $(ldd "$1" | grep 'not found' | tr -s ' \t\n' ' ')"
+	fi
+}
+
+while read -r pkg tag files; do
+	if [ "$tag" = base ] || [[ " $OCI_RUNTIME " == *" $pkg "* ]]; then
+		pdir=$(unpack "$pkg")
+		for f in $files; do
+			[ -f "$pdir$f" ] || die "$f is not in package $pkg=${version[$pkg]}"
+			copy_with_libs "$pdir$f" "$f"
+		done
+		# The agent runs whichever runtime is first in OCI_RUNTIME through one fixed path.
+		[ "$pkg" != "${OCI_RUNTIME%% *}" ] || ln -s "${files%% *}" "$root/usr/bin/oci-runtime"
+	fi
+done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+
+# busybox applets as symlinks now, rather than `busybox --install` on every boot.
+"$root/bin/busybox" --list-full | while read -r applet; do
+	[ -e "$root/$applet" ] || [ -L "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+
+copy_with_libs "$agent" /sbin/stencil-agent
+
+# --- kernel modules, in dependency order ------------------------------------------------------
+mdir=$kdir/lib/modules/$kver
+if [ ! -f "$mdir/modules.dep" ]; then
+	depmod -b "$kdir" "$kver"
+	: > "$mdir/modules.softdep"   # soft dependencies are not followed (see config/guest/modules)
+fi
+mkdir -p "$work/modprobe.d"   # empty: the host's /etc/modprobe.d must not shape the guest's order
+order=()
+declare -A seen
+for m in $(sed 's/#.*//' "$recipe/modules"); do
+	# "insmod <path>" lines, dependencies first; built-in modules print "builtin <name>" instead.
+	deps=$(modprobe -d "$kdir" -S "$kver" -C "$work/modprobe.d" --show-depends "$m" 2>&1) ||
+		die "module $m (config/guest/modules) is not in $kpkg: $deps"
+	for ko in $(awk '$1 == "insmod" { print $2 }' <<< "$deps"); do
+		ko=${ko#"$kdir"}
+		[ -z "${seen[$ko]:-}" ] || continue
+		seen[$ko]=1
+		order+=("$ko")
+		install -D -m 0644 "$kdir$ko" "$root$ko"
+	done
+done
+printf '%s\n' "${order[@]}" > "$root/etc/modules.order"
+
+# --- archive ----------------------------------------------------------------------------------
+compress() {
+	case $INITRD_COMPRESSION in
+	none) cat ;;
+	gzip) gzip -9 ;;
+	lz4) lz4 -l -12 -q ;;           # the kernel reads only the legacy lz4 frame format (-l)
+	zstd) zstd -19 -q -T0 ;;
+	esac
+}
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) |
+	compress > "$out/initrd.tmp"
+mv "$out/initrd.tmp" "$out/initrd"
+echo "$hash" > "$out/stamp"
+echo "build-guest: built $kpkg=${version[$kpkg]}, runtime ${OCI_RUNTIME// /+}, initrd $INITRD_COMPRESSION"
+print_sizes
