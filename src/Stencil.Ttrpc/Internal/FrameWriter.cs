@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Google.Protobuf;
+
+namespace Stencil.Ttrpc.Internal;
+
+/// <summary>
+/// The send pump shared by client and server: any thread enqueues, one loop writes. Frames therefore
+/// never interleave, and frames queued together go out in one flush.
+/// </summary>
+internal sealed class FrameWriter
+{
+    // Flush at least this often while draining a long queue, so the pipe's buffer stays small.
+    private const int FlushThreshold = 64 * 1024;
+
+    private readonly Channel<OutboundFrame> _queue = Channel.CreateUnbounded<OutboundFrame>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+
+    /// <summary>False once <see cref="Complete"/> was called: the frame will never be sent.</summary>
+    public bool TryEnqueue(in OutboundFrame frame) => _queue.Writer.TryWrite(frame);
+
+    /// <summary>Accept no more frames; the pump stops after what is queued. Safe to call twice.</summary>
+    public void Complete() => _queue.Writer.TryComplete();
+
+    /// <summary>Writes queued frames until <see cref="Complete"/> or cancellation. Never throws:
+    /// returns null when it stopped as asked, else why the stream failed.</summary>
+    public async Task<string?> RunAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long unflushed = 0;
+                while (reader.TryRead(out var frame))
+                {
+                    Write(output, frame);
+                    unflushed += FrameCodec.HeaderLength + frame.PayloadLength;
+                    if (unflushed >= FlushThreshold)
+                    {
+                        if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+                            return "peer stopped reading";
+                        unflushed = 0;
+                    }
+                }
+                if (unflushed > 0 && (await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+                    return "peer stopped reading";
+            }
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            return $"write failed: {ex.Message}";
+        }
+        catch (Exception ex)
+        {
+            return $"internal error while writing frames: {ex}";
+        }
+    }
+
+    /// <summary>Header then message, straight into the writer's buffer (no intermediate array).</summary>
+    public static void Write(IBufferWriter<byte> output, in OutboundFrame frame)
+    {
+        var header = output.GetSpan(FrameCodec.HeaderLength);
+        FrameCodec.WriteHeader(header, new FrameHeader((uint)frame.PayloadLength, frame.StreamId, frame.Type, 0));
+        output.Advance(FrameCodec.HeaderLength);
+        frame.Message.WriteTo(output);
+    }
+}
