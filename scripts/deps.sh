@@ -8,7 +8,7 @@ packages=(
   busybox-static                      # guest userland and the test image
   containernetworking-plugins iproute2 # CNI bridge + host-local, tc, ip
   clang zlib1g-dev                    # NativeAOT linking
-  cpio zstd xz-utils kmod             # building the guest initrd
+  cpio zstd lz4 xz-utils kmod         # building the guest initrd (lz4: its compression)
 )
 missing=()
 for p in "${packages[@]}"; do
