@@ -1,0 +1,106 @@
+using Tomlyn;
+using Tomlyn.Model;
+
+namespace Stencil.Runtime.Configuration;
+
+/// <summary>
+/// Finds and reads configuration.toml. Search order: the path containerd passes in the runtime
+/// options (CRI's options.ConfigPath), then $STENCIL_CONFIG, then /etc/stencil/configuration.toml;
+/// with none of them, the built-in defaults. A path named explicitly (option or variable) must
+/// exist; only the system-wide file is optional.
+/// </summary>
+public static class ConfigLoader
+{
+    public const string SystemPath = "/etc/stencil/configuration.toml";
+
+    public const string EnvironmentVariable = "STENCIL_CONFIG";
+
+    /// <summary>Every key the file may hold, as "section.key", in the order of config/configuration.toml.</summary>
+    public static IReadOnlyList<string> KnownKeys { get; } = ConfigSchema.Keys.Select(k => k.FullName).ToArray();
+
+    /// <summary>Loads the configuration from the first place of the search order that names a file.</summary>
+    public static LoadedConfig Load(string? optionPath) =>
+        Load(optionPath, Environment.GetEnvironmentVariable(EnvironmentVariable), SystemPath);
+
+    /// <summary>The search order with every input explicit (tests).</summary>
+    public static LoadedConfig Load(string? optionPath, string? environmentPath, string systemPath)
+    {
+        var path = Resolve(optionPath, environmentPath, systemPath, File.Exists);
+        return path is null ? new LoadedConfig(StencilConfig.Defaults, null) : new LoadedConfig(ReadFile(path), path);
+    }
+
+    /// <summary>Which file to read, or null for the defaults. Pure apart from <paramref name="exists"/>.</summary>
+    public static string? Resolve(string? optionPath, string? environmentPath, string systemPath, Func<string, bool> exists)
+    {
+        if (!string.IsNullOrEmpty(optionPath))
+            return Explicit(optionPath, "the runtime options' config_path");
+        if (!string.IsNullOrEmpty(environmentPath))
+            return Explicit(environmentPath, "$" + EnvironmentVariable);
+        return exists(systemPath) ? systemPath : null;
+
+        string Explicit(string path, string namedBy)
+        {
+            if (!path.StartsWith('/'))
+                throw StencilException.InvalidArgument($"configuration file \"{path}\" (from {namedBy}) must be an absolute path");
+            if (!exists(path))
+                throw StencilException.NotFound($"configuration file {path} (from {namedBy}) does not exist");
+            return path;
+        }
+    }
+
+    public static StencilConfig ReadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StencilException(ex is FileNotFoundException or DirectoryNotFoundException ? ErrorKind.NotFound : ErrorKind.InvalidArgument,
+                $"configuration file {path}: {ex.Message}", ex);
+        }
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses configuration TOML over the defaults. <paramref name="source"/> names the text in errors.</summary>
+    public static StencilConfig Parse(string toml, string source)
+    {
+        TomlTable document;
+        try
+        {
+            document = TomlSerializer.Deserialize(toml, ConfigTomlContext.Default.TomlTable)
+                ?? throw StencilException.InvalidArgument($"{source}: empty TOML document");
+        }
+        catch (TomlException ex)
+        {
+            throw StencilException.InvalidArgument($"{source}: not valid TOML: {OneLine(ex.Message)}");
+        }
+
+        var config = StencilConfig.Defaults;
+        foreach (var (sectionName, sectionValue) in document)
+        {
+            if (!ConfigSchema.Sections.Contains(sectionName))
+            {
+                var what = sectionValue is TomlTable ? $"section [{sectionName}]" : $"key {sectionName} = {ConfigSchema.Format(sectionValue)} outside any section";
+                throw StencilException.InvalidArgument($"{source}: unknown {what}; the sections are {string.Join(", ", ConfigSchema.Sections.Select(s => $"[{s}]"))}");
+            }
+            if (sectionValue is not TomlTable section)
+                throw StencilException.InvalidArgument($"{source}: {sectionName} = {ConfigSchema.Format(sectionValue)}: expected a section [{sectionName}]");
+            foreach (var (keyName, value) in section)
+            {
+                var key = ConfigSchema.Keys.FirstOrDefault(k => k.Section == sectionName && k.Name == keyName);
+                if (key is null)
+                {
+                    var known = string.Join(", ", ConfigSchema.Keys.Where(k => k.Section == sectionName).Select(k => k.Name));
+                    throw StencilException.InvalidArgument(
+                        $"{source}: unknown key {sectionName}.{keyName} = {ConfigSchema.Format(value)}; the keys of [{sectionName}] are {known}");
+                }
+                config = key.Apply(config, value, $"{source}: {key.FullName} = {ConfigSchema.Format(value)}");
+            }
+        }
+        return config;
+    }
+
+    private static string OneLine(string message) => string.Join(" ", message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using Tomlyn.Model;
+
+namespace Stencil.Runtime.Configuration;
+
+/// <summary>
+/// Every key configuration.toml may hold, with its type and range. The loader accepts nothing else,
+/// so a misspelt key fails loudly instead of silently falling back to a default.
+/// </summary>
+internal static class ConfigSchema
+{
+    public static IReadOnlyList<ConfigKey> Keys { get; } =
+    [
+        // [hypervisor]
+        new("hypervisor", "path", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Path = AbsolutePath(v, w, allowEmpty: false) } }),
+        new("hypervisor", "kernel", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Kernel = AbsolutePath(v, w, allowEmpty: false) } }),
+        new("hypervisor", "initrd", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Initrd = AbsolutePath(v, w, allowEmpty: false) } }),
+        new("hypervisor", "kernel_params", (c, v, w) => c with { Hypervisor = c.Hypervisor with { KernelParams = String(v, w) } }),
+        new("hypervisor", "machine_type", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MachineType = NonEmpty(v, w) } }),
+        new("hypervisor", "firmware", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Firmware = AbsolutePath(v, w, allowEmpty: true) } }),
+        new("hypervisor", "default_vcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultVcpus = Integer(v, w, 1, 256) } }),
+        new("hypervisor", "default_maxvcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultMaxVcpus = Integer(v, w, 0, 256) } }),
+        new("hypervisor", "default_memory", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultMemory = Integer(v, w, 64, 1024 * 1024) } }),
+        new("hypervisor", "memory_slots", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MemorySlots = Integer(v, w, 0, 256) } }),
+        new("hypervisor", "pcie_root_ports", (c, v, w) => c with { Hypervisor = c.Hypervisor with { PcieRootPorts = Integer(v, w, 0, 32) } }),
+        new("hypervisor", "enable_vmgenid", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableVmgenid = Boolean(v, w) } }),
+        new("hypervisor", "msize_9p", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Msize9p = Integer(v, w, 4096, 1024 * 1024) } }),
+        new("hypervisor", "enable_debug", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableDebug = Boolean(v, w) } }),
+
+        // [factory]
+        new("factory", "enable_template", (c, v, w) => c with { Factory = c.Factory with { EnableTemplate = Boolean(v, w) } }),
+        new("factory", "template_path", (c, v, w) => c with { Factory = c.Factory with { TemplatePath = AbsolutePath(v, w, allowEmpty: false) } }),
+        new("factory", "pool_size", (c, v, w) => c with { Factory = c.Factory with { PoolSize = Integer(v, w, 0, 1024) } }),
+        new("factory", "template_build_timeout", (c, v, w) => c with { Factory = c.Factory with { TemplateBuildTimeout = Integer(v, w, 1, 3600) } }),
+
+        // [agent]
+        new("agent", "dial_timeout", (c, v, w) => c with { Agent = c.Agent with { DialTimeout = Integer(v, w, 1, 3600) } }),
+        new("agent", "enable_debug", (c, v, w) => c with { Agent = c.Agent with { EnableDebug = Boolean(v, w) } }),
+
+        // [runtime]
+        new("runtime", "state_dir", (c, v, w) => c with { Runtime = c.Runtime with { StateDir = AbsolutePath(v, w, allowEmpty: false) } }),
+        new("runtime", "shim_socket_dir", (c, v, w) => c with { Runtime = c.Runtime with { ShimSocketDir = AbsolutePath(v, w, allowEmpty: false, maxLength: 42) } }),
+        new("runtime", "enable_debug", (c, v, w) => c with { Runtime = c.Runtime with { EnableDebug = Boolean(v, w) } }),
+        new("runtime", "sandbox_cgroup_only", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupOnly = Boolean(v, w) } }),
+        new("runtime", "internetworking_model", (c, v, w) => c with { Runtime = c.Runtime with { InternetworkingModel = OneOf(v, w, "tcfilter", "none") } }),
+    ];
+
+    public static IReadOnlyList<string> Sections { get; } = Keys.Select(k => k.Section).Distinct().ToArray();
+
+    private static string String(object value, string where) =>
+        value as string ?? throw Bad(where, "expected a string");
+
+    private static string NonEmpty(object value, string where)
+    {
+        var s = String(value, where);
+        return s.Length > 0 ? s : throw Bad(where, "must not be empty");
+    }
+
+    private static string AbsolutePath(object value, string where, bool allowEmpty, int maxLength = 4096)
+    {
+        var s = String(value, where);
+        if (s.Length == 0)
+            return allowEmpty ? s : throw Bad(where, "must not be empty");
+        if (!s.StartsWith('/'))
+            throw Bad(where, "must be an absolute path");
+        if (s.Length > maxLength)
+            throw Bad(where, $"must be at most {maxLength} bytes long (a socket path, this folder plus 65 bytes, must fit in 107)");
+        return s;
+    }
+
+    private static int Integer(object value, string where, int min, int max)
+    {
+        if (value is not long n)
+            throw Bad(where, "expected an integer");
+        if (n < min || n > max)
+            throw Bad(where, $"must be between {min} and {max}");
+        return (int)n;
+    }
+
+    private static bool Boolean(object value, string where) =>
+        value as bool? ?? throw Bad(where, "expected true or false");
+
+    private static string OneOf(object value, string where, params string[] allowed)
+    {
+        var s = String(value, where);
+        return Array.IndexOf(allowed, s) >= 0 ? s : throw Bad(where, $"must be one of {string.Join(", ", allowed.Select(a => $"\"{a}\""))}");
+    }
+
+    private static StencilException Bad(string where, string reason) => StencilException.InvalidArgument($"{where}: {reason}");
+
+    /// <summary>A TOML value as it would be written in the file, for error messages.</summary>
+    public static string Format(object? value) => value switch
+    {
+        null => "(nothing)",
+        string s => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"",
+        bool b => b ? "true" : "false",
+        long n => n.ToString(CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        TomlArray a => "[" + string.Join(", ", a.Select(Format)) + "]",
+        TomlTable => "{...}",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}

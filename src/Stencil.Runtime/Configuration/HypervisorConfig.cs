@@ -1,0 +1,47 @@
+namespace Stencil.Runtime.Configuration;
+
+/// <summary>[hypervisor]: the QEMU every pod VM (and the template) runs on.</summary>
+public sealed record HypervisorConfig
+{
+    /// <summary>The QEMU binary.</summary>
+    public string Path { get; init; } = "/usr/bin/qemu-system-x86_64";
+
+    /// <summary>Guest kernel: an uncompressed vmlinux (booted through PVH).</summary>
+    public string Kernel { get; init; } = "/usr/share/stencil/vmlinux";
+
+    /// <summary>Guest initrd holding the agent.</summary>
+    public string Initrd { get; init; } = "/usr/share/stencil/initrd";
+
+    /// <summary>Extra kernel parameters, appended to the runtime's own command line.</summary>
+    public string KernelParams { get; init; } = "";
+
+    /// <summary>QEMU machine type.</summary>
+    public string MachineType { get; init; } = "q35";
+
+    /// <summary>Firmware image; empty: QEMU's default (SeaBIOS).</summary>
+    public string Firmware { get; init; } = "";
+
+    /// <summary>vCPUs a VM starts with; a pod's CPU limits are hot-added on top.</summary>
+    public int DefaultVcpus { get; init; } = 1;
+
+    /// <summary>Upper bound for hot-added vCPUs; 0: the number of host CPUs.</summary>
+    public int DefaultMaxVcpus { get; init; }
+
+    /// <summary>Memory a VM starts with, MiB; a pod's memory limits are hot-added on top.</summary>
+    public int DefaultMemory { get; init; } = 256;
+
+    /// <summary>DIMM slots for memory hotplug.</summary>
+    public int MemorySlots { get; init; } = 10;
+
+    /// <summary>PCIe root ports created at boot, one per device that can be hot-plugged (NICs, disks).</summary>
+    public int PcieRootPorts { get; init; } = 4;
+
+    /// <summary>A vmgenid device, so that every clone of a template reseeds its kernel RNG.</summary>
+    public bool EnableVmgenid { get; init; } = true;
+
+    /// <summary>9p msize (bytes) of the shared folder that carries containers' rootfs into the guest.</summary>
+    public int Msize9p { get; init; } = 8192;
+
+    /// <summary>Copy the guest console into the shim log (debug level).</summary>
+    public bool EnableDebug { get; init; }
+}
