@@ -24,9 +24,25 @@ internal sealed class FrameWriter
     /// <summary>Accept no more frames; the pump stops after what is queued. Safe to call twice.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
-    /// <summary>Writes queued frames until <see cref="Complete"/> or cancellation. Never throws:
-    /// returns null when it stopped as asked, else why the stream failed.</summary>
+    /// <summary>Writes queued frames until <see cref="Complete"/> or cancellation, then completes
+    /// <paramref name="output"/>. Never throws: returns null when it stopped as asked, else why the
+    /// stream failed.</summary>
     public async Task<string?> RunAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        var failure = await PumpAsync(output, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Whatever is still unflushed is dropped: the connection is going away, and
+            // StreamPipeWriter would otherwise try to write it to a stream that may be dead.
+            await output.CompleteAsync(new OperationCanceledException("ttrpc connection closing")).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+        }
+        return failure;
+    }
+
+    private async Task<string?> PumpAsync(PipeWriter output, CancellationToken cancellationToken)
     {
         var reader = _queue.Reader;
         try

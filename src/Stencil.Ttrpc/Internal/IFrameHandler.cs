@@ -1,0 +1,15 @@
+using System.Buffers;
+
+namespace Stencil.Ttrpc.Internal;
+
+/// <summary>What a connection does with the frames <see cref="FrameReader"/> decodes. Called on the
+/// reader's loop, one frame at a time: implementations must not block.</summary>
+internal interface IFrameHandler
+{
+    /// <summary>A whole request or response frame. The payload is valid only during the call.</summary>
+    void OnFrame(in FrameHeader header, in ReadOnlySequence<byte> payload);
+
+    /// <summary>A frame whose body was skipped (<see cref="FrameReadKind.Oversized"/> or
+    /// <see cref="FrameReadKind.UnsupportedType"/>); called once the body is gone.</summary>
+    void OnSkipped(in FrameHeader header, FrameReadKind kind);
+}
