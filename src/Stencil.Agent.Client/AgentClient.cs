@@ -1,0 +1,326 @@
+using System.Net.Sockets;
+using Google.Protobuf;
+using Stencil.Agent.Client.Internal;
+using Stencil.Ttrpc;
+using Proto = Stencil.Protocols.Agent;
+
+namespace Stencil.Agent.Client;
+
+/// <summary>
+/// The typed client of the guest agent (agent.proto over ttRPC). Calls that return at once carry
+/// <see cref="CallTimeout"/>; calls that wait for the guest (WaitProcess, reads, stdin writes,
+/// GetOOMEvent) wait until they are answered or cancelled. Errors are StencilExceptions with the
+/// agent's kind (NotFound, InvalidArgument, ...); a lost connection is Unavailable.
+/// </summary>
+public sealed class AgentClient : IAsyncDisposable
+{
+    /// <summary>The largest chunk ReadStdout/ReadStderr return.</summary>
+    public const int MaxReadChunk = 1 << 20;
+
+    private readonly TtrpcClient _client;
+
+    public AgentClient(TtrpcClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _client = client;
+    }
+
+    /// <summary>Over any duplex stream (a vsock or unix socket, a test pipe).</summary>
+    public AgentClient(Stream stream)
+        : this(new TtrpcClient(stream))
+    {
+    }
+
+    /// <summary>For calls that do not wait on the guest. Default 60 s (a container create under TCG takes a while).</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Completes when the connection is gone.</summary>
+    public Task Closed => _client.Closed;
+
+    /// <summary>Connects to the host end of the agent's port (QEMU's unix socket chardev).</summary>
+    public static async Task<AgentClient> ConnectAsync(string unixSocketPath, CancellationToken cancellationToken = default) =>
+        new(await TtrpcClient.ConnectAsync(unixSocketPath, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Connects and calls Health.Check until the agent answers: for a VM that is booting, or a clone
+    /// that is resuming. Connection failures (the socket not there yet, the VM not listening) and
+    /// unanswered checks are retried until <paramref name="timeout"/>; then DeadlineExceeded.
+    /// </summary>
+    public static async Task<AgentClient> WaitReadyAsync(string unixSocketPath, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        Exception? last = null;
+        while (true)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw new StencilException(ErrorKind.DeadlineExceeded,
+                    $"the agent at {unixSocketPath} did not answer within {timeout.TotalSeconds:F1} s" + (last is null ? "" : $" (last error: {last.Message})"), last);
+            }
+            AgentClient? client = null;
+            try
+            {
+                var connected = await ConnectAsync(unixSocketPath, cancellationToken).ConfigureAwait(false);
+                client = connected;
+                // One long check per connection: a request sent before the agent opened its port
+                // waits in the port's buffer and is answered as soon as the agent reads.
+                while (DateTime.UtcNow < deadline)
+                {
+                    var attempt = TimeSpan.FromMilliseconds(Math.Min(2000, Math.Max(50, (deadline - DateTime.UtcNow).TotalMilliseconds)));
+                    try
+                    {
+                        if (await connected.CheckAsync(attempt, cancellationToken).ConfigureAwait(false))
+                        {
+                            client = null;
+                            return connected;
+                        }
+                    }
+                    catch (StencilException ex) when (ex.Kind == ErrorKind.DeadlineExceeded)
+                    {
+                        last = ex;
+                    }
+                }
+            }
+            catch (StencilException ex) when (ex.Kind is ErrorKind.Unavailable or ErrorKind.NotFound or ErrorKind.DeadlineExceeded)
+            {
+                last = ex;
+            }
+            catch (SocketException ex)
+            {
+                last = ex;
+            }
+            catch (IOException ex)
+            {
+                last = ex;
+            }
+            finally
+            {
+                if (client is not null)
+                    await client.DisposeAsync().ConfigureAwait(false);
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // --- health ------------------------------------------------------------------------------
+
+    public Task<bool> CheckAsync(CancellationToken cancellationToken = default) => CheckAsync(CallTimeout, cancellationToken);
+
+    public async Task<bool> CheckAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var r = await _client.CallAsync(AgentMethods.Check, new Proto.CheckRequest(), new TtrpcCallOptions { Timeout = timeout }, cancellationToken)
+            .ConfigureAwait(false);
+        return r.Status == Proto.CheckResponse.Types.ServingStatus.Serving;
+    }
+
+    public async Task<AgentVersionInfo> VersionAsync(CancellationToken cancellationToken = default)
+    {
+        var r = await Call(AgentMethods.Version, new Proto.VersionRequest(), cancellationToken).ConfigureAwait(false);
+        return new AgentVersionInfo(r.AgentVersion, r.ApiVersion);
+    }
+
+    // --- sandbox -----------------------------------------------------------------------------
+
+    public Task CreateSandboxAsync(SandboxConfig config, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.CreateSandbox, ProtoMapping.ToProto(config), cancellationToken);
+
+    /// <summary>Removes every container (killing what runs), unmounts the shared folder.</summary>
+    public Task DestroySandboxAsync(CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.DestroySandbox, new Proto.DestroySandboxRequest(), cancellationToken);
+
+    // --- containers --------------------------------------------------------------------------
+
+    /// <summary>Mounts the storages, writes the bundle, runs the OCI runtime's create. Returns the init's pid in the guest.</summary>
+    public async Task<int> CreateContainerAsync(ContainerConfig config, CancellationToken cancellationToken = default)
+    {
+        var r = await Call(AgentMethods.CreateContainer, ProtoMapping.ToProto(config), cancellationToken).ConfigureAwait(false);
+        return (int)r.Pid;
+    }
+
+    public Task StartContainerAsync(string containerId, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.StartContainer, new Proto.ContainerRequest { ContainerId = containerId }, cancellationToken);
+
+    /// <param name="force">Kill a running or paused container first; otherwise that is FailedPrecondition.</param>
+    public Task RemoveContainerAsync(string containerId, bool force = false, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.RemoveContainer, new Proto.RemoveContainerRequest { ContainerId = containerId, Force = force }, cancellationToken);
+
+    public Task PauseContainerAsync(string containerId, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.PauseContainer, new Proto.ContainerRequest { ContainerId = containerId }, cancellationToken);
+
+    public Task ResumeContainerAsync(string containerId, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.ResumeContainer, new Proto.ContainerRequest { ContainerId = containerId }, cancellationToken);
+
+    /// <param name="resourcesJson">An OCI LinuxResources object.</param>
+    public Task UpdateContainerAsync(string containerId, ReadOnlyMemory<byte> resourcesJson, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.UpdateContainer,
+            new Proto.UpdateContainerRequest { ContainerId = containerId, ResourcesJson = ByteString.CopyFrom(resourcesJson.Span) }, cancellationToken);
+
+    public async Task<ContainerStatistics> StatsContainerAsync(string containerId, CancellationToken cancellationToken = default) =>
+        ProtoMapping.FromProto(await Call(AgentMethods.StatsContainer, new Proto.ContainerRequest { ContainerId = containerId }, cancellationToken)
+            .ConfigureAwait(false));
+
+    public async Task<IReadOnlyList<GuestProcessInfo>> ListProcessesAsync(string containerId, CancellationToken cancellationToken = default)
+    {
+        var r = await Call(AgentMethods.ListProcesses, new Proto.ContainerRequest { ContainerId = containerId }, cancellationToken).ConfigureAwait(false);
+        return [.. r.Processes.Select(p => new GuestProcessInfo((int)p.Pid, [.. p.Args]))];
+    }
+
+    // --- processes ---------------------------------------------------------------------------
+
+    /// <param name="processJson">An OCI Process object (terminal, args, env, cwd, user...).</param>
+    public async Task<int> ExecProcessAsync(string containerId, string execId, ReadOnlyMemory<byte> processJson, CancellationToken cancellationToken = default)
+    {
+        var r = await Call(AgentMethods.ExecProcess, new Proto.ExecProcessRequest
+        {
+            ContainerId = containerId,
+            ExecId = execId,
+            ProcessJson = ByteString.CopyFrom(processJson.Span),
+        }, cancellationToken).ConfigureAwait(false);
+        return (int)r.Pid;
+    }
+
+    /// <param name="execId">"" (or null) for the container's init process.</param>
+    /// <param name="all">Every process of the container (init only).</param>
+    public Task SignalProcessAsync(string containerId, string? execId, int signal, bool all = false, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.SignalProcess, new Proto.SignalProcessRequest
+        {
+            ContainerId = containerId,
+            ExecId = execId ?? "",
+            Signal = (uint)signal,
+            All = all,
+        }, cancellationToken);
+
+    /// <summary>Waits for the process to exit (no timeout: cancel the token to stop waiting).</summary>
+    public async Task<ProcessExit> WaitProcessAsync(string containerId, string? execId, CancellationToken cancellationToken = default)
+    {
+        var r = await Wait(AgentMethods.WaitProcess, Process(containerId, execId), cancellationToken).ConfigureAwait(false);
+        return new ProcessExit(r.ExitCode, ProtoMapping.FromUnixNanos(r.ExitedAtUnixNano));
+    }
+
+    /// <summary>Writes to the process's stdin (its terminal, if it has one); waits while the pipe is full.</summary>
+    public async Task<int> WriteStdinAsync(string containerId, string? execId, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var r = await Wait(AgentMethods.WriteStdin, new Proto.WriteStreamRequest
+        {
+            ContainerId = containerId,
+            ExecId = execId ?? "",
+            Data = ByteString.CopyFrom(data.Span),
+        }, cancellationToken).ConfigureAwait(false);
+        return (int)r.Len;
+    }
+
+    /// <summary>
+    /// Waits for output and returns what is there (up to <paramref name="maxLength"/>, at most 1 MiB);
+    /// empty at end of stream. A process with a terminal has all its output on stdout.
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>> ReadAsync(string containerId, string? execId, StdioStream stream, int maxLength = MaxReadChunk,
+        CancellationToken cancellationToken = default)
+    {
+        var request = new Proto.ReadStreamRequest { ContainerId = containerId, ExecId = execId ?? "", MaxLen = (uint)Math.Clamp(maxLength, 1, MaxReadChunk) };
+        var method = stream == StdioStream.Stdout ? AgentMethods.ReadStdout : AgentMethods.ReadStderr;
+        var r = await Wait(method, request, cancellationToken).ConfigureAwait(false);
+        return r.Eof ? ReadOnlyMemory<byte>.Empty : r.Data.Memory;
+    }
+
+    public Task<ReadOnlyMemory<byte>> ReadStdoutAsync(string containerId, string? execId, int maxLength = MaxReadChunk, CancellationToken cancellationToken = default) =>
+        ReadAsync(containerId, execId, StdioStream.Stdout, maxLength, cancellationToken);
+
+    public Task<ReadOnlyMemory<byte>> ReadStderrAsync(string containerId, string? execId, int maxLength = MaxReadChunk, CancellationToken cancellationToken = default) =>
+        ReadAsync(containerId, execId, StdioStream.Stderr, maxLength, cancellationToken);
+
+    /// <summary>Copies a stream of the process to <paramref name="destination"/> until its end. Returns the byte count.</summary>
+    public async Task<long> CopyOutputAsync(string containerId, string? execId, StdioStream stream, Stream destination,
+        CancellationToken cancellationToken = default)
+    {
+        long total = 0;
+        while (true)
+        {
+            var chunk = await ReadAsync(containerId, execId, stream, MaxReadChunk, cancellationToken).ConfigureAwait(false);
+            if (chunk.IsEmpty)
+                return total;
+            await destination.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+            total += chunk.Length;
+        }
+    }
+
+    /// <summary>End of input: closes the stdin pipe (a terminal gets ^D instead).</summary>
+    public Task CloseStdinAsync(string containerId, string? execId, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.CloseStdin, Process(containerId, execId), cancellationToken);
+
+    public Task ResizeTtyAsync(string containerId, string? execId, int rows, int columns, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.TtyWinResize, new Proto.TtyWinResizeRequest
+        {
+            ContainerId = containerId,
+            ExecId = execId ?? "",
+            Rows = (uint)rows,
+            Columns = (uint)columns,
+        }, cancellationToken);
+
+    /// <summary>Waits for the next OOM kill in any container; returns the container's id.</summary>
+    public async Task<string> GetOomEventAsync(CancellationToken cancellationToken = default) =>
+        (await Wait(AgentMethods.GetOOMEvent, new Proto.GetOOMEventRequest(), cancellationToken).ConfigureAwait(false)).ContainerId;
+
+    // --- guest -------------------------------------------------------------------------------
+
+    /// <summary>Onlines hot-added vCPUs (waiting until <paramref name="wantCpus"/> are online) and memory blocks.</summary>
+    public async Task<CpuMemOnlineResult> OnlineCpuMemAsync(int wantCpus = 0, bool cpuOnly = false, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        var r = await Call(AgentMethods.OnlineCPUMem, new Proto.OnlineCPUMemRequest
+        {
+            NbCpus = (uint)Math.Max(0, wantCpus),
+            CpuOnly = cpuOnly,
+            TimeoutMs = (uint)(timeout?.TotalMilliseconds ?? 0),
+        }, cancellationToken).ConfigureAwait(false);
+        return new CpuMemOnlineResult((int)r.CpusOnline, (int)r.CpusOnlined, (int)r.MemoryBlocksOnlined, r.MemoryTotalBytes);
+    }
+
+    /// <summary>Mixes host random bytes (e.g. 512 from /dev/urandom) into the guest's RNG and reseeds it.</summary>
+    public Task ReseedRandomDevAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.ReseedRandomDev, new Proto.ReseedRandomDevRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken);
+
+    public Task SetGuestDateTimeAsync(DateTimeOffset time, CancellationToken cancellationToken = default)
+    {
+        var (sec, nsec) = ProtoMapping.ToUnix(time);
+        return Call(AgentMethods.SetGuestDateTime, new Proto.SetGuestDateTimeRequest { Sec = sec, Nsec = nsec }, cancellationToken);
+    }
+
+    public async Task<GuestDetails> GetGuestDetailsAsync(CancellationToken cancellationToken = default) =>
+        ProtoMapping.FromProto(await Call(AgentMethods.GetGuestDetails, new Proto.GetGuestDetailsRequest(), cancellationToken).ConfigureAwait(false));
+
+    // --- network -----------------------------------------------------------------------------
+
+    public async Task<NetworkInterface> UpdateInterfaceAsync(NetworkInterface wanted, CancellationToken cancellationToken = default) =>
+        ProtoMapping.FromProto(await Call(AgentMethods.UpdateInterface, new Proto.UpdateInterfaceRequest { Interface = ProtoMapping.ToProto(wanted) },
+            cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Replaces the routes set by an earlier call with these.</summary>
+    public async Task<IReadOnlyList<NetworkRoute>> UpdateRoutesAsync(IReadOnlyList<NetworkRoute> routes, CancellationToken cancellationToken = default)
+    {
+        var request = new Proto.UpdateRoutesRequest();
+        request.Routes.AddRange(routes.Select(ProtoMapping.ToProto));
+        var r = await Call(AgentMethods.UpdateRoutes, request, cancellationToken).ConfigureAwait(false);
+        return [.. r.Routes_.Select(ProtoMapping.FromProto)];
+    }
+
+    public async Task<IReadOnlyList<NetworkInterface>> ListInterfacesAsync(CancellationToken cancellationToken = default)
+    {
+        var r = await Call(AgentMethods.ListInterfaces, new Proto.ListInterfacesRequest(), cancellationToken).ConfigureAwait(false);
+        return [.. r.Interfaces_.Select(ProtoMapping.FromProto)];
+    }
+
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    private static Proto.ProcessRequest Process(string containerId, string? execId) => new() { ContainerId = containerId, ExecId = execId ?? "" };
+
+    private Task<TResponse> Call<TRequest, TResponse>(TtrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        _client.CallAsync(method, request, new TtrpcCallOptions { Timeout = CallTimeout }, cancellationToken);
+
+    private Task<TResponse> Wait<TRequest, TResponse>(TtrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        _client.CallAsync(method, request, null, cancellationToken);
+}

@@ -1,0 +1,3 @@
+namespace Stencil.Agent.Client;
+
+public sealed record AgentVersionInfo(string AgentVersion, uint ApiVersion);

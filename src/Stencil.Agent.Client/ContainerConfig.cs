@@ -1,0 +1,11 @@
+namespace Stencil.Agent.Client;
+
+/// <param name="OciSpecJson">config.json for the guest: root.path and bind-mount sources are guest
+/// paths (relative ones are relative to the container's folder; absolute ones must lie in it or in
+/// the shared folder).</param>
+/// <param name="OciRuntime">"crun" or "runc"; null: the guest's default.</param>
+public sealed record ContainerConfig(
+    string Id,
+    ReadOnlyMemory<byte> OciSpecJson,
+    IReadOnlyList<StorageMount>? Storages = null,
+    string? OciRuntime = null);

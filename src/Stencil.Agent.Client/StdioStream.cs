@@ -1,0 +1,7 @@
+namespace Stencil.Agent.Client;
+
+public enum StdioStream
+{
+    Stdout,
+    Stderr,
+}

@@ -1,0 +1,20 @@
+namespace Stencil.Agent.Client;
+
+/// <summary>
+/// Something the agent mounts for a container before the OCI runtime runs.
+/// <see cref="MountPoint"/> is relative to the container's folder in the guest
+/// (/run/stencil/containers/&lt;id&gt;), e.g. "rootfs"; the spec's root.path names the same place.
+/// </summary>
+public sealed record StorageMount(StorageKind Kind, string Source, string MountPoint, string FsType = "",
+    IReadOnlyList<string>? Options = null, TimeSpan? DeviceTimeout = null)
+{
+    /// <param name="sharedPath">Relative to the shared folder; no "..".</param>
+    public static StorageMount Shared(string sharedPath, string mountPoint, IReadOnlyList<string>? options = null) =>
+        new(StorageKind.SharedPath, sharedPath, mountPoint, "", options);
+
+    public static StorageMount BlockByPci(string pciAddress, string fsType, string mountPoint, IReadOnlyList<string>? options = null) =>
+        new(StorageKind.BlockByPci, pciAddress, mountPoint, fsType, options);
+
+    public static StorageMount BlockBySerial(string serial, string fsType, string mountPoint, IReadOnlyList<string>? options = null) =>
+        new(StorageKind.BlockBySerial, serial, mountPoint, fsType, options);
+}

@@ -1,0 +1,156 @@
+using System.Text;
+using Stencil.Agent.Logging;
+using Stencil.Agent.Processes;
+
+namespace Stencil.Agent.Containers;
+
+/// <summary>
+/// Runs the in-guest OCI runtime's CLI (crun or runc) and turns a failure into a StencilException
+/// carrying the runtime's own message.
+/// </summary>
+internal sealed class OciRuntime
+{
+    private static long s_callCounter;
+
+    internal OciRuntime(string name, string binary)
+    {
+        Name = name;
+        Binary = binary;
+        StateRoot = Path.Combine(GuestPaths.RuntimeStateRoot, name);
+    }
+
+    internal string Name { get; }
+
+    internal string Binary { get; }
+
+    internal string StateRoot { get; }
+
+    /// <summary>
+    /// The runtimes the guest ships, the default first: /usr/bin/oci-runtime (the image's choice)
+    /// resolved to its target, then crun and runc wherever they are.
+    /// </summary>
+    internal static IReadOnlyList<OciRuntime> Discover()
+    {
+        var found = new List<OciRuntime>();
+        void Add(string name, string path)
+        {
+            if (File.Exists(path) && !found.Exists(r => r.Name == name))
+                found.Add(new OciRuntime(name, path));
+        }
+        var preferred = "/usr/bin/oci-runtime";
+        if (File.Exists(preferred))
+        {
+            var target = new FileInfo(preferred).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? preferred;
+            Add(Path.GetFileName(target) is "runc" ? "runc" : "crun", target);
+        }
+        foreach (var dir in new[] { "/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/local/sbin" })
+        {
+            Add("crun", Path.Combine(dir, "crun"));
+            Add("runc", Path.Combine(dir, "runc"));
+        }
+        return found;
+    }
+
+    internal OciCommandLine CommandLine(string logPath) => new(Binary, StateRoot, logPath);
+
+    /// <summary>
+    /// Runs one runtime command. stdio: the fds to pass through (for create and exec without a
+    /// terminal, the container's pipes), or null to capture the runtime's stdout and stderr.
+    /// </summary>
+    internal async Task<OciResult> RunAsync(string what, Func<OciCommandLine, IReadOnlyList<string>> command, string logDir,
+        ChildStdio? stdio, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(StateRoot);
+        var logPath = Path.Combine(logDir, $"runtime-{Interlocked.Increment(ref s_callCounter)}.log");
+        var argv = command(CommandLine(logPath));
+        AgentLog.Debug(string.Join(' ', argv));
+        var started = DateTime.UtcNow;
+        ProcessIo? capture = null;
+        ChildStdio fds;
+        if (stdio is { } passThrough)
+        {
+            fds = passThrough;
+        }
+        else
+        {
+            capture = ProcessIo.CreatePipes(out fds);
+            // The runtime never reads stdin here: close our end at once.
+            await capture.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            int pid;
+            try
+            {
+                pid = Spawner.Spawn(Binary, argv, fds.Stdin, fds.Stdout, fds.Stderr);
+            }
+            finally
+            {
+                if (capture is not null)
+                    fds.Close();
+            }
+            var exited = Reaper.Instance.WaitAsync(pid);
+            var stdout = capture is null ? Task.FromResult("") : ReadAllAsync(capture, stderr: false);
+            var stderr = capture is null ? Task.FromResult("") : ReadAllAsync(capture, stderr: true);
+            var status = await exited.ConfigureAwait(false);
+            var output = await stdout.ConfigureAwait(false);
+            var errors = await stderr.ConfigureAwait(false);
+            AgentLog.Debug($"{Name} {what}: exit {status.ExitCode} in {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
+            if (status.ExitCode != 0)
+            {
+                var message = ReadLogError(logPath) ?? FirstLine(errors) ?? $"exit code {status.ExitCode}";
+                throw StencilException.Internal($"{Name} {what} failed: {message}");
+            }
+            return new OciResult(output);
+        }
+        finally
+        {
+            capture?.Dispose();
+            TryDelete(logPath);
+        }
+    }
+
+    private static async Task<string> ReadAllAsync(ProcessIo io, bool stderr)
+    {
+        var text = new StringBuilder();
+        while (true)
+        {
+            var (data, eof) = await io.ReadAsync(stderr, 64 * 1024, CancellationToken.None).ConfigureAwait(false);
+            if (eof)
+                return text.ToString();
+            text.Append(Encoding.UTF8.GetString(data));
+        }
+    }
+
+    private static string? ReadLogError(string path)
+    {
+        try
+        {
+            return OciLog.LastError(File.ReadAllBytes(path));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string? FirstLine(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length == 0)
+            return null;
+        var nl = trimmed.IndexOf('\n');
+        return nl < 0 ? trimmed : trimmed[..nl];
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

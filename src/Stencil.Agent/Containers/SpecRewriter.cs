@@ -1,0 +1,86 @@
+using Stencil.Oci;
+using Stencil.Oci.Model;
+
+namespace Stencil.Agent.Containers;
+
+/// <summary>
+/// Checks the spec the host sent and adapts what only makes sense on the host. Pure (lexical path
+/// checks only; the manager resolves symlinks once the storages are mounted):
+/// - root.path and every bind-mount source must lie in the container's folder or the shared folder;
+///   a relative path is relative to the bundle (the container's folder), as in the OCI spec;
+/// - the network namespace goes (the VM's network is the pod's), and namespace paths go (they name
+///   host files);
+/// - hooks go (host binaries), and so do AppArmor and SELinux labels (the guest has neither);
+/// - linux.cgroupsPath becomes /stencil/&lt;id&gt;, so the agent knows where to read stats and OOMs.
+/// </summary>
+internal static class SpecRewriter
+{
+    internal const string CgroupParent = "/stencil";
+
+    internal static Spec Rewrite(ReadOnlySpan<byte> json, string containerId, string containerDir, string? sharedRoot)
+    {
+        if (json.IsEmpty)
+            throw StencilException.InvalidArgument("oci_spec_json is empty");
+        var spec = SpecJson.ParseSpec(json, "oci_spec_json");
+        SpecValidator.ThrowIfInvalid(spec, "oci_spec_json");
+
+        spec.Root!.Path = Confine(spec.Root.Path!, "root.path", containerDir, sharedRoot);
+
+        if (spec.Mounts is { } mounts)
+        {
+            for (var i = 0; i < mounts.Count; i++)
+            {
+                if (mounts[i].IsBind)
+                    mounts[i].Source = Confine(mounts[i].Source!, $"mounts[{i}].source", containerDir, sharedRoot);
+            }
+        }
+
+        spec.Extra?.Remove("hooks");
+        if (spec.Process is { } process)
+        {
+            process.ApparmorProfile = null;
+            process.SelinuxLabel = null;
+        }
+
+        spec.Linux ??= new Linux();
+        if (spec.Linux.Namespaces is { } namespaces)
+        {
+            namespaces.RemoveAll(n => n.Type == "network");
+            foreach (var ns in namespaces)
+                ns.Path = null;
+        }
+        spec.Linux.Extra?.Remove("mountLabel");
+        spec.Linux.CgroupsPath = $"{CgroupParent}/{containerId}";
+        return spec;
+    }
+
+    internal static byte[] Serialize(Spec spec) => SpecJson.Serialize(spec);
+
+    /// <summary>The exec process: parsed and checked like the spec's, labels dropped.</summary>
+    internal static Stencil.Oci.Model.Process RewriteProcess(ReadOnlySpan<byte> json)
+    {
+        if (json.IsEmpty)
+            throw StencilException.InvalidArgument("process_json is empty");
+        var process = SpecJson.ParseProcess(json, "process_json");
+        var errors = new List<string>();
+        SpecValidator.ValidateProcess(process, "process", errors);
+        if (errors.Count > 0)
+            throw StencilException.InvalidArgument($"process_json: {string.Join("; ", errors)}");
+        process.ApparmorProfile = null;
+        process.SelinuxLabel = null;
+        return process;
+    }
+
+    private static string Confine(string path, string field, string containerDir, string? sharedRoot)
+    {
+        if (!path.StartsWith('/'))
+            return GuestPaths.Inside(containerDir, path, field);
+        if (path.Split('/').Contains(".."))
+            throw new StencilException(ErrorKind.PermissionDenied, $"{field} \"{path}\" contains \"..\"");
+        var normalized = GuestPaths.Normalize(path);
+        if (GuestPaths.IsUnder(normalized, containerDir) || (sharedRoot is not null && GuestPaths.IsUnder(normalized, sharedRoot)))
+            return normalized;
+        var allowed = sharedRoot is null ? containerDir : $"{containerDir} or {sharedRoot}";
+        throw new StencilException(ErrorKind.PermissionDenied, $"{field} \"{path}\" is outside {allowed}");
+    }
+}

@@ -1,0 +1,77 @@
+using Stencil.Agent.Interop;
+using Stencil.Agent.Logging;
+
+namespace Stencil.Agent.Containers;
+
+/// <summary>
+/// Mounts a container's storages under its folder: shared-folder paths are bind-mounted (after
+/// checking, symlinks resolved, that they stay inside the shared folder); block devices are found
+/// by PCI address or serial and mounted with their file system. Returns what it mounted, innermost
+/// last, so the caller unmounts in reverse.
+/// </summary>
+internal sealed class StorageMounter(BlockDeviceLocator locator)
+{
+    internal async Task<List<string>> MountAllAsync(string containerDir, string? sharedRoot, IReadOnlyList<StorageRequest> storages,
+        CancellationToken cancellationToken)
+    {
+        var mounted = new List<string>();
+        try
+        {
+            for (var i = 0; i < storages.Count; i++)
+            {
+                var s = storages[i];
+                var field = $"storages[{i}]";
+                var target = GuestPaths.Inside(containerDir, s.MountPoint, $"{field}.mount_point");
+                if (target == containerDir)
+                    throw StencilException.InvalidArgument($"{field}.mount_point \"{s.MountPoint}\" is the container folder itself");
+                Directory.CreateDirectory(target);
+                // The folder is ours (tmpfs), but a previous storage could have put a symlink on the way.
+                GuestPaths.RealPathInside(target, $"{field}.mount_point", containerDir);
+                var (flags, data) = MountOptions.Parse(s.Options);
+                if (s.SharedPath is not null)
+                {
+                    if (sharedRoot is null)
+                        throw StencilException.FailedPrecondition($"{field}.shared_path \"{s.SharedPath}\": the sandbox has no shared folder (CreateSandbox with one first)");
+                    var lexical = GuestPaths.Inside(sharedRoot, s.SharedPath, $"{field}.shared_path", allowAbsolute: false);
+                    var source = GuestPaths.RealPathInside(lexical, $"{field}.shared_path", sharedRoot);
+                    Check(Libc.Mount(source, target, null, Libc.MS_BIND | Libc.MS_REC, null), $"bind mount {source} on {target}");
+                    mounted.Add(target);
+                    var extra = flags & (Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
+                    if (extra != 0)
+                        Check(Libc.Mount(null, target, null, Libc.MS_BIND | Libc.MS_REMOUNT | extra, null), $"remount {target} with {string.Join(',', s.Options)}");
+                }
+                else
+                {
+                    if (string.IsNullOrEmpty(s.FsType))
+                        throw StencilException.InvalidArgument($"{field}.fstype is empty (a block device needs one, e.g. ext4)");
+                    var device = await locator.WaitAsync(s.PciAddress, s.Serial, s.DeviceTimeout, cancellationToken).ConfigureAwait(false);
+                    Check(Libc.Mount(device, target, s.FsType, flags, data.Length == 0 ? null : data), $"mount {device} ({s.FsType}) on {target}");
+                    mounted.Add(target);
+                }
+                AgentLog.Debug($"mounted {field} on {target}");
+            }
+            return mounted;
+        }
+        catch
+        {
+            UnmountAll(mounted);
+            throw;
+        }
+    }
+
+    internal static void UnmountAll(List<string> mounted)
+    {
+        for (var i = mounted.Count - 1; i >= 0; i--)
+        {
+            if (Libc.Umount2(mounted[i], Libc.MNT_DETACH) != 0)
+                AgentLog.Warn($"umount {mounted[i]}: errno {Errno.Last}");
+        }
+        mounted.Clear();
+    }
+
+    private static void Check(int rc, string what)
+    {
+        if (rc != 0)
+            throw Errno.Exception(Errno.Last, what);
+    }
+}

@@ -1,0 +1,13 @@
+namespace Stencil.Agent.Containers;
+
+/// <summary>A storage to mount for a container, as the service layer decoded it.</summary>
+/// <param name="SharedPath">A folder in the sandbox's shared folder (relative), or null for a block device.</param>
+/// <param name="MountPoint">Relative to the container's folder, or absolute inside it.</param>
+internal sealed record StorageRequest(
+    string? SharedPath,
+    string? PciAddress,
+    string? Serial,
+    TimeSpan DeviceTimeout,
+    string FsType,
+    IReadOnlyList<string> Options,
+    string MountPoint);

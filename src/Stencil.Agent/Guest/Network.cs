@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Text;
+using Stencil.Agent.Logging;
+using Stencil.Agent.Processes;
+using Stencil.Protocols.Agent;
+
+namespace Stencil.Agent.Guest;
+
+/// <summary>
+/// Interfaces and routes, applied with busybox `ip` (the guest has it; a netlink client in the agent
+/// would be more code for the same few calls, and these run once per pod). Devices are found in
+/// /sys/class/net, by MAC when the host gives one (the host knows the MAC it hot-plugged, not the
+/// name the guest chose).
+/// </summary>
+internal sealed class Network
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly string _ip;
+    private readonly string _ipArgv0;
+    private List<Route> _applied = [];
+
+    internal Network()
+    {
+        var direct = new[] { "/sbin/ip", "/bin/ip", "/usr/sbin/ip", "/usr/bin/ip" }.FirstOrDefault(File.Exists);
+        (_ip, _ipArgv0) = direct is not null ? (direct, "ip") : ("/bin/busybox", "ip");
+    }
+
+    internal async Task<Interface> UpdateInterfaceAsync(Interface wanted, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var device = FindDevice(wanted);
+            foreach (var command in IpCommands.ForInterface(device, wanted))
+                await RunAsync(command, cancellationToken).ConfigureAwait(false);
+            var name = wanted.Name.Length > 0 ? wanted.Name : device;
+            return (await ListAsync(cancellationToken).ConfigureAwait(false)).First(i => i.Name == name);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    internal async Task<IReadOnlyList<Route>> UpdateRoutesAsync(IReadOnlyList<Route> routes, CancellationToken cancellationToken)
+    {
+        var commands = IpCommands.ForRoutes(routes); // validates before anything changes
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var old in _applied)
+            {
+                try
+                {
+                    await RunAsync(IpCommands.DeleteRoute(old), cancellationToken).ConfigureAwait(false);
+                }
+                catch (StencilException ex)
+                {
+                    // Gone with its device or address: fine.
+                    AgentLog.Debug($"deleting old route: {ex.Message}");
+                }
+            }
+            _applied = [];
+            foreach (var command in commands)
+                await RunAsync(command, cancellationToken).ConfigureAwait(false);
+            _applied = [.. routes];
+            return _applied;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    internal async Task<IReadOnlyList<Interface>> ListAsync(CancellationToken cancellationToken)
+    {
+        var addresses = IpCommands.ParseAddresses(await RunAsync(["-o", "addr", "show"], cancellationToken).ConfigureAwait(false));
+        var result = new List<Interface>();
+        foreach (var dir in Directory.EnumerateDirectories("/sys/class/net").Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(dir);
+            var iface = new Interface
+            {
+                Name = name,
+                HwAddr = ReadText(Path.Combine(dir, "address")),
+                Mtu = uint.TryParse(ReadText(Path.Combine(dir, "mtu")), NumberStyles.None, CultureInfo.InvariantCulture, out var mtu) ? mtu : 0,
+                Up = (ParseHex(ReadText(Path.Combine(dir, "flags"))) & 1) != 0, // IFF_UP
+            };
+            if (addresses.TryGetValue(name, out var list))
+                iface.Addresses.AddRange(list);
+            result.Add(iface);
+        }
+        return result;
+    }
+
+    private static string FindDevice(Interface wanted)
+    {
+        if (wanted.HwAddr.Length > 0)
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/sys/class/net"))
+            {
+                if (string.Equals(ReadText(Path.Combine(dir, "address")), wanted.HwAddr, StringComparison.OrdinalIgnoreCase))
+                    return Path.GetFileName(dir);
+            }
+            throw StencilException.NotFound($"no network device has MAC address \"{wanted.HwAddr}\"");
+        }
+        if (wanted.Name.Length == 0)
+            throw StencilException.InvalidArgument("interface has neither hw_addr nor name");
+        IpCommands.CheckDeviceName(wanted.Name, "interface.name");
+        if (!Directory.Exists(Path.Combine("/sys/class/net", wanted.Name)))
+            throw StencilException.NotFound($"no network device is named \"{wanted.Name}\"");
+        return wanted.Name;
+    }
+
+    private async Task<string> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        var io = ProcessIo.CreatePipes(out var child);
+        try
+        {
+            int pid;
+            try
+            {
+                pid = Spawner.Spawn(_ip, [_ipArgv0, .. args], child.Stdin, child.Stdout, child.Stderr);
+            }
+            finally
+            {
+                child.Close();
+            }
+            var exit = Reaper.Instance.WaitAsync(pid);
+            var output = ReadAllAsync(io, stderr: false, cancellationToken);
+            var errors = ReadAllAsync(io, stderr: true, cancellationToken);
+            var status = await exit.ConfigureAwait(false);
+            var text = await output.ConfigureAwait(false);
+            var errorText = (await errors.ConfigureAwait(false)).Trim();
+            if (status.ExitCode != 0)
+                throw StencilException.Internal($"ip {string.Join(' ', args)} failed: {(errorText.Length > 0 ? errorText : $"exit code {status.ExitCode}")}");
+            return text;
+        }
+        finally
+        {
+            io.Dispose();
+        }
+    }
+
+    private static async Task<string> ReadAllAsync(ProcessIo io, bool stderr, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        while (true)
+        {
+            var (data, eof) = await io.ReadAsync(stderr, 64 * 1024, cancellationToken).ConfigureAwait(false);
+            if (eof)
+                return text.ToString();
+            text.Append(Encoding.UTF8.GetString(data));
+        }
+    }
+
+    private static string ReadText(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file).Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private static ulong ParseHex(string text) =>
+        ulong.TryParse(text.StartsWith("0x", StringComparison.Ordinal) ? text[2..] : text, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var v) ? v : 0;
+}

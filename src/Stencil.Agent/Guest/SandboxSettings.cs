@@ -1,0 +1,12 @@
+namespace Stencil.Agent.Guest;
+
+/// <summary>What CreateSandbox asks for, decoded.</summary>
+internal sealed record SandboxSettings(
+    string SandboxId,
+    string Hostname,
+    IReadOnlyList<string> DnsServers,
+    IReadOnlyList<string> DnsSearch,
+    IReadOnlyList<string> DnsOptions,
+    string? MountTag,
+    string SharedGuestPath,
+    uint Msize);

@@ -1,0 +1,80 @@
+using System.Net.Sockets;
+using Stencil.Agent.Interop;
+
+namespace Stencil.Agent.Processes;
+
+/// <summary>
+/// The unix socket handed to the OCI runtime as --console-socket: the runtime creates the pty,
+/// connects here and sends the master fd with SCM_RIGHTS, then goes on. The agent keeps the master.
+/// </summary>
+internal sealed class ConsoleSocket : IDisposable
+{
+    private readonly Socket _listener;
+
+    internal ConsoleSocket(string path)
+    {
+        Path = path;
+        File.Delete(path);
+        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listener.Bind(new UnixDomainSocketEndPoint(path));
+        _listener.Listen(1);
+    }
+
+    internal string Path { get; }
+
+    /// <summary>The pty master fd the runtime sent.</summary>
+    internal async Task<int> ReceiveMasterAsync(CancellationToken cancellationToken)
+    {
+        using var connection = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            // A zero-byte receive completes when data is ready, without consuming it; then recvmsg
+            // takes the message and its control part in one go.
+            await connection.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            var fd = TryReceiveFd(connection);
+            if (fd >= 0)
+                return fd;
+            if (fd == -2)
+                throw StencilException.Internal("the OCI runtime closed the console socket without sending a terminal");
+        }
+    }
+
+    /// <returns>The fd; -1 when nothing was there yet; -2 at end of stream.</returns>
+    private static unsafe int TryReceiveFd(Socket connection)
+    {
+        var data = stackalloc byte[4096];
+        // CMSG_SPACE(sizeof(int)) is 24 on 64-bit: a 16-byte header plus the int, padded to 8.
+        var control = stackalloc byte[64];
+        var iov = new IoVec { Base = data, Length = 4096 };
+        var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = 64 };
+        var n = Libc.RecvMsg((int)connection.Handle, &msg, 0x40 /* MSG_DONTWAIT */ | 0x40000000 /* MSG_CMSG_CLOEXEC */);
+        if (n < 0)
+        {
+            var errno = Errno.Last;
+            if (errno is Libc.EAGAIN or Libc.EINTR)
+                return -1;
+            throw Errno.Exception(errno, "recvmsg on the console socket");
+        }
+        if (msg.ControlLength >= 20)
+        {
+            var length = *(ulong*)control;
+            var level = *(int*)(control + 8);
+            var type = *(int*)(control + 12);
+            if (level == Libc.SOL_SOCKET && type == Libc.SCM_RIGHTS && length >= 20)
+                return *(int*)(control + 16);
+        }
+        return n == 0 ? -2 : -1;
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

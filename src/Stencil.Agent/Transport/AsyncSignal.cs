@@ -1,0 +1,21 @@
+namespace Stencil.Agent.Transport;
+
+/// <summary>An awaitable auto-reset event: Set from any thread (a signal handler), WaitAsync wakes once.</summary>
+internal sealed class AsyncSignal
+{
+    private readonly SemaphoreSlim _semaphore = new(0, 1);
+
+    internal void Set()
+    {
+        try
+        {
+            _semaphore.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already set: one wake-up covers any number of events.
+        }
+    }
+
+    internal Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _semaphore.WaitAsync(timeout, cancellationToken);
+}
