@@ -1,0 +1,98 @@
+using Stencil.Runtime;
+using Stencil.Runtime.Storage;
+using Stencil.Shim.Delete;
+using Stencil.Shim.Flags;
+using Stencil.Shim.Interop;
+using Stencil.Shim.Serve;
+using Stencil.Shim.Start;
+using Stencil.Shim.Testing;
+
+namespace Stencil.Shim;
+
+/// <summary>
+/// containerd-shim-stencil-v2's main: parse the flags containerd passes, then `start`, `delete` or
+/// (spawned by start) `serve`. Failures print one line on stderr and exit 1; stdout carries only
+/// what containerd reads (the address after start, a DeleteResponse after delete).
+/// </summary>
+public static class ShimProgram
+{
+    /// <summary>
+    /// TEST ONLY: with this variable set to 1 the daemon runs a simulated pod runtime (no VM, nothing
+    /// executed) instead of <c>factory</c>, so tests can drive the real binary through containerd.
+    /// It is never meant for users; the shim logs a warning when it is set.
+    /// </summary>
+    public const string FakeRuntimeVariable = "STENCIL_TEST_FAKE_RUNTIME";
+
+    public static async Task<int> RunAsync(string[] args, IPodRuntimeFactory factory)
+    {
+        ShimFlags flags;
+        try
+        {
+            flags = FlagParser.Parse(args);
+        }
+        catch (StencilException ex)
+        {
+            Console.Error.WriteLine($"containerd-shim-stencil-v2: {ex.Message}");
+            Console.Error.WriteLine(FlagParser.Usage);
+            return 1;
+        }
+
+        try
+        {
+            switch (flags.Action)
+            {
+                case ShimAction.Help:
+                    Console.Error.WriteLine(FlagParser.Usage);
+                    return 0;
+                case ShimAction.Version:
+                    Console.Out.WriteLine($"containerd-shim-stencil-v2:\n  Version: {TaskService.Version}\n  Runtime: io.containerd.stencil.v2\n");
+                    return 0;
+                case ShimAction.Start:
+                    var address = StartCommand.Run(flags, ReadRuntimeOptions(), Environment.ProcessPath ?? "/proc/self/exe");
+                    Console.Out.Write(address);
+                    Console.Out.Flush();
+                    return 0;
+                case ShimAction.Delete:
+                    var (response, warnings) = DeleteCommand.Run(flags, new LinuxMounter());
+                    foreach (var warning in warnings)
+                        Console.Error.WriteLine(warning);
+                    using (var stdout = Console.OpenStandardOutput())
+                        stdout.Write(response);
+                    return 0;
+                default:
+                    return await ShimDaemon.RunAsync(flags, SelectFactory(factory)).ConfigureAwait(false);
+            }
+        }
+        catch (StencilException ex)
+        {
+            Console.Error.WriteLine($"containerd-shim-stencil-v2 {flags.Action.ToString().ToLowerInvariant()} {flags.Id}: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static IPodRuntimeFactory SelectFactory(IPodRuntimeFactory factory) =>
+        Environment.GetEnvironmentVariable(FakeRuntimeVariable) == "1" ? new SimulatedRuntimeFactory() : factory;
+
+    /// <summary>
+    /// containerd writes the runtime options to stdin (or gives /dev/null); a person running `start`
+    /// by hand has a terminal there, which is never read.
+    /// </summary>
+    private static byte[] ReadRuntimeOptions()
+    {
+        if (Libc.IsATty(0) == 1)
+            return [];
+        using var stdin = Console.OpenStandardInput();
+        using var buffer = new MemoryStream();
+        stdin.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    private sealed class SimulatedRuntimeFactory : IPodRuntimeFactory
+    {
+        public IPodRuntime Create(PodRuntimeContext context)
+        {
+            context.Log.Warning($"{FakeRuntimeVariable}=1: running a SIMULATED pod runtime (tests only; no VM, no container runs)");
+            return new SimulatedPodRuntime();
+        }
+    }
+}

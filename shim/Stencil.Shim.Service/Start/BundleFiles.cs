@@ -1,0 +1,57 @@
+using Stencil.Oci;
+using Stencil.Oci.Model;
+
+namespace Stencil.Shim.Start;
+
+/// <summary>
+/// The files the shim reads and writes in a container's bundle. containerd creates the bundle
+/// (config.json, rootfs/, the `log` FIFO) and deletes it after `delete`.
+/// </summary>
+internal static class BundleFiles
+{
+    /// <summary>The shim's address; containerd reads it to reconnect after it restarts.</summary>
+    public const string Address = "address";
+
+    /// <summary>The configuration file `start` chose (empty: built-in defaults), for `delete`, which gets no runtime options.</summary>
+    public const string ConfigPath = "stencil-config-path";
+
+    public const string Log = "log";
+
+    /// <summary>Reads config.json for its annotations (pod grouping); the full validation is Create's job.</summary>
+    public static Spec ReadSpec(string bundle)
+    {
+        var path = Path.Combine(bundle, "config.json");
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw StencilException.NotFound($"bundle {bundle} has no config.json");
+        }
+        return SpecJson.ParseSpec(bytes, path);
+    }
+
+    public static string PodId(string bundle, string containerId) => CriAnnotations.PodId(ReadSpec(bundle), containerId);
+
+    /// <summary>Writes a small file in one step (write a temporary file, rename it over the name).</summary>
+    public static void WriteAtomically(string path, string content)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, content);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public static string? TryRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Text.RegularExpressions;
+using Stencil.Runtime.Configuration;
+using Stencil.TestSupport;
+
+namespace Stencil.Shim.Tests;
+
+public sealed class ConfigLoaderTests
+{
+    private static string ShippedFile => Path.Combine(RepoPaths.Root, "config", "configuration.toml");
+
+    [Fact]
+    public void No_file_anywhere_gives_the_built_in_defaults()
+    {
+        var loaded = ConfigLoader.Load(null, null, "/nonexistent/stencil/configuration.toml");
+
+        Assert.Null(loaded.Source);
+        Assert.Equal(StencilConfig.Defaults, loaded.Config);
+        Assert.Equal("/run/stencil", loaded.Config.Runtime.StateDir);
+        Assert.Equal(1, loaded.Config.Hypervisor.DefaultVcpus);
+        Assert.Equal("tcfilter", loaded.Config.Runtime.InternetworkingModel);
+    }
+
+    [Fact]
+    public void The_shipped_file_holds_the_defaults()
+    {
+        Assert.Equal(StencilConfig.Defaults, ConfigLoader.ReadFile(ShippedFile));
+    }
+
+    [Fact]
+    public void The_shipped_file_lists_every_key_once_and_uncommented()
+    {
+        var keys = new List<string>();
+        var section = "";
+        foreach (var line in File.ReadLines(ShippedFile))
+        {
+            var header = Regex.Match(line, @"^\[(\w+)\]\s*$");
+            if (header.Success)
+                section = header.Groups[1].Value;
+            var key = Regex.Match(line, @"^(\w+)\s*=");
+            if (key.Success)
+                keys.Add($"{section}.{key.Groups[1].Value}");
+        }
+
+        Assert.Equal(ConfigLoader.KnownKeys, keys);
+    }
+
+    [Fact]
+    public void Values_in_the_file_replace_the_defaults_and_only_those()
+    {
+        var config = ConfigLoader.Parse("""
+            [hypervisor]
+            default_vcpus = 2
+            kernel_params = "debug"
+            enable_vmgenid = false
+            [runtime]
+            state_dir = "/var/run/stencil2"
+            internetworking_model = "none"
+            """, "test.toml");
+
+        Assert.Equal(2, config.Hypervisor.DefaultVcpus);
+        Assert.Equal("debug", config.Hypervisor.KernelParams);
+        Assert.False(config.Hypervisor.EnableVmgenid);
+        Assert.Equal("/var/run/stencil2", config.Runtime.StateDir);
+        Assert.Equal("none", config.Runtime.InternetworkingModel);
+        Assert.Equal(StencilConfig.Defaults.Factory, config.Factory);
+        Assert.Equal(StencilConfig.Defaults.Hypervisor.DefaultMemory, config.Hypervisor.DefaultMemory);
+    }
+
+    [Fact]
+    public void An_unknown_key_names_file_key_value_and_the_known_keys()
+    {
+        var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("[agent]\ndial_timout = 5\n", "/etc/stencil/configuration.toml"));
+
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal("/etc/stencil/configuration.toml: unknown key agent.dial_timout = 5; the keys of [agent] are dial_timeout, enable_debug", ex.Message);
+    }
+
+    [Fact]
+    public void An_unknown_section_is_an_error()
+    {
+        var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("[hypervisor.qemu]\npath = \"/x\"\n", "c.toml"));
+
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("c.toml: unknown key hypervisor.qemu", ex.Message);
+    }
+
+    [Fact]
+    public void A_key_outside_any_section_is_an_error()
+    {
+        var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("debug = true\n", "c.toml"));
+
+        Assert.Equal("c.toml: unknown key debug = true outside any section; the sections are [hypervisor], [factory], [agent], [runtime]", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("[hypervisor]\ndefault_vcpus = 0", "c.toml: hypervisor.default_vcpus = 0: must be between 1 and 256")]
+    [InlineData("[hypervisor]\ndefault_vcpus = \"two\"", "c.toml: hypervisor.default_vcpus = \"two\": expected an integer")]
+    [InlineData("[hypervisor]\ndefault_memory = 1.5", "c.toml: hypervisor.default_memory = 1.5: expected an integer")]
+    [InlineData("[hypervisor]\nkernel = \"vmlinux\"", "c.toml: hypervisor.kernel = \"vmlinux\": must be an absolute path")]
+    [InlineData("[hypervisor]\npath = \"\"", "c.toml: hypervisor.path = \"\": must not be empty")]
+    [InlineData("[hypervisor]\nenable_vmgenid = \"yes\"", "c.toml: hypervisor.enable_vmgenid = \"yes\": expected true or false")]
+    [InlineData("[factory]\npool_size = -1", "c.toml: factory.pool_size = -1: must be between 0 and 1024")]
+    [InlineData("[runtime]\ninternetworking_model = \"macvtap\"", "c.toml: runtime.internetworking_model = \"macvtap\": must be one of \"tcfilter\", \"none\"")]
+    [InlineData("[runtime]\nshim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\"",
+        "c.toml: runtime.shim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\": must be at most 42 bytes long (a socket path, this folder plus 65 bytes, must fit in 107)")]
+    public void A_bad_value_names_file_key_value_and_the_rule(string toml, string message)
+    {
+        var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse(toml, "c.toml"));
+
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal(message, ex.Message);
+    }
+
+    [Fact]
+    public void Invalid_toml_names_the_file()
+    {
+        var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("[hypervisor\npath = ", "/etc/x.toml"));
+
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.StartsWith("/etc/x.toml: not valid TOML: ", ex.Message);
+        Assert.DoesNotContain("\n", ex.Message);
+    }
+
+    [Fact]
+    public void Search_order_is_option_then_environment_then_system_file()
+    {
+        static bool All(string _) => true;
+
+        Assert.Equal("/opt/a.toml", ConfigLoader.Resolve("/opt/a.toml", "/env/b.toml", "/etc/c.toml", All));
+        Assert.Equal("/env/b.toml", ConfigLoader.Resolve(null, "/env/b.toml", "/etc/c.toml", All));
+        Assert.Equal("/env/b.toml", ConfigLoader.Resolve("", "/env/b.toml", "/etc/c.toml", All));
+        Assert.Equal("/etc/c.toml", ConfigLoader.Resolve(null, null, "/etc/c.toml", All));
+        Assert.Null(ConfigLoader.Resolve(null, "", "/etc/c.toml", _ => false));
+    }
+
+    [Fact]
+    public void A_named_file_that_is_missing_is_an_error_not_a_fallback()
+    {
+        var fromOption = Assert.Throws<StencilException>(() => ConfigLoader.Resolve("/opt/missing.toml", null, "/etc/c.toml", p => p == "/etc/c.toml"));
+        var fromEnv = Assert.Throws<StencilException>(() => ConfigLoader.Resolve(null, "/env/missing.toml", "/etc/c.toml", p => p == "/etc/c.toml"));
+        var relative = Assert.Throws<StencilException>(() => ConfigLoader.Resolve("conf.toml", null, "/etc/c.toml", _ => true));
+
+        Assert.Equal(ErrorKind.NotFound, fromOption.Kind);
+        Assert.Equal("configuration file /opt/missing.toml (from the runtime options' config_path) does not exist", fromOption.Message);
+        Assert.Equal("configuration file /env/missing.toml (from $STENCIL_CONFIG) does not exist", fromEnv.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, relative.Kind);
+    }
+
+    [Fact]
+    public void Load_reads_the_file_the_search_order_picks()
+    {
+        using var dir = new TempDir();
+        var option = dir.WriteFile("option.toml", "[agent]\ndial_timeout = 7\n");
+        var env = dir.WriteFile("env.toml", "[agent]\ndial_timeout = 8\n");
+        var system = dir.WriteFile("system.toml", "[agent]\ndial_timeout = 9\n");
+
+        Assert.Equal(7, ConfigLoader.Load(option, env, system).Config.Agent.DialTimeout);
+        Assert.Equal(8, ConfigLoader.Load(null, env, system).Config.Agent.DialTimeout);
+        var fromSystem = ConfigLoader.Load(null, null, system);
+        Assert.Equal(9, fromSystem.Config.Agent.DialTimeout);
+        Assert.Equal(system, fromSystem.Source);
+    }
+}
