@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Stencil.TestSupport;
+
+/// <summary>
+/// Debian's containerd (1.6) started by a test with its own root, state, sockets and opt folder under
+/// one short private folder (/tmp/stencil-ctd-XXXX: unix socket paths must stay under 108 bytes),
+/// cgroupfs, overlayfs, and the CRI plugin configured as this machine needs it (no CAP_SYS_RESOURCE:
+/// restrict_oom_score_adj; no AppArmor). Disposing stops it (SIGTERM, then SIGKILL), unmounts whatever
+/// is left mounted under the folder, and removes the folder. Note that containerd still uses
+/// /run/containerd/{s,fifo,runc} for shim sockets and FIFOs, whatever its config says.
+/// </summary>
+public sealed class PrivateContainerd : IAsyncDisposable
+{
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(10);
+    private const int SigTerm = 15;
+
+    private readonly Process _process;
+    private readonly string _ctr;
+    private bool _disposed;
+
+    private PrivateContainerd(string directory, Process process, string ctr)
+    {
+        Directory = directory;
+        _process = process;
+        _ctr = ctr;
+    }
+
+    /// <summary>The private folder everything lives in.</summary>
+    public string Directory { get; }
+
+    /// <summary>The gRPC socket (ctr's --address).</summary>
+    public string Address => Path.Combine(Directory, "c.sock");
+
+    /// <summary>The ttRPC socket (what a shim gets as TTRPC_ADDRESS, where events are forwarded).</summary>
+    public string TtrpcAddress => Path.Combine(Directory, "c.sock.ttrpc");
+
+    public string Root => Path.Combine(Directory, "root");
+
+    public string State => Path.Combine(Directory, "state");
+
+    public string ConfigPath => Path.Combine(Directory, "config.toml");
+
+    public string LogPath => Path.Combine(Directory, "containerd.log");
+
+    public int Pid => _process.Id;
+
+    public static Task<PrivateContainerd> StartAsync(string? extraToml = null, CancellationToken cancellationToken = default) =>
+        StartAsync(new PrivateContainerdOptions { ExtraToml = extraToml }, cancellationToken);
+
+    public static async Task<PrivateContainerd> StartAsync(PrivateContainerdOptions options, CancellationToken cancellationToken = default)
+    {
+        var containerd = Prerequisite.Executable("containerd", "make deps");
+        var ctr = Prerequisite.Executable("ctr", "make deps");
+        var directory = System.IO.Directory.CreateTempSubdirectory("stencil-ctd-").FullName;
+        Process? process = null;
+        try
+        {
+            var config = Config(directory, options);
+            await File.WriteAllTextAsync(Path.Combine(directory, "config.toml"), config, cancellationToken);
+            // Through sh so containerd's output goes to a file: shims it spawns may inherit its stdio,
+            // and a pipe held open by them would outlive containerd and hang whoever reads it.
+            var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            foreach (var argument in new[] { "-c", "exec \"$0\" --config \"$1\" >\"$2\" 2>&1 </dev/null", containerd,
+                         Path.Combine(directory, "config.toml"), Path.Combine(directory, "containerd.log") })
+                info.ArgumentList.Add(argument);
+            if (options.Environment is not null)
+            {
+                foreach (var (key, value) in options.Environment)
+                    info.Environment[key] = value;
+            }
+            process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {containerd}");
+            var started = new PrivateContainerd(directory, process, ctr);
+            await started.WaitUntilAnsweringAsync(cancellationToken);
+            return started;
+        }
+        catch
+        {
+            if (process is not null)
+                await new PrivateContainerd(directory, process, ctr).DisposeAsync();
+            else
+                System.IO.Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>The generated config.toml (version 2), every path inside <paramref name="directory"/>.</summary>
+    public static string Config(string directory, PrivateContainerdOptions options)
+    {
+        var toml = new StringBuilder();
+        toml.AppendLine($"""
+            version = 2
+            root = "{directory}/root"
+            state = "{directory}/state"
+
+            [grpc]
+              address = "{directory}/c.sock"
+
+            [ttrpc]
+              address = "{directory}/c.sock.ttrpc"
+
+            [plugins."io.containerd.internal.v1.opt"]
+              path = "{directory}/opt"
+
+            [plugins."io.containerd.grpc.v1.cri"]
+              restrict_oom_score_adj = true
+              disable_apparmor = true
+            """);
+        if (!string.IsNullOrWhiteSpace(options.CriPluginToml))
+            toml.AppendLine(options.CriPluginToml);
+        toml.AppendLine("""
+
+            [plugins."io.containerd.grpc.v1.cri".containerd]
+              snapshotter = "overlayfs"
+
+            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+              runtime_type = "io.containerd.runc.v2"
+
+            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+              SystemdCgroup = false
+            """);
+        if (!string.IsNullOrWhiteSpace(options.ExtraToml))
+            toml.AppendLine().AppendLine(options.ExtraToml);
+        return toml.ToString();
+    }
+
+    /// <summary>`ctr --address Address -n NAMESPACE args...` run to completion.</summary>
+    public Task<CommandResult> CtrAsync(string @namespace, params string[] args) =>
+        CtrAsync(@namespace, args, TimeSpan.FromSeconds(60));
+
+    public Task<CommandResult> CtrAsync(string @namespace, IEnumerable<string> args, TimeSpan timeout) =>
+        ChildProcess.RunAsync(_ctr, CtrArguments(@namespace, args), timeout);
+
+    /// <summary>`ctr ...` left running (e.g. `events`), its output readable line by line; dispose it to kill it.</summary>
+    public ChildProcess StartCtr(string @namespace, params string[] args) =>
+        ChildProcess.Start(_ctr, CtrArguments(@namespace, args));
+
+    public string ReadLog() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "(no log)";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _ = Kill(_process.Id, SigTerm);
+                try
+                {
+                    await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
+                }
+                catch (TimeoutException)
+                {
+                    _process.Kill();
+                    await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
+                }
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+            await UnmountUnderAsync(Directory);
+            await DeleteDirectoryAsync(Directory);
+        }
+    }
+
+    private IEnumerable<string> CtrArguments(string @namespace, IEnumerable<string> args) =>
+        new[] { "--address", Address, "--namespace", @namespace }.Concat(args);
+
+    private async Task WaitUntilAnsweringAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + s_startTimeout;
+        CommandResult? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+                throw new InvalidOperationException($"containerd exited with {_process.ExitCode} while starting; log:\n{ReadLog()}");
+            if (File.Exists(Address))
+            {
+                last = await ChildProcess.RunAsync(_ctr, ["--address", Address, "version"], TimeSpan.FromSeconds(10));
+                if (last.ExitCode == 0 && File.Exists(TtrpcAddress))
+                    return;
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+        throw new TimeoutException($"containerd did not answer on {Address} within {s_startTimeout}; ctr version said: {last?.Stderr}; log:\n{ReadLog()}");
+    }
+
+    /// <summary>Lazily unmounts every mount point at or below <paramref name="directory"/>, deepest first
+    /// (snapshots of a task that was never cleaned up).</summary>
+    private static async Task UnmountUnderAsync(string directory)
+    {
+        var mounts = File.ReadAllLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' ')[4])
+            .Select(UnescapeMountPath)
+            .Where(m => m == directory || m.StartsWith(directory + "/", StringComparison.Ordinal))
+            .OrderByDescending(m => m.Length)
+            .ToList();
+        foreach (var mount in mounts)
+            await ChildProcess.RunAsync("umount", ["-l", mount], TimeSpan.FromSeconds(10));
+    }
+
+    private static string UnescapeMountPath(string path) =>
+        System.Text.RegularExpressions.Regex.Replace(path, @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString());
+
+    private static async Task DeleteDirectoryAsync(string directory)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (System.IO.Directory.Exists(directory))
+                    System.IO.Directory.Delete(directory, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
