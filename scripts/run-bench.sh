@@ -1,3 +1,21 @@
 #!/usr/bin/env bash
-# Filled in by the issue that needs it.
-echo "run-bench: not yet implemented"
+# Runs every benchmark of tests/Stencil.Bench (the names come from `Stencil.Bench list`, so a new
+# benchmark class is picked up without touching this script) and exits non-zero if any failed.
+# Extra arguments go to every benchmark, e.g. scripts/run-bench.sh --duration 10 --warmup 3
+set -uo pipefail
+cd "$(dirname "$0")/.."
+project=tests/Stencil.Bench
+dotnet build "$project" -c Release --nologo --verbosity quiet || { echo "run-bench: build failed"; exit 1; }
+bench() { dotnet run --project "$project" -c Release --no-build -- "$@"; }
+names=$(bench list) || { echo "run-bench: could not list benchmarks"; exit 1; }
+failed=()
+for name in $names; do
+  echo "== $name"
+  if ! bench "$name" "$@"; then failed+=("$name"); fi
+  echo
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run-bench: failed: ${failed[*]}"
+  exit 1
+fi
+echo "run-bench: all passed ($(echo $names | wc -w) benchmarks)"
