@@ -1,0 +1,10 @@
+namespace Stencil.Hypervisor;
+
+public enum DeviceKind
+{
+    SerialPort,
+    Disk,
+    Network,
+    Cpu,
+    Memory,
+}

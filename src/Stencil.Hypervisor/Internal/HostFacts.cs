@@ -1,0 +1,64 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Stencil.Hypervisor.Internal;
+
+/// <summary>Pure parsers for what <see cref="HostProbe"/> reads.</summary>
+internal static partial class HostFacts
+{
+    /// <summary>"7.2.22" from "QEMU emulator version 7.2.22 (Debian ...)"; null when absent.</summary>
+    public static string? ParseQemuVersion(string versionOutput)
+    {
+        var match = VersionPattern().Match(versionOutput);
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
+    /// <summary>Mount points of tmpfs file systems in /proc/self/mounts text (octal escapes decoded).</summary>
+    public static IReadOnlyList<string> ParseTmpfsMounts(string mounts)
+    {
+        var result = new List<string>();
+        foreach (var line in mounts.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length >= 3 && fields[2] == "tmpfs")
+                result.Add(Unescape(fields[1]));
+        }
+        return result;
+    }
+
+    /// <summary>The kernel writes space, tab, newline and backslash in mount points as \040, \011, \012, \134.</summary>
+    private static string Unescape(string field)
+    {
+        if (!field.Contains('\\', StringComparison.Ordinal))
+            return field;
+        var bytes = new List<byte>(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && IsOctal(field, i + 1, 3))
+            {
+                bytes.Add(Convert.ToByte(field.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(field[i].ToString()));
+            }
+        }
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    private static bool IsOctal(string s, int start, int count)
+    {
+        if (start + count > s.Length)
+            return false;
+        for (var i = start; i < start + count; i++)
+        {
+            if (s[i] is < '0' or > '7')
+                return false;
+        }
+        return true;
+    }
+
+    [GeneratedRegex(@"QEMU emulator version (\d+\.\d+(?:\.\d+)?)")]
+    private static partial Regex VersionPattern();
+}

@@ -1,0 +1,143 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Stencil.Hypervisor.Internal;
+
+namespace Stencil.Hypervisor;
+
+/// <summary>
+/// One QEMU process: started from an argv (no shell), its stdout and stderr kept in a bounded tail
+/// for error messages, its exit observed as a task, SIGKILLed and reaped on dispose.
+/// </summary>
+public sealed class QemuProcess : IAsyncDisposable
+{
+    public const string DefaultBinary = "qemu-system-x86_64";
+    public const int DefaultOutputTailBytes = 64 * 1024;
+
+    /// <summary>
+    /// After exit, how long to wait for the output pipes to reach EOF. A child QEMU spawned (an exec:
+    /// migration helper) may hold them open; the exit must still be reported.
+    /// </summary>
+    private static readonly TimeSpan s_drainGrace = TimeSpan.FromMilliseconds(500);
+
+    private readonly Process _process;
+    private readonly OutputTail _output;
+    private readonly Task _drain;
+    private int _killed;
+
+    private QemuProcess(Process process, string binary, OutputTail output)
+    {
+        _process = process;
+        _output = output;
+        Binary = binary;
+        Id = process.Id;
+        _drain = Task.WhenAll(
+            PumpAsync(process.StandardError.BaseStream, output),
+            PumpAsync(process.StandardOutput.BaseStream, output));
+        Exited = WaitForExitAsync();
+    }
+
+    public string Binary { get; }
+
+    public int Id { get; }
+
+    /// <summary>Completes with the exit code once QEMU has exited and been reaped (128+N when killed by signal N).</summary>
+    public Task<int> Exited { get; }
+
+    public bool HasExited => Exited.IsCompleted;
+
+    /// <summary>True once <see cref="Kill"/> was called: an exit after it is expected, not a failure.</summary>
+    public bool WasKilled => Volatile.Read(ref _killed) != 0;
+
+    /// <summary>The last bytes QEMU wrote to stderr and stdout, as text.</summary>
+    public string OutputTail => _output.Snapshot();
+
+    /// <summary>Starts QEMU. stdin is /dev/null-like (closed at once).</summary>
+    public static QemuProcess Start(string binary, IReadOnlyList<string> arguments, int outputTailBytes = DefaultOutputTailBytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(binary);
+        ArgumentNullException.ThrowIfNull(arguments);
+        var startInfo = new ProcessStartInfo(binary)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+            startInfo.ArgumentList.Add(argument);
+
+        Process process;
+        try
+        {
+            process = Process.Start(startInfo)
+                ?? throw StencilException.Internal($"starting {binary} returned no process");
+        }
+        catch (Win32Exception ex)
+        {
+            throw new StencilException(ErrorKind.NotFound,
+                $"cannot start QEMU binary \"{binary}\": {ex.Message} (install qemu-system-x86, or set the QEMU path)", ex);
+        }
+
+        // QEMU never reads stdin here; closing it means a stray read gets EOF instead of blocking.
+        process.StandardInput.Close();
+        return new QemuProcess(process, binary, new OutputTail(outputTailBytes));
+    }
+
+    /// <summary>"qemu exited with code 1: &lt;output tail&gt;", prefixed with what was being done.</summary>
+    public StencilException ExitError(string? context = null, Exception? inner = null)
+    {
+        var code = Exited.IsCompletedSuccessfully ? Exited.Result.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown";
+        var tail = OutputTail;
+        var what = $"qemu exited with code {code}" + (tail.Length > 0 ? ": " + tail : " and printed nothing");
+        return StencilException.Unavailable(context is null ? what : $"{context}: {what}", inner);
+    }
+
+    /// <summary>SIGKILL; safe to call at any time and more than once.</summary>
+    public void Kill()
+    {
+        Interlocked.Exchange(ref _killed, 1);
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited between the check and the kill.
+        }
+        catch (Win32Exception)
+        {
+            // ESRCH: already gone.
+        }
+    }
+
+    /// <summary>Kills QEMU and waits until it has been reaped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        await Exited.ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    private async Task<int> WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        await Task.WhenAny(_drain, Task.Delay(s_drainGrace)).ConfigureAwait(false);
+        return _process.ExitCode;
+    }
+
+    private static async Task PumpAsync(Stream stream, OutputTail tail)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                tail.Append(buffer.AsSpan(0, read));
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The pipe broke: the process is gone; what was read is kept.
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using Stencil.Hypervisor.Internal;
+
+namespace Stencil.Hypervisor.Tests;
+
+public sealed class HostFactsTests
+{
+    [Fact]
+    public void Qemu_version_line()
+    {
+        Assert.Equal("7.2.22", HostFacts.ParseQemuVersion("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022"));
+        Assert.Equal("8.2", HostFacts.ParseQemuVersion("QEMU emulator version 8.2"));
+        Assert.Null(HostFacts.ParseQemuVersion("bash: qemu: command not found"));
+    }
+
+    [Fact]
+    public void Tmpfs_mounts_with_escaped_spaces()
+    {
+        var mounts = "proc /proc proc rw 0 0\ntmpfs /dev/shm tmpfs rw,nosuid 0 0\n/dev/vda / ext4 rw 0 0\ntmpfs /run/my\\040dir tmpfs rw 0 0\n";
+        Assert.Equal(["/dev/shm", "/run/my dir"], HostFacts.ParseTmpfsMounts(mounts));
+    }
+}
