@@ -52,7 +52,20 @@ public sealed class TtrpcServer : IAsyncDisposable
     public async Task ServeConnectionAsync(Stream stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        await ServeAsync(stream, cancellationToken).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        using var connection = new ServerConnection(this, stream, stop.Token);
+        var run = connection.RunAsync();
+        lock (_lock)
+            _running.Add(run);
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+                _running.Remove(run);
+        }
     }
 
     /// <summary>
@@ -68,50 +81,49 @@ public sealed class TtrpcServer : IAsyncDisposable
         var path = UnixSocketPath.Normalize(unixSocketPath);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         var connections = new List<Task>();
-        using (var listener = await BindAsync(path, stop.Token).ConfigureAwait(false))
+        var listener = await BindAsync(path, stop.Token).ConfigureAwait(false);
+        try
         {
-            try
+            while (true)
             {
-                while (true)
+                Socket peer;
+                try
                 {
-                    Socket peer;
-                    try
-                    {
-                        peer = await listener.AcceptAsync(stop.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                    {
-                        break;
-                    }
-                    catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted
-                        or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                    {
-                        // Transient (the peer gave up, or we are out of fds for a moment): keep accepting.
-                        try { await Task.Delay(TimeSpan.FromMilliseconds(10), stop.Token).ConfigureAwait(false); }
-                        catch (OperationCanceledException) { break; }
-                        continue;
-                    }
-                    catch (SocketException ex)
-                    {
-                        throw new StencilException(ErrorKind.Unavailable, $"accepting on ttrpc socket {path} failed: {ex.Message}", ex);
-                    }
-                    if (!IsPeerAllowed(peer))
-                    {
-                        Interlocked.Increment(ref _rejectedPeers);
-                        peer.Dispose();
-                        continue;
-                    }
-                    connections.RemoveAll(static t => t.IsCompleted);
-                    connections.Add(ServeAsync(new NetworkStream(peer, ownsSocket: true), stop.Token));
+                    peer = await listener.AcceptAsync(stop.Token).ConfigureAwait(false);
                 }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted
+                    or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    // Transient (the peer gave up, or we are out of fds for a moment): keep accepting.
+                    try { await Task.Delay(TimeSpan.FromMilliseconds(10), stop.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { break; }
+                    continue;
+                }
+                catch (SocketException ex)
+                {
+                    throw new StencilException(ErrorKind.Unavailable, $"accepting on ttrpc socket {path} failed: {ex.Message}", ex);
+                }
+                if (!IsPeerAllowed(peer))
+                {
+                    Interlocked.Increment(ref _rejectedPeers);
+                    peer.Dispose();
+                    continue;
+                }
+                connections.RemoveAll(static t => t.IsCompleted);
+                connections.Add(ServeConnectionAsync(new NetworkStream(peer, ownsSocket: true), stop.Token));
             }
-            finally
-            {
-                listener.Dispose();
-                TryDeleteSocketFile(path);
-                stop.Cancel();
-                await Task.WhenAll(connections).ConfigureAwait(false);
-            }
+        }
+        finally
+        {
+            // Stop accepting first, then end this listener's connections and wait for them.
+            listener.Dispose();
+            TryDeleteSocketFile(path);
+            stop.Cancel();
+            await Task.WhenAll(connections).ConfigureAwait(false);
         }
     }
 
@@ -140,24 +152,6 @@ public sealed class TtrpcServer : IAsyncDisposable
         }
         unknown = null;
         return handler;
-    }
-
-    private async Task ServeAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        using var connection = new ServerConnection(this, stream, stop.Token);
-        var run = connection.RunAsync();
-        lock (_lock)
-            _running.Add(run);
-        try
-        {
-            await run.ConfigureAwait(false);
-        }
-        finally
-        {
-            lock (_lock)
-                _running.Remove(run);
-        }
     }
 
     private bool IsPeerAllowed(Socket peer)
@@ -221,6 +215,8 @@ public sealed class TtrpcServer : IAsyncDisposable
 
     private static void TryDeleteSocketFile(string path)
     {
+        // .NET unlinks the path of a listener it bound when the socket is disposed; this covers the
+        // runtimes and paths where it does not.
         try
         {
             File.Delete(path);
