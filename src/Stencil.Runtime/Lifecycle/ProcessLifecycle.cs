@@ -30,6 +30,12 @@ public sealed class ProcessLifecycle
     /// <summary>Completes when the process exits; never faults.</summary>
     public Task<ExitStatus> Exited => _exited.Task;
 
+    public void EnsureCanStart()
+    {
+        lock (_gate)
+            Require(State == ProcessState.Created, "start");
+    }
+
     public void Started(uint pid)
     {
         lock (_gate)

@@ -52,14 +52,6 @@ public sealed class LinuxMounter : IMounter
     public bool IsMountPoint(string path)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
-        {
-            // mountinfo: id parent major:minor root mount-point options ... ; the mount point is field 5,
-            // with spaces escaped as \040.
-            var fields = line.Split(' ');
-            if (fields.Length > 4 && fields[4].Replace("\\040", " ", StringComparison.Ordinal) == full)
-                return true;
-        }
-        return false;
+        return SafeDirectory.MountsBelow(full).Any(m => m == full);
     }
 }

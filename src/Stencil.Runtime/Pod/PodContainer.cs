@@ -1,0 +1,41 @@
+using Stencil.Oci;
+
+namespace Stencil.Runtime.Pod;
+
+/// <summary>One container of the pod: its bundle, host mounts, init process and execs.</summary>
+internal sealed class PodContainer
+{
+    public PodContainer(string id, Bundle bundle, PodProcess init, IReadOnlyList<MountSpec> rootfsMounts)
+    {
+        Id = id;
+        Bundle = bundle;
+        Init = init;
+        RootfsMounts = rootfsMounts;
+    }
+
+    public string Id { get; }
+
+    public Bundle Bundle { get; }
+
+    public PodProcess Init { get; }
+
+    public IReadOnlyList<MountSpec> RootfsMounts { get; }
+
+    /// <summary>Host mount points this container owns, innermost last; unmounted in reverse on delete.</summary>
+    public List<string> HostMounts { get; } = [];
+
+    /// <summary>Exec'd processes by exec id. Guarded by the runtime's lock.</summary>
+    public Dictionary<string, PodProcess> Execs { get; } = [];
+
+    /// <summary>True once the agent knows the container (CreateContainer succeeded).</summary>
+    public bool CreatedInGuest { get; set; }
+
+    public PodProcess Process(string? execId)
+    {
+        if (string.IsNullOrEmpty(execId))
+            return Init;
+        return Execs.TryGetValue(execId, out var p)
+            ? p
+            : throw StencilException.NotFound($"exec \"{execId}\" of container \"{Id}\" not found");
+    }
+}

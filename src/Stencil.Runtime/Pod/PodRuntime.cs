@@ -1,0 +1,459 @@
+using System.Threading.Channels;
+using Stencil.Agent.Client;
+using Stencil.Oci;
+using Stencil.Runtime.Storage;
+using Stencil.Runtime.Vm;
+
+namespace Stencil.Runtime.Pod;
+
+/// <summary>
+/// One pod: its VM (started with the first container, stopped with the last), its containers and
+/// their processes. Host side of storage (rootfs and bind mounts into the shared folder), stdio
+/// forwarding and exit tracking live here; everything inside the guest is the agent's.
+/// </summary>
+public sealed class PodRuntime : IPodRuntime
+{
+    private readonly PodRuntimeOptions _options;
+    private readonly IPodVmProvider _vms;
+    private readonly IMounter _mounter;
+    private readonly ILog _log;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, PodContainer> _containers = [];
+    private readonly HashSet<string> _creating = [];
+    private readonly Channel<RuntimeEvent> _events = Channel.CreateUnbounded<RuntimeEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _vmLock = new(1, 1);
+    private IPodVm? _vm;
+    private bool _disposed;
+
+    public PodRuntime(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log)
+    {
+        _options = options;
+        _vms = vms;
+        _mounter = mounter;
+        _log = log;
+    }
+
+    public int ContainerCount
+    {
+        get
+        {
+            lock (_gate)
+                return _containers.Count + _creating.Count;
+        }
+    }
+
+    public IAsyncEnumerable<RuntimeEvent> Events => _events.Reader.ReadAllAsync();
+
+    private string SharedDir => _options.Paths.SharedDir(_options.Namespace, _options.PodId);
+
+    // ---- create / start ---------------------------------------------------------------------
+
+    public async Task<uint> CreateAsync(CreateContainerRequest request, CancellationToken cancellationToken)
+    {
+        var bundle = Bundle.Load(request.Bundle);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_containers.ContainsKey(request.Id) || !_creating.Add(request.Id))
+                throw StencilException.AlreadyExists($"container \"{request.Id}\" already exists");
+        }
+
+        var init = new PodProcess(request.Id, "", request.Stdio, ReadOnlyMemory<byte>.Empty);
+        var container = new PodContainer(request.Id, bundle, init, request.RootfsMounts);
+        try
+        {
+            var vm = await EnsureVmAsync(bundle, cancellationToken).ConfigureAwait(false);
+            var plan = PrepareHostStorage(container);
+            foreach (var note in plan.Notes)
+                _log.Debug($"container {request.Id}: {note}");
+
+            var pid = await vm.Agent.CreateContainerAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages), cancellationToken).ConfigureAwait(false);
+            container.CreatedInGuest = true;
+            init.Pid = (uint)pid;
+            init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log);
+            // Waiting starts now: a container killed before it is started exits too.
+            init.Waiter = WaitForExitAsync(vm, init);
+            lock (_gate)
+            {
+                _creating.Remove(request.Id);
+                _containers.Add(request.Id, container);
+            }
+            Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, init.Pid));
+            _log.Info($"container {request.Id} created in the guest (pid {pid})");
+            return init.Pid;
+        }
+        catch
+        {
+            lock (_gate)
+                _creating.Remove(request.Id);
+            await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest).ConfigureAwait(false);
+            await StopVmIfIdleAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Mounts the rootfs and the bind-mount sources into the shared folder; returns the guest plan.</summary>
+    private GuestSpecPlan PrepareHostStorage(PodContainer container)
+    {
+        var paths = _options.Paths;
+        var rootfs = paths.ContainerRootfs(_options.Namespace, _options.PodId, container.Id);
+        Directory.CreateDirectory(rootfs);
+        if (container.RootfsMounts.Count > 0)
+        {
+            foreach (var m in container.RootfsMounts)
+            {
+                _mounter.Mount(m, rootfs);
+                container.HostMounts.Add(rootfs);
+            }
+        }
+        else
+        {
+            container.Bundle.EnsureRootfsExists();
+            _mounter.Mount(new MountSpec("bind", container.Bundle.RootfsPath, "", ["rbind"]), rootfs);
+            container.HostMounts.Add(rootfs);
+        }
+
+        var plan = GuestSpecBuilder.Build(container.Bundle.Spec, container.Id, File.Exists);
+        foreach (var bind in plan.HostBinds)
+        {
+            if (!File.Exists(bind.HostPath) && !Directory.Exists(bind.HostPath))
+                throw StencilException.NotFound($"container {container.Id}: bind mount source {bind.HostPath} does not exist");
+            var target = Path.Combine(SharedDir, bind.SharedRelativePath);
+            if (bind.IsFile)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.WriteAllBytes(target, []);
+            }
+            else
+            {
+                Directory.CreateDirectory(target);
+            }
+            _mounter.Mount(new MountSpec("bind", bind.HostPath, "", bind.ReadOnly ? ["rbind", "ro"] : ["rbind"]), target);
+            container.HostMounts.Add(target);
+        }
+        return plan;
+    }
+
+    public async Task<uint> StartAsync(string id, string? execId, CancellationToken cancellationToken)
+    {
+        var (container, process) = Find(id, execId);
+        process.Lifecycle.EnsureCanStart();
+        var vm = RequireVm();
+        if (process.ExecId.Length == 0)
+        {
+            await vm.Agent.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            process.Lifecycle.Started(process.Pid);
+            Publish(new TaskStarted(DateTimeOffset.UtcNow, id, process.Pid));
+        }
+        else
+        {
+            container.Init.Lifecycle.EnsureRunning("exec in");
+            var pid = await vm.Agent.ExecProcessAsync(id, process.ExecId, process.ProcessJson, cancellationToken).ConfigureAwait(false);
+            process.Pid = (uint)pid;
+            process.Forwarder = StdioForwarder.Start(vm.Agent, id, process.ExecId, process.Stdio, _log);
+            process.Lifecycle.Started(process.Pid);
+            process.Waiter = WaitForExitAsync(vm, process);
+            Publish(new TaskExecStarted(DateTimeOffset.UtcNow, id, process.ExecId, process.Pid));
+        }
+        return process.Pid;
+    }
+
+    public Task ExecAsync(ExecRequest request, CancellationToken cancellationToken)
+    {
+        var processSpec = SpecJson.ParseProcess(request.ProcessJson.Span, $"exec {request.ExecId}");
+        var errors = new List<string>();
+        SpecValidator.ValidateProcess(processSpec, "process", errors);
+        if (errors.Count > 0)
+            throw StencilException.InvalidArgument($"exec {request.ExecId}: {string.Join("; ", errors)}");
+        lock (_gate)
+        {
+            var container = Get(request.Id);
+            container.Init.Lifecycle.EnsureRunning("exec in");
+            if (container.Execs.ContainsKey(request.ExecId))
+                throw StencilException.AlreadyExists($"exec \"{request.ExecId}\" of container \"{request.Id}\" already exists");
+            container.Execs.Add(request.ExecId, new PodProcess(request.Id, request.ExecId, request.Stdio, request.ProcessJson));
+        }
+        Publish(new TaskExecAdded(DateTimeOffset.UtcNow, request.Id, request.ExecId));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Waits in the agent for the exit, lets the output drain, records the exit once and announces it.</summary>
+    private async Task WaitForExitAsync(IPodVm vm, PodProcess process)
+    {
+        uint code;
+        DateTimeOffset at;
+        try
+        {
+            var exit = await vm.Agent.WaitProcessAsync(process.ContainerId, process.AgentExecId, CancellationToken.None).ConfigureAwait(false);
+            code = (uint)exit.ExitCode;
+            at = exit.ExitedAt;
+        }
+        catch (Exception ex) when (ex is StencilException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The VM (or the link to it) is gone: the process is gone with it.
+            code = _options.VmDiedExitCode;
+            at = DateTimeOffset.UtcNow;
+            _log.Warning($"{process.Lifecycle.What}: lost while waiting for its exit: {vm.ExitReason ?? ex.Message}");
+        }
+        if (process.Forwarder is { } forwarder)
+            await Task.WhenAny(forwarder.OutputDone, Task.Delay(_options.OutputDrainTimeout)).ConfigureAwait(false);
+        if (process.Lifecycle.RecordExit(code, at))
+        {
+            Publish(new TaskExited(DateTimeOffset.UtcNow, process.ContainerId, process.ExecId.Length == 0 ? process.ContainerId : process.ExecId,
+                process.Pid, code, at));
+            _log.Info($"{process.Lifecycle.What} exited with status {code}");
+        }
+    }
+
+    // ---- state and control ------------------------------------------------------------------
+
+    public ProcessStatus State(string id, string? execId)
+    {
+        var (container, process) = Find(id, execId);
+        var exit = process.Lifecycle.Exit;
+        return new ProcessStatus(id, process.ExecId, container.Bundle.Path, process.Pid, process.Lifecycle.State, process.Stdio,
+            exit?.ExitCode ?? 0, exit?.ExitedAt);
+    }
+
+    public Task<ExitStatus> WaitAsync(string id, string? execId, CancellationToken cancellationToken)
+    {
+        var (_, process) = Find(id, execId);
+        return process.Lifecycle.Exited.WaitAsync(cancellationToken);
+    }
+
+    public async Task KillAsync(string id, string? execId, uint signal, bool all, CancellationToken cancellationToken)
+    {
+        var (_, process) = Find(id, execId);
+        process.Lifecycle.EnsureCanSignal();
+        await RequireVm().Agent.SignalProcessAsync(id, process.AgentExecId, (int)signal, all, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task PauseAsync(string id, CancellationToken cancellationToken)
+    {
+        var (_, init) = Find(id, null);
+        init.Lifecycle.BeginPause();
+        var paused = false;
+        try
+        {
+            await RequireVm().Agent.PauseContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            paused = true;
+        }
+        finally
+        {
+            init.Lifecycle.EndPause(paused);
+        }
+        Publish(new TaskPaused(DateTimeOffset.UtcNow, id));
+    }
+
+    public async Task ResumeAsync(string id, CancellationToken cancellationToken)
+    {
+        var (_, init) = Find(id, null);
+        init.Lifecycle.EnsureCanResume();
+        await RequireVm().Agent.ResumeContainerAsync(id, cancellationToken).ConfigureAwait(false);
+        init.Lifecycle.Resumed();
+        Publish(new TaskResumed(DateTimeOffset.UtcNow, id));
+    }
+
+    public async Task<IReadOnlyList<uint>> PidsAsync(string id, CancellationToken cancellationToken)
+    {
+        Find(id, null);
+        var processes = await RequireVm().Agent.ListProcessesAsync(id, cancellationToken).ConfigureAwait(false);
+        return processes.Select(p => (uint)p.Pid).ToList();
+    }
+
+    public async Task ResizePtyAsync(string id, string? execId, uint width, uint height, CancellationToken cancellationToken)
+    {
+        var (_, process) = Find(id, execId);
+        if (!process.Stdio.Terminal)
+            throw StencilException.FailedPrecondition($"{process.Lifecycle.What} has no terminal to resize");
+        process.Lifecycle.EnsureRunning("resize the terminal of");
+        await RequireVm().Agent.ResizeTtyAsync(id, process.AgentExecId, (int)height, (int)width, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task CloseStdinAsync(string id, string? execId, CancellationToken cancellationToken)
+    {
+        var (_, process) = Find(id, execId);
+        process.Forwarder?.CloseStdin();
+        return Task.CompletedTask;
+    }
+
+    public async Task UpdateAsync(string id, ReadOnlyMemory<byte> resourcesJson, IReadOnlyDictionary<string, string> annotations, CancellationToken cancellationToken)
+    {
+        var (_, init) = Find(id, null);
+        init.Lifecycle.EnsureRunning("update");
+        await RequireVm().Agent.UpdateContainerAsync(id, resourcesJson, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ContainerStats> StatsAsync(string id, CancellationToken cancellationToken)
+    {
+        Find(id, null);
+        var s = await RequireVm().Agent.StatsContainerAsync(id, cancellationToken).ConfigureAwait(false);
+        return new ContainerStats(s.CpuUsageMicros * 1000, s.CpuUserMicros * 1000, s.CpuSystemMicros * 1000,
+            s.MemoryUsageBytes, s.MemoryLimitBytes, s.MemoryFileBytes, s.PidsCurrent, s.PidsLimit, s.IoReadBytes, s.IoWriteBytes);
+    }
+
+    // ---- delete -----------------------------------------------------------------------------
+
+    public async Task<ExitStatus> DeleteAsync(string id, string? execId, CancellationToken cancellationToken)
+    {
+        var (container, process) = Find(id, execId);
+        process.Lifecycle.EnsureCanDelete();
+        if (process.ExecId.Length > 0)
+        {
+            lock (_gate)
+                container.Execs.Remove(process.ExecId);
+            if (process.Forwarder is { } f)
+                await f.DisposeAsync().ConfigureAwait(false);
+            return process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);
+        }
+
+        lock (_gate)
+        {
+            if (!_containers.Remove(id))
+                throw StencilException.NotFound($"container \"{id}\" not found");
+        }
+        await CleanupContainerAsync(container, removeInGuest: true).ConfigureAwait(false);
+        var exit = process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);
+        Publish(new TaskDeleted(DateTimeOffset.UtcNow, id, exit.Pid, exit.ExitCode, exit.ExitedAt ?? DateTimeOffset.UtcNow));
+        await StopVmIfIdleAsync().ConfigureAwait(false);
+        return exit;
+    }
+
+    private async Task CleanupContainerAsync(PodContainer container, bool removeInGuest)
+    {
+        foreach (var p in container.Execs.Values.Append(container.Init))
+        {
+            if (p.Forwarder is { } f)
+                await f.DisposeAsync().ConfigureAwait(false);
+        }
+        if (removeInGuest && _vm is { } vm && !vm.Exited.IsCompleted)
+        {
+            try
+            {
+                await vm.Agent.RemoveContainerAsync(container.Id, force: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StencilException ex)
+            {
+                _log.Warning($"container {container.Id}: removing it in the guest failed: {ex.Message}");
+            }
+        }
+        var paths = _options.Paths;
+        foreach (var dir in new[]
+                 {
+                     paths.ContainerSharedDir(_options.Namespace, _options.PodId, container.Id),
+                     paths.ContainerDir(_options.Namespace, _options.PodId, container.Id),
+                 })
+        {
+            try
+            {
+                SafeDirectory.RemoveTree(dir, _mounter);
+            }
+            catch (Exception ex) when (ex is StencilException or IOException)
+            {
+                _log.Error($"container {container.Id}: cleanup of {dir} failed: {ex.Message}");
+            }
+        }
+    }
+
+    // ---- the VM -----------------------------------------------------------------------------
+
+    private async Task<IPodVm> EnsureVmAsync(Bundle firstBundle, CancellationToken cancellationToken)
+    {
+        await _vmLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_vm is { } existing)
+            {
+                if (existing.Exited.IsCompleted)
+                    throw StencilException.Unavailable($"the VM of pod {_options.PodId} is gone: {existing.ExitReason}");
+                return existing;
+            }
+            Directory.CreateDirectory(SharedDir);
+            var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
+            Directory.CreateDirectory(runDir);
+            var vm = await _vms.StartAsync(new PodVmRequest($"pod {_options.Namespace}/{_options.PodId}", SharedDir, runDir), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
+                    Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await vm.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            _log.Info($"pod {_options.PodId}: VM ready ({vm.Origin}, {vm.StartupTime.TotalMilliseconds:F0} ms, qemu pid {vm.ProcessId})");
+            _vm = vm;
+            return vm;
+        }
+        finally
+        {
+            _vmLock.Release();
+        }
+    }
+
+    private IPodVm RequireVm() =>
+        _vm ?? throw StencilException.FailedPrecondition($"pod {_options.PodId} has no VM");
+
+    private async Task StopVmIfIdleAsync()
+    {
+        await _vmLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (ContainerCount > 0 || _vm is null)
+                return;
+            var vm = _vm;
+            _vm = null;
+            await vm.DisposeAsync().ConfigureAwait(false);
+            _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
+            var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
+            SafeDirectory.RemoveTree(podDir, _mounter);
+            SafeDirectory.RemoveTree(_options.Paths.VmDir(_options.Namespace, _options.PodId), _mounter);
+        }
+        finally
+        {
+            _vmLock.Release();
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    private PodContainer Get(string id)
+    {
+        lock (_gate)
+        {
+            return _containers.TryGetValue(id, out var c)
+                ? c
+                : throw StencilException.NotFound($"container \"{id}\" not found");
+        }
+    }
+
+    private (PodContainer Container, PodProcess Process) Find(string id, string? execId)
+    {
+        lock (_gate)
+        {
+            var container = Get(id);
+            return (container, container.Process(execId));
+        }
+    }
+
+    private void Publish(RuntimeEvent e) => _events.Writer.TryWrite(e);
+
+    public async ValueTask DisposeAsync()
+    {
+        List<PodContainer> left;
+        lock (_gate)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            left = [.. _containers.Values];
+            _containers.Clear();
+        }
+        foreach (var c in left)
+            await CleanupContainerAsync(c, removeInGuest: false).ConfigureAwait(false);
+        await StopVmIfIdleAsync().ConfigureAwait(false);
+        _events.Writer.TryComplete();
+        _vmLock.Dispose();
+    }
+}

@@ -1,0 +1,125 @@
+using Microsoft.Win32.SafeHandles;
+using Stencil.Agent.Client;
+
+namespace Stencil.Runtime.Pod;
+
+/// <summary>
+/// Moves one process's stdio between containerd's FIFOs and the agent: stdout and stderr from the
+/// agent into their FIFOs until EOF, stdin from its FIFO to the agent until the writer closes it (or
+/// containerd's CloseIO). containerd reads the FIFOs with its own copy loop, so everything written
+/// before <see cref="OutputDone"/> reaches the user before the exit event does.
+/// </summary>
+internal sealed class StdioForwarder : IAsyncDisposable
+{
+    private readonly AgentClient _agent;
+    private readonly string _containerId;
+    private readonly string? _execId;
+    private readonly StdioPaths _paths;
+    private readonly ILog _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _stdinClosedByContainerd = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _stdin = Task.CompletedTask;
+
+    private StdioForwarder(AgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
+    {
+        _agent = agent;
+        _containerId = containerId;
+        _execId = execId;
+        _paths = paths;
+        _log = log;
+    }
+
+    /// <summary>Completes when stdout and stderr have both reached EOF (or forwarding was stopped).</summary>
+    public Task OutputDone { get; private set; } = Task.CompletedTask;
+
+    public static StdioForwarder Start(AgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
+    {
+        var f = new StdioForwarder(agent, containerId, execId, paths, log);
+        var outputs = new List<Task>();
+        if (!string.IsNullOrEmpty(paths.Stdout))
+            outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stdout, paths.Stdout)));
+        if (!string.IsNullOrEmpty(paths.Stderr) && !paths.Terminal)
+            outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stderr, paths.Stderr)));
+        f.OutputDone = Task.WhenAll(outputs);
+        if (!string.IsNullOrEmpty(paths.Stdin))
+            f._stdin = Task.Run(f.PumpStdinAsync);
+        return f;
+    }
+
+    private string What => _execId is null or "" ? $"container {_containerId}" : $"exec {_execId} of container {_containerId}";
+
+    /// <summary>containerd's CloseIO: no more input; the agent closes the process's stdin.</summary>
+    public void CloseStdin() => _stdinClosedByContainerd.TrySetResult();
+
+    private async Task PumpOutputAsync(StdioStream stream, string fifo)
+    {
+        try
+        {
+            // Opening a FIFO for writing blocks until its reader (containerd) has it open; it already has.
+            using var handle = await Task.Run(() => File.OpenHandle(fifo, FileMode.Open, FileAccess.Write), _stop.Token).ConfigureAwait(false);
+            await using var output = new FileStream(handle, FileAccess.Write, bufferSize: 0);
+            await _agent.CopyOutputAsync(_containerId, _execId, stream, output, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is StencilException or IOException or UnauthorizedAccessException)
+        {
+            // The reader went away (containerd restarted, ctr was killed) or the VM died: the process
+            // goes on; its output is lost, as with runc when nobody reads.
+            _log.Debug($"{What}: {stream.ToString().ToLowerInvariant()} forwarding ended: {ex.Message}");
+        }
+    }
+
+    private async Task PumpStdinAsync()
+    {
+        SafeFileHandle? handle = null;
+        try
+        {
+            // Blocks until a writer opens the FIFO; DisposeAsync unblocks it if none ever does.
+            handle = await Task.Run(() => File.OpenHandle(_paths.Stdin, FileMode.Open, FileAccess.Read)).ConfigureAwait(false);
+            await using var input = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            var buffer = new byte[64 * 1024];
+            while (!_stop.IsCancellationRequested)
+            {
+                var read = input.ReadAsync(buffer, _stop.Token).AsTask();
+                var first = await Task.WhenAny(read, _stdinClosedByContainerd.Task).ConfigureAwait(false);
+                if (first != read)
+                    break;
+                var n = await read.ConfigureAwait(false);
+                if (n == 0)
+                    break;
+                for (var offset = 0; offset < n;)
+                    offset += await _agent.WriteStdinAsync(_containerId, _execId, buffer.AsMemory(offset, n - offset), _stop.Token).ConfigureAwait(false);
+            }
+            if (!_stop.IsCancellationRequested)
+                await _agent.CloseStdinAsync(_containerId, _execId, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is StencilException or IOException or UnauthorizedAccessException)
+        {
+            _log.Debug($"{What}: stdin forwarding ended: {ex.Message}");
+        }
+        finally
+        {
+            handle?.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        // A stdin pump still blocked opening its FIFO (no writer ever came) is released by being a writer once.
+        if (!_stdin.IsCompleted && !string.IsNullOrEmpty(_paths.Stdin))
+        {
+            // O_NONBLOCK: if nobody reads any more, the open fails (ENXIO) instead of blocking.
+            var fd = Interop.Libc.Open(_paths.Stdin, Interop.Libc.O_WRONLY | Interop.Libc.O_NONBLOCK | Interop.Libc.O_CLOEXEC);
+            if (fd >= 0)
+                Interop.Libc.Close(fd);
+        }
+        await Task.WhenAny(Task.WhenAll(_stdin, OutputDone), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+namespace Stencil.Runtime.Storage;
+
+/// <summary>
+/// Removes a runtime-owned folder tree that may still have mounts inside it (a container's rootfs, a
+/// bind-mounted host folder). A recursive delete would walk into those mounts and delete the user's
+/// files, so everything mounted below the folder is unmounted first, deepest first, and the delete is
+/// refused if anything is still mounted there.
+/// </summary>
+public static class SafeDirectory
+{
+    public static void RemoveTree(string path, IMounter mounter)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (!Directory.Exists(root))
+            return;
+        foreach (var mountPoint in MountsBelow(root).OrderByDescending(m => m.Length))
+            mounter.Unmount(mountPoint);
+        var left = MountsBelow(root).ToList();
+        if (left.Count > 0)
+            throw StencilException.FailedPrecondition($"cannot remove {root}: still mounted: {string.Join(", ", left)}");
+        Directory.Delete(root, recursive: true);
+    }
+
+    /// <summary>Mount points at or below <paramref name="root"/>, from /proc/self/mountinfo.</summary>
+    public static IEnumerable<string> MountsBelow(string root)
+    {
+        var prefix = root + "/";
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length < 5)
+                continue;
+            var mountPoint = Unescape(fields[4]);
+            if (mountPoint == root || mountPoint.StartsWith(prefix, StringComparison.Ordinal))
+                yield return mountPoint;
+        }
+    }
+
+    // mountinfo escapes space, tab, newline and backslash as octal (\040 ...).
+    private static string Unescape(string field) =>
+        field.Contains('\\') ? field.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\") : field;
+}

@@ -1,0 +1,35 @@
+using Stencil.Agent.Client;
+
+namespace Stencil.Runtime.Vm;
+
+/// <summary>
+/// A running pod VM as the runtime uses it: its agent, and the device operations the runtime asks
+/// for. The factory's VM is adapted to this (see <see cref="FactoryPodVmProvider"/>); unit tests use fakes.
+/// Disposing it stops the VM.
+/// </summary>
+public interface IPodVm : IAsyncDisposable
+{
+    AgentClient Agent { get; }
+
+    /// <summary>QEMU's pid, for diagnostics and memory accounting.</summary>
+    int? ProcessId { get; }
+
+    /// <summary>How the VM came to be ("template", "pool", "cold boot") and how long it took.</summary>
+    string Origin { get; }
+
+    TimeSpan StartupTime { get; }
+
+    /// <summary>Completes when the VM has stopped (also when it died unexpectedly).</summary>
+    Task Exited { get; }
+
+    /// <summary>Why the VM stopped, once <see cref="Exited"/> is complete ("qemu exited with code 1: ...").</summary>
+    string? ExitReason { get; }
+
+    /// <summary>Hot-plugs a host block device or image file as virtio-blk; returns the serial the guest finds it by.</summary>
+    Task<string> AttachBlockDeviceAsync(string hostPath, bool readOnly, CancellationToken cancellationToken);
+
+    Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken);
+
+    /// <summary>Grows the VM to at least this many vCPUs and MiB of memory (hot-add, then online in the guest).</summary>
+    Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken);
+}

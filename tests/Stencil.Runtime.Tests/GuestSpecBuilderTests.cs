@@ -1,0 +1,76 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Stencil.Agent.Client;
+using Stencil.Oci;
+using Stencil.Runtime.Pod;
+
+namespace Stencil.Runtime.Tests;
+
+public class GuestSpecBuilderTests
+{
+    private const string HostSpec = """
+    {
+      "ociVersion": "1.0.2-dev",
+      "process": { "args": ["sh"], "cwd": "/", "user": { "uid": 0, "gid": 0 } },
+      "root": { "path": "/run/containerd/io.containerd.runtime.v2.task/default/c1/rootfs", "readonly": true },
+      "hostname": "h",
+      "mounts": [
+        { "destination": "/proc", "type": "proc", "source": "proc" },
+        { "destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"] },
+        { "destination": "/etc/hosts", "type": "bind", "source": "/var/lib/pod/hosts", "options": ["rbind", "rw"] }
+      ],
+      "hooks": { "createRuntime": [{ "path": "/usr/bin/nvidia-hook" }] },
+      "linux": {
+        "cgroupsPath": "kubepods-besteffort.slice:cri-containerd:c1",
+        "namespaces": [
+          { "type": "pid", "path": "/proc/42/ns/pid" },
+          { "type": "network", "path": "/var/run/netns/cni-1" },
+          { "type": "mount" }
+        ]
+      }
+    }
+    """;
+
+    private static GuestSpecPlan Plan() =>
+        GuestSpecBuilder.Build(SpecJson.ParseSpec(Encoding.UTF8.GetBytes(HostSpec), "config.json"), "c1", p => p == "/var/lib/pod/hosts");
+
+    [Fact]
+    public void Rootfs_comes_from_the_shared_folder()
+    {
+        var plan = Plan();
+        var spec = JsonNode.Parse(plan.GuestSpecJson)!;
+        Assert.Equal("rootfs", (string?)spec["root"]!["path"]);
+        Assert.True((bool)spec["root"]!["readonly"]!);
+        Assert.Equal(StorageMount.Shared("c1/rootfs", "rootfs"), plan.Storages[0]);
+    }
+
+    [Fact]
+    public void Bind_mounts_are_shared_by_index_and_keep_their_options()
+    {
+        var plan = Plan();
+        Assert.Equal(
+            [new HostBind("/srv/data", "c1/mounts/1", IsFile: false, ReadOnly: true), new HostBind("/var/lib/pod/hosts", "c1/mounts/2", IsFile: true, ReadOnly: false)],
+            plan.HostBinds);
+        Assert.Equal(StorageMount.Shared("c1/mounts/1", "mounts/1"), plan.Storages[1]);
+        var mounts = JsonNode.Parse(plan.GuestSpecJson)!["mounts"]!.AsArray();
+        Assert.Equal("proc", (string?)mounts[0]!["source"]);
+        Assert.Equal("mounts/1", (string?)mounts[1]!["source"]);
+        Assert.Equal("ro", (string?)mounts[1]!["options"]![1]);
+        Assert.Equal("mounts/2", (string?)mounts[2]!["source"]);
+    }
+
+    [Fact]
+    public void Host_only_parts_are_removed_and_noted()
+    {
+        var plan = Plan();
+        var spec = JsonNode.Parse(plan.GuestSpecJson)!;
+        Assert.Null(spec["hooks"]);
+        var namespaces = spec["linux"]!["namespaces"]!.AsArray();
+        Assert.Equal(["pid", "mount"], namespaces.Select(n => (string)n!["type"]!));
+        Assert.All(namespaces, n => Assert.Null(n!["path"]));
+        Assert.Equal("/stencil/c1", (string?)spec["linux"]!["cgroupsPath"]);
+        Assert.Contains("hooks removed: host hooks cannot run in the guest", plan.Notes);
+        Assert.Contains("pid namespace path /proc/42/ns/pid dropped: it names a host namespace", plan.Notes);
+        Assert.Contains("network namespace removed: the VM is the pod's network sandbox", plan.Notes);
+    }
+}
