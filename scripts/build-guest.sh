@@ -7,7 +7,8 @@
 # build/guest/cache and unpacked with `dpkg -x` under build/guest/work. The image is rebuilt only
 # when an input changes (this script, config/guest/*, the agent binary, a package version).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 
 recipe=config/guest
 out=build/guest
@@ -39,7 +40,9 @@ done
 kernel_package() {
 	apt-cache depends "$KERNEL_PACKAGE" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
-candidate() { apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2; exit }'; }
+candidates() {   # "<package> <candidate version>" for each package that has one; one apt-cache run
+	apt-cache policy "$@" 2>/dev/null | awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } $1 == "Candidate:" && $2 != "(none)" { print p, $2 }'
+}
 
 updated=
 apt_update() {
@@ -60,17 +63,18 @@ while read -r pkg tag _; do
 done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
 
 declare -A version
-for p in "${packages[@]}"; do
-	v=$(candidate "$p")
-	[ -n "$v" ] || { apt_update; v=$(candidate "$p"); }
-	[ -n "$v" ] || die "apt-cache policy $p shows no candidate version"
-	version[$p]=$v
-done
+resolve_versions() {
+	local p v
+	while read -r p v; do version[$p]=$v; done < <(candidates "${packages[@]}")
+	for p in "${packages[@]}"; do [ -n "${version[$p]:-}" ] || return 1; done
+}
+resolve_versions || { apt_update; resolve_versions; } ||
+	die "apt-cache policy shows no candidate version for one of: ${packages[*]}"
 
 # --- up to date? ------------------------------------------------------------------------------
 inputs_hash() {
 	{
-		sha256sum "$0" "$agent"
+		sha256sum scripts/build-guest.sh "$agent"   # relative: a moved clone stays up to date
 		find "$recipe" -type f -print0 | sort -z | xargs -0 sha256sum
 		for p in "${packages[@]}"; do echo "$p=${version[$p]}"; done
 		echo "OCI_RUNTIME=$OCI_RUNTIME INITRD_COMPRESSION=$INITRD_COMPRESSION"
@@ -100,11 +104,11 @@ for p in "${packages[@]}"; do
 	[ -f "$deb" ] && continue
 	echo "build-guest: downloading $p=${version[$p]}"
 	if ! (cd "$cache" && apt-get download "${apt_opts[@]}" "$p=${version[$p]}"); then
-		# The lists can name a version the mirror no longer has (security updates replace it).
+		# The lists can name a version the mirror no longer has (a security update replaced it):
+		# refresh them once and start over, since the kernel package name may change too.
+		[ -z "${STENCIL_GUEST_APT_UPDATED:-}" ] || die "apt-get download $p=${version[$p]} failed"
 		apt_update
-		version[$p]=$(candidate "$p")
-		(cd "$cache" && apt-get download "${apt_opts[@]}" "$p=${version[$p]}") || die "apt-get download $p failed"
-		hash=$(inputs_hash)
+		STENCIL_GUEST_APT_UPDATED=1 exec "$self"
 	fi
 	deb=$(deb_of "$p")
 	[ -f "$deb" ] || die "apt-get download $p=${version[$p]} left no $deb"
