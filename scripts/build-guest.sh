@@ -21,17 +21,24 @@ agent=build/agent/stencil-agent
 die() { echo "build-guest: $*" >&2; exit 1; }
 apt_opts=(-o APT::Sandbox::User=root -qq)   # root downloads into our own folder: no _apt sandbox
 
+[ "$(id -u)" = 0 ] || die "run as root: /dev/console and /dev/null in the initrd are made with mknod"
 [ -f "$agent" ] || die "$agent is missing (run \`make publish\`)"
 case $INITRD_COMPRESSION in none|gzip|lz4|zstd) ;; *) die "INITRD_COMPRESSION=$INITRD_COMPRESSION: use none, gzip, lz4 or zstd" ;; esac
-for t in apt-get apt-cache dpkg-deb depmod modprobe cpio xz ldd sha256sum; do
+for t in apt-get apt-cache dpkg-deb depmod modprobe cpio xz ldd sha256sum "${INITRD_COMPRESSION/none/cat}"; do
 	command -v "$t" >/dev/null || die "$t not found (run \`scripts/deps.sh\`)"
 done
 
 # --- which packages, at which versions --------------------------------------------------------
+# config/guest/packages: "<package> <tag> <file>..." per line.
+mapfile -t package_lines < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+wanted() {   # wanted <package> <tag>: is the package shipped in this build?
+	[ "$2" = base ] || [[ " $OCI_RUNTIME " == *" $1 "* ]]
+}
 runtime_packages=()
-while read -r pkg tag _; do
-	[ "$tag" = runtime ] && runtime_packages+=("$pkg")
-done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+for line in "${package_lines[@]}"; do
+	read -r pkg tag _ <<< "$line"
+	if [ "$tag" = runtime ]; then runtime_packages+=("$pkg"); fi
+done
 for rt in $OCI_RUNTIME; do
 	[[ " ${runtime_packages[*]} " == *" $rt "* ]] || die "OCI_RUNTIME=$OCI_RUNTIME: '$rt' is not a runtime package in $recipe/packages (${runtime_packages[*]})"
 done
@@ -58,9 +65,10 @@ kpkg=$(kernel_package)
 kver=${kpkg#linux-image-}                      # e.g. 6.1.0-56-amd64: the modules folder name
 
 packages=("$kpkg")
-while read -r pkg tag _; do
-	if [ "$tag" = base ] || [[ " $OCI_RUNTIME " == *" $pkg "* ]]; then packages+=("$pkg"); fi
-done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+for line in "${package_lines[@]}"; do
+	read -r pkg tag _ <<< "$line"
+	if wanted "$pkg" "$tag"; then packages+=("$pkg"); fi
+done
 
 declare -A version
 resolve_versions() {
@@ -167,18 +175,20 @@ cp -a "$recipe/rootfs/." "$root/"
 
 copy_with_libs() {   # copy_with_libs <source file> <path in the image>
 	install -D -m 0755 "$1" "$root$2"
-	local lib
-	# ldd lists "name => /path (addr)" and the loader as "/path (addr)"; a static binary has none.
-	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+	local libs lib
+	libs=$(ldd "$1" 2>/dev/null || true)   # a static binary: "not a dynamic executable", exit 1
+	if grep -q 'not found' <<< "$libs"; then
+		die "$1 needs libraries this host lacks: $(grep 'not found' <<< "$libs" | tr -s ' \t\n' ' ')"
+	fi
+	# "name => /path (addr)" for each library, and "/path (addr)" for the loader.
+	for lib in $(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<< "$libs"); do
 		[ -f "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
 	done
-	if ldd "$1" 2>/dev/null | grep -q 'not found'; then
-		die "$1 needs libraries this host lacks: $(ldd "$1" | grep 'not found' | tr -s ' \t\n' ' ')"
-	fi
 }
 
-while read -r pkg tag files; do
-	if [ "$tag" = base ] || [[ " $OCI_RUNTIME " == *" $pkg "* ]]; then
+for line in "${package_lines[@]}"; do
+	read -r pkg tag files <<< "$line"
+	if wanted "$pkg" "$tag"; then
 		pdir=$(unpack "$pkg")
 		for f in $files; do
 			[ -f "$pdir$f" ] || die "$f is not in package $pkg=${version[$pkg]}"
@@ -187,7 +197,7 @@ while read -r pkg tag files; do
 		# The agent runs whichever runtime is first in OCI_RUNTIME through one fixed path.
 		[ "$pkg" != "${OCI_RUNTIME%% *}" ] || ln -s "${files%% *}" "$root/usr/bin/oci-runtime"
 	fi
-done < <(grep -v '^\s*\(#\|$\)' "$recipe/packages")
+done
 
 # busybox applets as symlinks now, rather than `busybox --install` on every boot.
 "$root/bin/busybox" --list-full | while read -r applet; do
