@@ -111,6 +111,7 @@ for p in "${packages[@]}"; do
 	deb=$(deb_of "$p")
 	[ -f "$deb" ] && continue
 	echo "build-guest: downloading $p=${version[$p]}"
+	rm -f "$cache/${p}_"*.deb   # an older version (package names have no "_")
 	if ! (cd "$cache" && apt-get download "${apt_opts[@]}" "$p=${version[$p]}"); then
 		# The lists can name a version the mirror no longer has (a security update replaced it):
 		# refresh them once and start over, since the kernel package name may change too.
