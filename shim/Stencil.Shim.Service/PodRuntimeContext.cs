@@ -1,5 +1,4 @@
 using Stencil.Runtime.Configuration;
-using Stencil.Shim.Logging;
 
 namespace Stencil.Shim;
 
@@ -21,4 +20,4 @@ public sealed record PodRuntimeContext(
     string TtrpcAddress,
     StencilConfig Config,
     StatePaths Paths,
-    ShimLog Log);
+    ILog Log);

@@ -92,6 +92,9 @@ public static class ShimProgram
         public IPodRuntime Create(PodRuntimeContext context)
         {
             context.Log.Warning($"{FakeRuntimeVariable}=1: running a SIMULATED pod runtime (tests only; no VM, no container runs)");
+            // Lets a test make the daemon's start-up fail, to see `start` report it.
+            if (BundleFiles.ReadSpec(context.Bundle).Annotations?.GetValueOrDefault(SimulatedPodRuntime.FailAnnotation) is { } reason)
+                throw StencilException.Unavailable(reason);
             return new SimulatedPodRuntime();
         }
     }

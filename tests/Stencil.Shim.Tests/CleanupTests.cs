@@ -8,27 +8,6 @@ namespace Stencil.Shim.Tests;
 public sealed class CleanupTests
 {
     [Fact]
-    public void Mountinfo_mount_points_below_a_folder_deepest_first()
-    {
-        const string mountInfo = """
-            22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
-            30 22 0:25 / /run rw shared:5 - tmpfs tmpfs rw
-            41 30 0:40 / /run/stencil/pods/default/p/shared/c1/rootfs rw - overlay overlay rw,lowerdir=/l
-            42 41 0:41 / /run/stencil/pods/default/p/shared/c1/rootfs/proc rw - proc proc rw
-            43 30 0:42 / /run/stencil/pods/default/p/shared/c\0402/rootfs rw - overlay overlay rw
-            44 30 0:43 / /run/stencil/pods/default/p2 rw - tmpfs tmpfs rw
-            """;
-
-        var points = MountInfo.MountPointsUnder(mountInfo, "/run/stencil/pods/default/p/");
-
-        Assert.Equal([
-            "/run/stencil/pods/default/p/shared/c1/rootfs/proc",
-            "/run/stencil/pods/default/p/shared/c 2/rootfs",
-            "/run/stencil/pods/default/p/shared/c1/rootfs",
-        ], points);
-    }
-
-    [Fact]
     public void State_paths_follow_the_documented_layout()
     {
         var paths = new StatePaths("/run/stencil/");
@@ -54,26 +33,29 @@ public sealed class CleanupTests
     }
 
     [Fact]
-    public void Removes_one_containers_folders_and_leaves_its_neighbours()
+    public void Removes_one_containers_folders_unmounting_its_rootfs_and_leaves_its_neighbours()
     {
         using var dir = new TempDir();
         var paths = new StatePaths(dir.Combine("state"));
-        var mounter = new FakeMounter();
+        var image = dir.Combine("image");
+        Directory.CreateDirectory(image);
+        File.WriteAllText(Path.Combine(image, "etc-passwd"), "root:x:0:0");
         var c1Rootfs = paths.ContainerRootfs("ns", "pod", "c1");
         Directory.CreateDirectory(c1Rootfs);
-        File.WriteAllText(Path.Combine(c1Rootfs, "f"), "x");
         Directory.CreateDirectory(paths.ContainerDir("ns", "pod", "c1"));
         Directory.CreateDirectory(paths.ContainerRootfs("ns", "pod", "c2"));
-        mounter.Mounted.Add(c1Rootfs);
+        var mounter = new LinuxMounter();
+        mounter.Mount(new MountSpec("bind", image, "", ["rbind"]), c1Rootfs);
 
-        var cleanup = new ContainerCleanup(mounter, mounter.PointsUnder);
+        var cleanup = new ContainerCleanup(mounter);
         cleanup.RemoveContainer(paths, "ns", "pod", "c1", dir.Combine("bundle"));
 
-        Assert.Equal([c1Rootfs], mounter.Unmounted);
+        Assert.Empty(cleanup.Warnings);
+        Assert.False(mounter.IsMountPoint(c1Rootfs));
         Assert.False(Directory.Exists(paths.ContainerSharedDir("ns", "pod", "c1")));
         Assert.False(Directory.Exists(paths.ContainerDir("ns", "pod", "c1")));
         Assert.True(Directory.Exists(paths.ContainerRootfs("ns", "pod", "c2")));
-        Assert.Empty(cleanup.Warnings);
+        Assert.True(File.Exists(Path.Combine(image, "etc-passwd")));
     }
 
     [Fact]
@@ -81,60 +63,48 @@ public sealed class CleanupTests
     {
         using var dir = new TempDir();
         var paths = new StatePaths(dir.Combine("state"));
+        var image = dir.Combine("image");
+        Directory.CreateDirectory(image);
+        var imageFile = Path.Combine(image, "etc-passwd");
+        File.WriteAllText(imageFile, "root:x:0:0");
         var rootfs = paths.ContainerRootfs("ns", "pod", "c1");
         Directory.CreateDirectory(rootfs);
-        var imageFile = Path.Combine(rootfs, "etc-passwd");
-        File.WriteAllText(imageFile, "root:x:0:0");
-        var mounter = new FakeMounter { Busy = true };
-        mounter.Mounted.Add(rootfs);
+        var real = new LinuxMounter();
+        real.Mount(new MountSpec("bind", image, "", ["rbind"]), rootfs);
+        try
+        {
+            var cleanup = new ContainerCleanup(new RefusingMounter(real));
+            cleanup.RemoveContainer(paths, "ns", "pod", "c1", dir.Combine("bundle"));
 
-        var cleanup = new ContainerCleanup(mounter, mounter.PointsUnder);
-        cleanup.RemoveContainer(paths, "ns", "pod", "c1", dir.Combine("bundle"));
-
-        Assert.True(File.Exists(imageFile));
-        Assert.Contains($"{rootfs} is still mounted; left in place", cleanup.Warnings);
+            Assert.True(File.Exists(imageFile));
+            Assert.True(File.Exists(Path.Combine(rootfs, "etc-passwd")));
+            Assert.Contains(cleanup.Warnings, w => w.Contains("refused by the test", StringComparison.Ordinal));
+        }
+        finally
+        {
+            real.Unmount(rootfs);
+        }
     }
 
     [Fact]
-    public void Symlinks_are_removed_not_followed()
+    public void A_missing_state_folder_is_nothing_to_do()
     {
         using var dir = new TempDir();
-        var paths = new StatePaths(dir.Combine("state"));
-        var outside = dir.Combine("outside");
-        Directory.CreateDirectory(outside);
-        File.WriteAllText(Path.Combine(outside, "keep"), "x");
-        var containerDir = paths.ContainerDir("ns", "pod", "c1");
-        Directory.CreateDirectory(containerDir);
-        Directory.CreateSymbolicLink(Path.Combine(containerDir, "link"), outside);
-        var mounter = new FakeMounter();
+        var cleanup = new ContainerCleanup(new LinuxMounter());
 
-        new ContainerCleanup(mounter, mounter.PointsUnder).RemoveContainer(paths, "ns", "pod", "c1", dir.Combine("bundle"));
+        cleanup.RemoveContainer(new StatePaths(dir.Combine("state")), "ns", "pod", "c1", dir.Combine("bundle"));
+        cleanup.RemovePod(new StatePaths(dir.Combine("state")), "ns", "pod");
 
-        Assert.False(Directory.Exists(containerDir));
-        Assert.True(File.Exists(Path.Combine(outside, "keep")));
+        Assert.Empty(cleanup.Warnings);
     }
 
-    private sealed class FakeMounter : IMounter
+    /// <summary>A mounter whose unmount fails (a mount busy beyond a lazy unmount, say).</summary>
+    private sealed class RefusingMounter(IMounter real) : IMounter
     {
-        public List<string> Mounted { get; } = [];
+        public void Mount(MountSpec mount, string target) => real.Mount(mount, target);
 
-        public List<string> Unmounted { get; } = [];
+        public void Unmount(string target) => throw StencilException.FailedPrecondition($"unmount {target}: refused by the test");
 
-        public bool Busy { get; init; }
-
-        public IReadOnlyList<string> PointsUnder(string root) =>
-            Mounted.Where(m => m == root || m.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal)).ToArray();
-
-        public void Mount(MountSpec mount, string target) => Mounted.Add(target);
-
-        public void Unmount(string target)
-        {
-            if (Busy)
-                throw StencilException.FailedPrecondition($"unmount {target}: busy");
-            Mounted.Remove(target);
-            Unmounted.Add(target);
-        }
-
-        public bool IsMountPoint(string path) => Mounted.Contains(path);
+        public bool IsMountPoint(string path) => real.IsMountPoint(path);
     }
 }

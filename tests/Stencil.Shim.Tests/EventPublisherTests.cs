@@ -75,7 +75,7 @@ public sealed class EventPublisherTests
         using var dir = new TempDir();
         var socket = dir.Combine("ttrpc.sock");
         var lines = new List<string>();
-        var log = new ShimLog(l => { lock (lines) lines.Add(l); }, ShimLogLevel.Debug, []);
+        var log = new ShimLog(l => { lock (lines) lines.Add(l); }, LogLevel.Debug, []);
         await using var publisher = new EventPublisher(socket, "default", log, s_fast);
 
         publisher.Publish(new TaskStarted(s_time, "c1", 5));

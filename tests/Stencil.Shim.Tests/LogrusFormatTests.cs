@@ -9,7 +9,7 @@ public sealed class LogrusFormatTests
     [Fact]
     public void Writes_time_level_msg_then_sorted_fields()
     {
-        var line = LogrusFormat.Line(s_time, ShimLogLevel.Info, "shim started",
+        var line = LogrusFormat.Line(s_time, LogLevel.Info, "shim started",
             [new("namespace", "default"), new("id", "abc")]);
 
         Assert.Equal("time=\"2026-11-25T20:30:00.123456700Z\" level=info msg=\"shim started\" id=abc namespace=default\n", line);
@@ -18,7 +18,7 @@ public sealed class LogrusFormatTests
     [Fact]
     public void Quotes_only_values_that_need_it_as_Go_does()
     {
-        var line = LogrusFormat.Line(s_time, ShimLogLevel.Warning, "plain",
+        var line = LogrusFormat.Line(s_time, LogLevel.Warning, "plain",
             [new("a", "x-y.z_/@^+9"), new("b", "has space"), new("c", "q\"uote\\"), new("d", "line\nbreak\t\u0001"), new("e", "")]);
 
         Assert.Equal("time=\"2026-11-25T20:30:00.123456700Z\" level=warning msg=plain a=x-y.z_/@^+9 b=\"has space\" "
@@ -32,17 +32,17 @@ public sealed class LogrusFormatTests
     }
 
     [Theory]
-    [InlineData(ShimLogLevel.Debug, "debug")]
-    [InlineData(ShimLogLevel.Info, "info")]
-    [InlineData(ShimLogLevel.Warning, "warning")]
-    [InlineData(ShimLogLevel.Error, "error")]
-    public void Level_names_are_logrus_names(ShimLogLevel level, string name) => Assert.Equal(name, LogrusFormat.LevelName(level));
+    [InlineData(LogLevel.Debug, "debug")]
+    [InlineData(LogLevel.Info, "info")]
+    [InlineData(LogLevel.Warning, "warning")]
+    [InlineData(LogLevel.Error, "error")]
+    public void Level_names_are_logrus_names(LogLevel level, string name) => Assert.Equal(name, LogrusFormat.LevelName(level));
 
     [Fact]
     public void The_log_drops_lines_below_its_level_and_adds_its_fields()
     {
         var lines = new List<string>();
-        var log = new ShimLog(lines.Add, ShimLogLevel.Info, [new("id", "c1")], new FixedTime(s_time));
+        var log = new ShimLog(lines.Add, LogLevel.Info, [new("id", "c1")], new FixedTime(s_time));
 
         log.Debug("hidden");
         log.Info("shown", ShimLog.Field("pid", "42"));
@@ -53,7 +53,7 @@ public sealed class LogrusFormatTests
     [Fact]
     public void A_failing_sink_never_throws()
     {
-        var log = new ShimLog(_ => throw new IOException("pipe closed"), ShimLogLevel.Debug, []);
+        var log = new ShimLog(_ => throw new IOException("pipe closed"), LogLevel.Debug, []);
 
         log.Error("still fine");
     }

@@ -37,7 +37,7 @@ internal static class DeleteCommand
 
         var config = LoadConfig(bundle, warnings);
         var paths = new StatePaths(config.Runtime.StateDir);
-        var cleanup = new ContainerCleanup(mounter, MountInfo.MountPointsUnder);
+        var cleanup = new ContainerCleanup(mounter);
         cleanup.RemoveContainer(paths, flags.Namespace, podId, flags.Id, bundle);
         if (podId == flags.Id)
         {

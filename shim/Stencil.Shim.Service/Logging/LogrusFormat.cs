@@ -11,7 +11,7 @@ namespace Stencil.Shim.Logging;
 /// </summary>
 internal static class LogrusFormat
 {
-    public static string Line(DateTimeOffset time, ShimLogLevel level, string message, IEnumerable<KeyValuePair<string, string>> fields)
+    public static string Line(DateTimeOffset time, LogLevel level, string message, IEnumerable<KeyValuePair<string, string>> fields)
     {
         var sb = new StringBuilder(128);
         Append(sb, "time", Timestamp(time), first: true);
@@ -24,11 +24,11 @@ internal static class LogrusFormat
         return sb.ToString();
     }
 
-    public static string LevelName(ShimLogLevel level) => level switch
+    public static string LevelName(LogLevel level) => level switch
     {
-        ShimLogLevel.Debug => "debug",
-        ShimLogLevel.Info => "info",
-        ShimLogLevel.Warning => "warning",
+        LogLevel.Debug => "debug",
+        LogLevel.Info => "info",
+        LogLevel.Warning => "warning",
         _ => "error",
     };
 

@@ -3,18 +3,18 @@ using System.Text;
 namespace Stencil.Shim.Logging;
 
 /// <summary>
-/// The shim's log: logrus text lines, each carrying the fields every line of this shim shares
+/// The shim's ILog: logrus text lines, each carrying the fields every line of this shim shares
 /// (id, namespace). The daemon writes into the bundle's `log` FIFO, which containerd reads and copies
 /// into its own log. Writing never blocks and never throws: a full or closed FIFO drops the line,
 /// because a log must not stall the Task service.
 /// </summary>
-public sealed class ShimLog
+public sealed class ShimLog : ILog
 {
     private readonly Action<string> _write;
     private readonly KeyValuePair<string, string>[] _fields;
     private readonly TimeProvider _time;
 
-    internal ShimLog(Action<string> write, ShimLogLevel minimum, IEnumerable<KeyValuePair<string, string>> fields, TimeProvider? time = null)
+    internal ShimLog(Action<string> write, LogLevel minimum, IEnumerable<KeyValuePair<string, string>> fields, TimeProvider? time = null)
     {
         _write = write;
         Minimum = minimum;
@@ -23,25 +23,25 @@ public sealed class ShimLog
     }
 
     /// <summary>A log that writes nothing.</summary>
-    public static ShimLog Null { get; } = new(_ => { }, ShimLogLevel.Error, []);
+    public static ShimLog Null { get; } = new(_ => { }, LogLevel.Error, []);
 
-    public ShimLogLevel Minimum { get; }
+    public LogLevel Minimum { get; }
 
-    public bool IsEnabled(ShimLogLevel level) => level >= Minimum;
+    public bool IsEnabled(LogLevel level) => level >= Minimum;
 
-    public void Debug(string message, params KeyValuePair<string, string>[] fields) => Write(ShimLogLevel.Debug, message, fields);
+    public void Debug(string message, params KeyValuePair<string, string>[] fields) => Write(LogLevel.Debug, message, fields);
 
-    public void Info(string message, params KeyValuePair<string, string>[] fields) => Write(ShimLogLevel.Info, message, fields);
+    public void Info(string message, params KeyValuePair<string, string>[] fields) => Write(LogLevel.Info, message, fields);
 
-    public void Warning(string message, params KeyValuePair<string, string>[] fields) => Write(ShimLogLevel.Warning, message, fields);
+    public void Warning(string message, params KeyValuePair<string, string>[] fields) => Write(LogLevel.Warning, message, fields);
 
-    public void Error(string message, params KeyValuePair<string, string>[] fields) => Write(ShimLogLevel.Error, message, fields);
+    public void Error(string message, params KeyValuePair<string, string>[] fields) => Write(LogLevel.Error, message, fields);
 
-    public void Write(ShimLogLevel level, string message, params KeyValuePair<string, string>[] fields)
+    public void Write(LogLevel level, string message, IReadOnlyList<KeyValuePair<string, string>>? fields = null)
     {
         if (!IsEnabled(level))
             return;
-        var line = LogrusFormat.Line(_time.GetUtcNow(), level, message, fields.Length == 0 ? _fields : _fields.Concat(fields));
+        var line = LogrusFormat.Line(_time.GetUtcNow(), level, message, fields is null || fields.Count == 0 ? _fields : _fields.Concat(fields));
         try
         {
             _write(line);

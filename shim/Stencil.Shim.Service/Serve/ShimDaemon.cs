@@ -41,7 +41,7 @@ internal sealed class ShimDaemon
             logWriter?.RedirectStandardError();
             var config = flags.Config.Length == 0 ? StencilConfig.Defaults : ConfigLoader.ReadFile(flags.Config);
             var debug = flags.Debug || config.Runtime.EnableDebug;
-            log = new ShimLog(logWriter is null ? _ => { } : logWriter.WriteLine, debug ? ShimLogLevel.Debug : ShimLogLevel.Info,
+            log = new ShimLog(logWriter is null ? _ => { } : logWriter.WriteLine, debug ? LogLevel.Debug : LogLevel.Info,
                 [ShimLog.Field("id", flags.Id), ShimLog.Field("namespace", flags.Namespace)]);
             var podId = BundleFiles.PodId(flags.Bundle, flags.Id);
             var context = new PodRuntimeContext(flags.Namespace, podId, flags.Id, flags.Bundle, flags.Address,

@@ -14,6 +14,9 @@ namespace Stencil.Shim.Testing;
 /// </summary>
 internal sealed class SimulatedPodRuntime : IPodRuntime
 {
+    /// <summary>A bundle annotation that makes creating this runtime fail with its value as the message.</summary>
+    public const string FailAnnotation = "io.stencil.test/fail-runtime-create";
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SimulatedContainer> _containers = new(StringComparer.Ordinal);
     private readonly Channel<RuntimeEvent> _events = Channel.CreateUnbounded<RuntimeEvent>();
@@ -50,6 +53,7 @@ internal sealed class SimulatedPodRuntime : IPodRuntime
         var container = Container(id);
         var process = container.Process(execId);
         process.Lifecycle.Started(process.Pid);
+        process.OpenIo();
         Emit(execId is null ? new TaskStarted(Now, id, process.Pid) : new TaskExecStarted(Now, id, execId, process.Pid));
         if (process.ExitsByItself is { } code)
             Exit(id, execId, process, code);
@@ -173,8 +177,10 @@ internal sealed class SimulatedPodRuntime : IPodRuntime
     private void Exit(string id, string? execId, SimulatedProcess process, uint code)
     {
         var at = Now;
-        if (process.Lifecycle.RecordExit(code, at))
-            Emit(new TaskExited(at, id, execId ?? "", process.Pid, code, at));
+        if (!process.Lifecycle.RecordExit(code, at))
+            return;
+        process.CloseIo();
+        Emit(new TaskExited(at, id, execId ?? "", process.Pid, code, at));
     }
 
     private void Emit(RuntimeEvent runtimeEvent) => _events.Writer.TryWrite(runtimeEvent);
