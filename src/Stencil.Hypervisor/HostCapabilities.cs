@@ -16,9 +16,15 @@ public sealed record HostCapabilities
     public string? QemuProblem { get; init; }
 
     /// <summary>/dev/kvm opened read-write.</summary>
+    public bool KvmOpens { get; init; }
+
+    /// <summary>
+    /// /dev/kvm opens and is hardware KVM (kvm_intel or kvm_amd). A /dev/kvm served only by kvm_pvm
+    /// (PVM, found on some nested cloud hosts) opens fine but cannot run a stock guest kernel.
+    /// </summary>
     public bool KvmUsable { get; init; }
 
-    /// <summary>Why KVM is not usable ("/dev/kvm: no such file"), if it is not.</summary>
+    /// <summary>Why KVM is not usable ("/dev/kvm: no such file", "... kvm_pvm ..."), if it is not.</summary>
     public string? KvmProblem { get; init; }
 
     /// <summary>/dev/vhost-vsock exists (the agent could use vsock instead of a virtio-serial port).</summary>
@@ -30,6 +36,6 @@ public sealed record HostCapabilities
     /// <summary>tmpfs mount points (candidates for template memory files).</summary>
     public IReadOnlyList<string> TmpfsMounts { get; init; } = [];
 
-    /// <summary>KVM when /dev/kvm opens, TCG otherwise.</summary>
+    /// <summary>KVM when it is usable (opens, and is not PVM only), TCG otherwise.</summary>
     public Accelerator PreferredAccelerator => KvmUsable ? Accelerator.Kvm : Accelerator.Tcg;
 }

@@ -3,7 +3,7 @@ using Stencil.Hypervisor.Internal;
 
 namespace Stencil.Hypervisor;
 
-/// <summary>The real host checks: runs QEMU twice (--version, -device help), opens /dev/kvm, reads /proc/self/mounts.</summary>
+/// <summary>The real host checks: runs QEMU twice (--version, -device help), opens /dev/kvm, lists /sys/module/kvm*, reads /proc/self/mounts.</summary>
 public sealed class HostProbe : IHostProbe
 {
     private static readonly TimeSpan s_commandTimeout = TimeSpan.FromSeconds(10);
@@ -12,22 +12,27 @@ public sealed class HostProbe : IHostProbe
     private readonly string _kvmDevice;
     private readonly string _vsockDevice;
     private readonly string _mountsFile;
+    private readonly string _modulesDirectory;
 
     public HostProbe(string qemuBinary = QemuProcess.DefaultBinary, string kvmDevice = "/dev/kvm",
-        string vsockDevice = "/dev/vhost-vsock", string mountsFile = "/proc/self/mounts")
+        string vsockDevice = "/dev/vhost-vsock", string mountsFile = "/proc/self/mounts", string modulesDirectory = "/sys/module")
     {
         _qemuBinary = qemuBinary;
         _kvmDevice = kvmDevice;
         _vsockDevice = vsockDevice;
         _mountsFile = mountsFile;
+        _modulesDirectory = modulesDirectory;
     }
 
     public async Task<HostCapabilities> ProbeAsync(CancellationToken cancellationToken = default)
     {
-        var (kvmUsable, kvmProblem) = ProbeKvm(_kvmDevice);
+        var (kvmOpens, kvmProblem) = ProbeKvm(_kvmDevice);
+        if (kvmOpens)
+            kvmProblem = HostFacts.KvmModuleProblem(LoadedKvmModules(_modulesDirectory));
         var capabilities = new HostCapabilities
         {
-            KvmUsable = kvmUsable,
+            KvmOpens = kvmOpens,
+            KvmUsable = kvmOpens && kvmProblem is null,
             KvmProblem = kvmProblem,
             VhostVsock = File.Exists(_vsockDevice),
             TmpfsMounts = File.Exists(_mountsFile)
@@ -60,7 +65,7 @@ public sealed class HostProbe : IHostProbe
         };
     }
 
-    /// <summary>KVM is usable when /dev/kvm opens read-write (what QEMU itself does first).</summary>
+    /// <summary>Whether /dev/kvm opens read-write (what QEMU itself does first).</summary>
     public static (bool Usable, string? Problem) ProbeKvm(string device = "/dev/kvm")
     {
         try
@@ -73,6 +78,11 @@ public sealed class HostProbe : IHostProbe
             return (false, $"{device}: {ex.Message}");
         }
     }
+
+    private static string[] LoadedKvmModules(string modulesDirectory) =>
+        Directory.Exists(modulesDirectory)
+            ? Directory.EnumerateDirectories(modulesDirectory, "kvm*").Select(Path.GetFileName).OfType<string>().ToArray()
+            : [];
 
     private static string? ResolveOnPath(string binary)
     {

@@ -79,6 +79,12 @@ public sealed partial class QemuVm : IAsyncDisposable
     /// <summary>Completes when QEMU has exited (or the VM was disposed without ever starting).</summary>
     public Task Exited => _exited.Task;
 
+    /// <summary>
+    /// Every QMP event QEMU sends (SHUTDOWN, GUEST_PANICKED, VSERPORT_CHANGE when the guest opens a
+    /// port, ...). Raised on the event reader: handlers must be quick and must not throw.
+    /// </summary>
+    public event Action<QmpEvent>? EventReceived;
+
     /// <summary>Root ports with no device on them, lowest first.</summary>
     public IReadOnlyList<string> FreeRootPorts
     {
@@ -128,6 +134,7 @@ public sealed partial class QemuVm : IAsyncDisposable
             VmState target;
             lock (_gate)
                 target = VmLifecycle.Next(_state, Instance.Role == VmRole.Clone ? VmOperation.StartIncoming : VmOperation.Start, Name);
+            CheckMemoryFile();
 
             var process = QemuProcess.Start(_options.QemuBinary, CommandLine, _options.OutputTailBytes);
             _process = process;
@@ -157,6 +164,24 @@ public sealed partial class QemuVm : IAsyncDisposable
         {
             _operation.Release();
         }
+    }
+
+    /// <summary>
+    /// A template writes guest RAM into a new file that clones will map: reusing a file would keep
+    /// stale pages, and rewriting one that running clones map corrupts them. A clone maps the
+    /// template's file: without it QEMU would silently create an empty one and the guest would wake
+    /// up to zeroed memory.
+    /// </summary>
+    private void CheckMemoryFile()
+    {
+        var file = Instance.MemoryFile;
+        if (Instance.Role == VmRole.Template && file is not null && Path.Exists(file))
+        {
+            throw StencilException.AlreadyExists(
+                $"template memory file {file} already exists: a template needs a fresh file (unlink the old one; running clones keep its inode)");
+        }
+        if (Instance.Role == VmRole.Clone && file is not null && !File.Exists(file))
+            throw StencilException.NotFound($"template memory file {file} does not exist: a clone maps the memory its template saved");
     }
 
     /// <summary>QMP stop: Running -> Paused.</summary>
@@ -317,7 +342,7 @@ public sealed partial class QemuVm : IAsyncDisposable
             throw StencilException.InvalidArgument($"disk.serial = \"{serial}\": at most 20 ASCII letters, digits, '-' or '_'");
         return RunAsync(VmOperation.Hotplug, $"adding disk {disk.Path} to vm {Name}", _options.CommandTimeout, async ct =>
         {
-            if (!File.Exists(disk.Path) && !Path.Exists(disk.Path))
+            if (!File.Exists(disk.Path))
                 throw StencilException.NotFound($"disk image {disk.Path} does not exist");
             var rootPort = AllocateRootPort();
             try
@@ -705,6 +730,7 @@ public sealed partial class QemuVm : IAsyncDisposable
                     _deletions.Remove(device.GetString()!, out waiter);
                 waiter?.TrySetResult();
             }
+            EventReceived?.Invoke(e);
         }
     }
 

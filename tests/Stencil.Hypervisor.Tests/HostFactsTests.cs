@@ -18,4 +18,13 @@ public sealed class HostFactsTests
         var mounts = "proc /proc proc rw 0 0\ntmpfs /dev/shm tmpfs rw,nosuid 0 0\n/dev/vda / ext4 rw 0 0\ntmpfs /run/my\\040dir tmpfs rw 0 0\n";
         Assert.Equal(["/dev/shm", "/run/my dir"], HostFacts.ParseTmpfsMounts(mounts));
     }
+
+    [Fact]
+    public void Pvm_alone_is_not_usable_kvm()
+    {
+        Assert.Contains("kvm_pvm", HostFacts.KvmModuleProblem(["kvm", "kvm_pvm"]));
+        Assert.Null(HostFacts.KvmModuleProblem(["kvm", "kvm_intel"]));
+        Assert.Null(HostFacts.KvmModuleProblem(["kvm", "kvm_amd", "kvm_pvm"]));
+        Assert.Null(HostFacts.KvmModuleProblem(["kvm"]));
+    }
 }

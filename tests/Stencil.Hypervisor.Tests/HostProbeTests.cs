@@ -28,8 +28,11 @@ public sealed class HostProbeTests
         {
             kvmOpens = false;
         }
-        Assert.Equal(kvmOpens, capabilities.KvmUsable);
-        Assert.Equal(kvmOpens ? Accelerator.Kvm : Accelerator.Tcg, capabilities.PreferredAccelerator);
+        Assert.Equal(kvmOpens, capabilities.KvmOpens);
+        var pvmOnly = Directory.Exists("/sys/module/kvm_pvm")
+            && !Directory.Exists("/sys/module/kvm_intel") && !Directory.Exists("/sys/module/kvm_amd");
+        Assert.Equal(kvmOpens && !pvmOnly, capabilities.KvmUsable);
+        Assert.Equal(capabilities.KvmUsable ? Accelerator.Kvm : Accelerator.Tcg, capabilities.PreferredAccelerator);
         Assert.Equal(File.Exists("/dev/vhost-vsock"), capabilities.VhostVsock);
     }
 
@@ -43,6 +46,7 @@ public sealed class HostProbeTests
             var capabilities = await new HostProbe("stencil-no-such-qemu", "/nonexistent/kvm", "/nonexistent/vsock", mounts).ProbeAsync();
             Assert.Null(capabilities.QemuPath);
             Assert.Contains("stencil-no-such-qemu not found", capabilities.QemuProblem);
+            Assert.False(capabilities.KvmOpens);
             Assert.False(capabilities.KvmUsable);
             Assert.Contains("/nonexistent/kvm", capabilities.KvmProblem);
             Assert.False(capabilities.VhostVsock);

@@ -248,7 +248,7 @@ public sealed class HotplugTests(ITestOutputHelper output)
     {
         QemuPrerequisite.Require();
         await using var scope = new QemuScope();
-        var clone = await scope.StartAsync(TestDescriptions.Small(), scope.Clone("clone", scope.PathOf("memory")));
+        var clone = await scope.StartAsync(TestDescriptions.Small(), scope.Clone("clone", scope.SparseMemoryFile("memory", 128)));
         var ex = await Assert.ThrowsAsync<StencilException>(() => clone.AddCpuAsync());
         Assert.Equal("cannot hot-plug a device into vm clone in incoming state", ex.Message);
     }

@@ -22,6 +22,9 @@ public sealed class QemuStartTests(ITestOutputHelper output)
         Assert.StartsWith("7.", vm.QemuVersion);
         Assert.True(File.Exists(vm.Instance.Paths.AgentSocket), "agent socket should be listening");
 
+        var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        vm.EventReceived += e => events.Enqueue(e.Name);
+
         await vm.PauseAsync();
         Assert.Equal(VmState.Paused, vm.State);
         Assert.Equal("paused", await vm.QueryStatusAsync());
@@ -29,6 +32,9 @@ public sealed class QemuStartTests(ITestOutputHelper output)
         await vm.ResumeAsync();
         Assert.Equal(VmState.Running, vm.State);
         Assert.Equal("running", await vm.QueryStatusAsync());
+        for (var i = 0; i < 100 && events.Count < 2; i++)
+            await Task.Delay(10);
+        Assert.Equal(["STOP", "RESUME"], events);
 
         await vm.ShutdownAsync();
         Assert.Equal(VmState.Stopped, vm.State);

@@ -126,9 +126,28 @@ public sealed class SaveRestoreTests(ITestOutputHelper output)
     {
         QemuPrerequisite.Require();
         await using var scope = new QemuScope();
-        var clone = await scope.StartAsync(TestDescriptions.Small(), scope.Clone("clone", scope.PathOf("memory")));
+        var clone = await scope.StartAsync(TestDescriptions.Small(), scope.Clone("clone", scope.SparseMemoryFile("memory", 128)));
         var ex = await Assert.ThrowsAsync<StencilException>(() => clone.RestoreAsync(scope.PathOf("no-state")));
         Assert.Equal(ErrorKind.NotFound, ex.Kind);
         Assert.Equal(VmState.Incoming, clone.State);
+    }
+
+    [Fact]
+    public async Task A_template_refuses_an_existing_memory_file_and_a_clone_a_missing_one()
+    {
+        QemuPrerequisite.Require();
+        await using var scope = new QemuScope();
+        var stale = scope.SparseMemoryFile("memory", 128);
+
+        var template = scope.Create(TestDescriptions.Small(), scope.Template("template", stale));
+        var exists = await Assert.ThrowsAsync<StencilException>(() => template.StartAsync());
+        Assert.Equal(ErrorKind.AlreadyExists, exists.Kind);
+        Assert.Contains(stale, exists.Message);
+        Assert.Null(template.ProcessId);
+
+        var clone = scope.Create(TestDescriptions.Small(), scope.Clone("clone", scope.PathOf("missing")));
+        var missing = await Assert.ThrowsAsync<StencilException>(() => clone.StartAsync());
+        Assert.Equal(ErrorKind.NotFound, missing.Kind);
+        Assert.Contains("does not exist", missing.Message);
     }
 }

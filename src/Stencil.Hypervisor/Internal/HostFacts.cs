@@ -13,6 +13,22 @@ internal static partial class HostFacts
         return match.Success ? match.Groups[1].Value : null;
     }
 
+    /// <summary>
+    /// Null when the loaded KVM modules include a hardware one (kvm_intel, kvm_amd); otherwise why the
+    /// /dev/kvm that opened cannot be used. Measured on a nested host: with only kvm_pvm loaded,
+    /// /dev/kvm opens, SeaBIOS takes 3 s instead of 0.1 s and a stock Debian kernel never boots
+    /// (dmesg: "kvm-pvm: INTERNAL_ERROR in batch emul").
+    /// </summary>
+    public static string? KvmModuleProblem(IReadOnlyCollection<string> loadedModules)
+    {
+        if (loadedModules.Contains("kvm_intel") || loadedModules.Contains("kvm_amd"))
+            return null;
+        if (loadedModules.Contains("kvm_pvm"))
+            return "/dev/kvm is served by kvm_pvm (PVM), which cannot run a stock guest kernel";
+        // kvm built in without a vendor module showing in sysfs: trust that /dev/kvm opened.
+        return null;
+    }
+
     /// <summary>Mount points of tmpfs file systems in /proc/self/mounts text (octal escapes decoded).</summary>
     public static IReadOnlyList<string> ParseTmpfsMounts(string mounts)
     {

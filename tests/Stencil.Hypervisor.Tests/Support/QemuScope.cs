@@ -31,6 +31,15 @@ public sealed class QemuScope : IAsyncDisposable
         return VmInstancePaths.InDirectory(dir);
     }
 
+    /// <summary>A sparse file standing in for a template's memory, for clones that are never restored.</summary>
+    public string SparseMemoryFile(string name, int sizeMiB)
+    {
+        var path = PathOf(name);
+        using var file = File.Create(path);
+        file.SetLength((long)sizeMiB * 1024 * 1024);
+        return path;
+    }
+
     public string SharedFolder(string name) => System.IO.Directory.CreateDirectory(PathOf(name)).FullName;
 
     public VmInstance ColdBoot(string name) =>
