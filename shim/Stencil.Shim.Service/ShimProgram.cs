@@ -86,16 +86,4 @@ public static class ShimProgram
         stdin.CopyTo(buffer);
         return buffer.ToArray();
     }
-
-    private sealed class SimulatedRuntimeFactory : IPodRuntimeFactory
-    {
-        public IPodRuntime Create(PodRuntimeContext context)
-        {
-            context.Log.Warning($"{FakeRuntimeVariable}=1: running a SIMULATED pod runtime (tests only; no VM, no container runs)");
-            // Lets a test make the daemon's start-up fail, to see `start` report it.
-            if (BundleFiles.ReadSpec(context.Bundle).Annotations?.GetValueOrDefault(SimulatedPodRuntime.FailAnnotation) is { } reason)
-                throw StencilException.Unavailable(reason);
-            return new SimulatedPodRuntime();
-        }
-    }
 }

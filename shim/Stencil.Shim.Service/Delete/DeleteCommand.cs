@@ -39,7 +39,11 @@ internal static class DeleteCommand
         var paths = new StatePaths(config.Runtime.StateDir);
         var cleanup = new ContainerCleanup(mounter);
         cleanup.RemoveContainer(paths, flags.Namespace, podId, flags.Id, bundle);
-        if (podId == flags.Id)
+        if (podId == flags.Id && flags.Address.Length == 0)
+        {
+            warnings.Add($"no -address given: cannot tell whether pod {podId}'s daemon still runs, so its state is left alone");
+        }
+        else if (podId == flags.Id)
         {
             // The pod's own container: once its daemon is gone, nobody else will remove the pod.
             var socket = ShimSocket.PathFor(config.Runtime.ShimSocketDir, flags.Address, flags.Namespace, podId);

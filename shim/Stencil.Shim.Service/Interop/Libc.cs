@@ -14,6 +14,8 @@ internal static unsafe partial class Libc
     public const int O_NONBLOCK = 0x800;
     public const int O_CLOEXEC = 0x80000;
     public const int F_DUPFD_CLOEXEC = 1030;
+    public const int F_SETFD = 2;
+    public const int FD_CLOEXEC = 1;
     public const short POLLIN = 0x1;
     public const short POLLHUP = 0x10;
     public const int WNOHANG = 1;

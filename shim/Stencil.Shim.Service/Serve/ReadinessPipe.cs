@@ -16,7 +16,7 @@ internal sealed class ReadinessPipe : IDisposable
     public ReadinessPipe(int fd)
     {
         // Mark it close-on-exec: whatever the runtime spawns (QEMU) must not hold `start` open.
-        Libc.Fcntl(fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+        Libc.Fcntl(fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
         _fd = new SafeFileHandle(fd, ownsHandle: true);
     }
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Stencil.Runtime;
 using Stencil.Runtime.Configuration;
 using Stencil.Shim.Flags;
+using Stencil.Shim.Interop;
 using Stencil.Shim.Logging;
 using Stencil.Shim.Start;
 using Stencil.Ttrpc;
@@ -12,7 +13,8 @@ namespace Stencil.Shim.Serve;
 /// <summary>
 /// The shim daemon of one pod: serves the Task service on the socket `start` bound, forwards the
 /// runtime's events, and exits after Shutdown (no containers left) or SIGTERM/SIGINT, in order: stop
-/// accepting, remove the socket, dispose the runtime (which stops the VM), flush the events.
+/// accepting, close connections, dispose the runtime (which stops the VM), flush the events, remove
+/// the socket.
 /// </summary>
 internal sealed class ShimDaemon
 {
@@ -46,6 +48,9 @@ internal sealed class ShimDaemon
             var podId = BundleFiles.PodId(flags.Bundle, flags.Id);
             var context = new PodRuntimeContext(flags.Namespace, podId, flags.Id, flags.Bundle, flags.Address,
                 Environment.GetEnvironmentVariable("TTRPC_ADDRESS") ?? "", config, new StatePaths(config.Runtime.StateDir), log);
+            // posix_spawn's dup2 cleared close-on-exec; set it again so that processes the runtime
+            // starts (QEMU) do not hold the listener, which would make a dead daemon look alive.
+            Libc.Fcntl(DaemonLauncher.ListenerFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
             listener = new Socket(new SafeSocketHandle(DaemonLauncher.ListenerFd, ownsHandle: true));
             runtime = factory.Create(context);
         }
@@ -74,10 +79,11 @@ internal sealed class ShimDaemon
         await _stopRequested.Task.ConfigureAwait(false);
 
         log.Info("shim daemon stopping");
+        // Stop accepting but keep the socket until the runtime is gone: containerd runs `delete` as
+        // soon as the connection closes, and `delete` leaves the pod's state alone while the socket
+        // still answers, so it does not race the runtime's own cleanup.
         stopAccepting.Cancel();
-        listener.Dispose();
-        ShimSocket.Remove(flags.Socket);
-        await server.DisposeAsync().ConfigureAwait(false); // cancels calls still running (Wait)
+        await server.DisposeAsync().ConfigureAwait(false); // closes connections, cancels calls still running (Wait)
         await accepting.ConfigureAwait(false);
         try
         {
@@ -98,6 +104,8 @@ internal sealed class ShimDaemon
             await pump.ConfigureAwait(false);
         }
         await publisher.CompleteAsync(s_eventFlushTimeout).ConfigureAwait(false);
+        listener.Dispose();
+        ShimSocket.Remove(flags.Socket);
         log.Info("shim daemon exited");
         logWriter?.Dispose();
         return 0;
