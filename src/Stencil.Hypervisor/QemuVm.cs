@@ -137,7 +137,19 @@ public sealed partial class QemuVm : IAsyncDisposable
             CheckMemoryFile();
 
             var process = QemuProcess.Start(_options.QemuBinary, CommandLine, _options.OutputTailBytes);
-            _process = process;
+            bool stoppedMeanwhile;
+            lock (_gate)
+            {
+                // KillAsync does not wait for the operation lock: it may have run before QEMU existed.
+                stoppedMeanwhile = _stopRequested;
+                if (!stoppedMeanwhile)
+                    _process = process;
+            }
+            if (stoppedMeanwhile)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+                throw StencilException.FailedPrecondition($"vm {Name} was stopped while starting");
+            }
             _ = WatchExitAsync(process);
             try
             {
@@ -147,7 +159,7 @@ public sealed partial class QemuVm : IAsyncDisposable
                 var expected = target == VmState.Incoming ? "inmigrate" : "running";
                 if (status != expected)
                     throw StencilException.Internal($"vm {Name} started with status \"{status}\", expected \"{expected}\"");
-                SetState(target);
+                Move(VmState.Created, target);
             }
             catch (Exception ex)
             {
@@ -224,12 +236,11 @@ public sealed partial class QemuVm : IAsyncDisposable
         return RunAsync(VmOperation.Save, action, _options.MigrationTimeout, async ct =>
         {
             await SetIgnoreSharedAsync(ct).ConfigureAwait(false);
+            var file = CreateStateFile(stateFile);
             try
             {
-                using (var file = new FileStream(stateFile, StateFileOptions()))
-                {
+                using (file)
                     await Qmp.SendFdAsync(MigrationFdName, file.SafeFileHandle, ct).ConfigureAwait(false);
-                }
                 await MigrateWithFdAsync("migrate", ct).ConfigureAwait(false);
                 await WaitForMigrationAsync(action, ct).ConfigureAwait(false);
             }
@@ -253,10 +264,11 @@ public sealed partial class QemuVm : IAsyncDisposable
         var action = $"restoring vm {Name} from {stateFile}";
         return RunAsync(VmOperation.Restore, action, _options.MigrationTimeout, async ct =>
         {
-            SafeFileHandleOrThrow(stateFile).Dispose();
-            await SetIgnoreSharedAsync(ct).ConfigureAwait(false);
-            using (var file = SafeFileHandleOrThrow(stateFile))
+            using (var file = OpenStateFile(stateFile))
+            {
+                await SetIgnoreSharedAsync(ct).ConfigureAwait(false);
                 await Qmp.SendFdAsync(MigrationFdName, file, ct).ConfigureAwait(false);
+            }
             await MigrateWithFdAsync("migrate-incoming", ct).ConfigureAwait(false);
             await WaitForMigrationAsync(action, ct).ConfigureAwait(false);
             // The saved run state comes back with the state: a template saved paused restores paused.
@@ -569,12 +581,13 @@ public sealed partial class QemuVm : IAsyncDisposable
         await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            VmState target;
+            VmState from, target;
             lock (_gate)
             {
                 if (_state == VmState.Stopped && _process is { } process && UnexpectedExit())
                     throw process.ExitError($"cannot {VmLifecycle.Verb(operation)} vm {Name}");
-                target = VmLifecycle.Next(_state, operation, Name);
+                from = _state;
+                target = VmLifecycle.Next(from, operation, Name);
             }
 
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -592,7 +605,7 @@ public sealed partial class QemuVm : IAsyncDisposable
             {
                 throw await ExplainAsync(action, ex).ConfigureAwait(false);
             }
-            SetState(target);
+            Move(from, target);
             return result;
         }
         finally
@@ -620,12 +633,15 @@ public sealed partial class QemuVm : IAsyncDisposable
         return process.ExitError($"{action} failed", error);
     }
 
-    private void SetState(VmState target)
+    /// <summary>
+    /// from -> target, unless something else moved the state while the operation ran: QEMU died
+    /// (Stopped is final) or a STOP/RESUME event already said where QEMU is.
+    /// </summary>
+    private void Move(VmState from, VmState target)
     {
         lock (_gate)
         {
-            // QEMU may have died while the operation ran; Stopped is final.
-            if (_state != VmState.Stopped)
+            if (_state == from)
                 _state = target;
         }
     }
@@ -715,6 +731,12 @@ public sealed partial class QemuVm : IAsyncDisposable
             waiter.TrySetException(process.ExitError($"vm {Name}"));
         if (_qmp is { } qmp)
             await qmp.DisposeAsync().ConfigureAwait(false);
+        // QEMU removes its listening sockets on a clean exit, not when it dies.
+        string[] owned;
+        lock (_gate)
+            owned = [.. _ownedSockets];
+        foreach (var path in owned)
+            TryDelete(path);
         _exited.TrySetResult();
     }
 
@@ -722,6 +744,18 @@ public sealed partial class QemuVm : IAsyncDisposable
     {
         await foreach (var e in qmp.Events.ReadAllAsync().ConfigureAwait(false))
         {
+            // QEMU's own run state wins: a guest I/O error pauses the VM, and a stop or cont whose
+            // caller timed out still takes effect when QEMU gets to it.
+            if (e.Name is "STOP" or "RESUME")
+            {
+                lock (_gate)
+                {
+                    if (e.Name == "STOP" && _state == VmState.Running)
+                        _state = VmState.Paused;
+                    else if (e.Name == "RESUME" && _state == VmState.Paused)
+                        _state = VmState.Running;
+                }
+            }
             if (e.Name == "DEVICE_DELETED" && e.Data.ValueKind == JsonValueKind.Object
                 && e.Data.TryGetProperty("device", out var device) && device.ValueKind == JsonValueKind.String)
             {
@@ -839,30 +873,43 @@ public sealed partial class QemuVm : IAsyncDisposable
             _rootPorts.Release(rootPort);
     }
 
-    /// <summary>The state file holds device state and non-shared RAM (ROMs): owner-only, like the memory file should be.</summary>
-    private static FileStreamOptions StateFileOptions()
+    /// <summary>
+    /// Created by us and handed to QEMU as an fd. Owner-only: it holds device state and the RAM that
+    /// is not in the shared memory file (ROMs, firmware data).
+    /// </summary>
+    private static FileStream CreateStateFile(string path)
     {
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        return options;
+        try
+        {
+            return new FileStream(path, options);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw FileError("cannot create state file", path, ex);
+        }
     }
 
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle SafeFileHandleOrThrow(string path)
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenStateFile(string path)
     {
         try
         {
             return File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw StencilException.NotFound($"state file {path} does not exist");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw StencilException.NotFound($"state file {path} does not exist");
+            throw FileError("cannot open state file", path, ex);
         }
     }
+
+    private static StencilException FileError(string what, string path, Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => new StencilException(ErrorKind.NotFound, $"{what} {path}: it does not exist", ex),
+        UnauthorizedAccessException => new StencilException(ErrorKind.PermissionDenied, $"{what} {path}: {ex.Message}", ex),
+        _ => StencilException.Internal($"{what} {path}: {ex.Message}", ex),
+    };
 
     private static void TryDelete(string path)
     {

@@ -115,6 +115,8 @@ public sealed class QemuStartTests(ITestOutputHelper output)
         var ex = await Assert.ThrowsAsync<StencilException>(() => vm.PauseAsync());
         Assert.Equal(ErrorKind.Unavailable, ex.Kind);
         Assert.StartsWith("cannot pause vm dies: qemu exited with code 137", ex.Message);
+        Assert.False(File.Exists(vm.Instance.Paths.QmpSocket), "a dead QEMU's sockets are removed");
+        Assert.False(File.Exists(vm.Instance.Paths.AgentSocket), "a dead QEMU's sockets are removed");
     }
 
     [Fact]
@@ -125,5 +127,58 @@ public sealed class QemuStartTests(ITestOutputHelper output)
         var vm = await scope.StartAsync(TestDescriptions.Small(), scope.ColdBoot("pid"));
         var pid = int.Parse((await File.ReadAllTextAsync(vm.Instance.Paths.PidFile!)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(vm.ProcessId, pid);
+    }
+
+    [Fact]
+    public async Task A_hung_qemu_times_out_then_recovers_when_it_answers_again()
+    {
+        QemuPrerequisite.Require();
+        await using var scope = new QemuScope(new QemuVmOptions { CommandTimeout = TimeSpan.FromMilliseconds(300) });
+        var vm = await scope.StartAsync(TestDescriptions.Small(), scope.ColdBoot("hung"));
+        var pid = vm.ProcessId!.Value;
+
+        Signal(pid, "STOP");
+        try
+        {
+            var ex = await Assert.ThrowsAsync<StencilException>(() => vm.PauseAsync());
+            Assert.Equal(ErrorKind.DeadlineExceeded, ex.Kind);
+            Assert.Equal("pausing vm hung did not finish within 0.3 s", ex.Message);
+            Assert.Equal(VmState.Running, vm.State);
+        }
+        finally
+        {
+            Signal(pid, "CONT");
+        }
+        // The late reply to "stop" frees the QMP slot; QEMU's STOP event brings our state along.
+        Assert.Equal("paused", await vm.QueryStatusAsync());
+        for (var i = 0; i < 100 && vm.State != VmState.Paused; i++)
+            await Task.Delay(10);
+        Assert.Equal(VmState.Paused, vm.State);
+        await vm.ResumeAsync();
+    }
+
+    [Fact]
+    public async Task Kill_does_not_wait_behind_a_hung_operation()
+    {
+        QemuPrerequisite.Require();
+        await using var scope = new QemuScope();
+        var vm = await scope.StartAsync(TestDescriptions.Small(), scope.ColdBoot("hung"));
+        Signal(vm.ProcessId!.Value, "STOP");
+
+        var pause = vm.PauseAsync();
+        await Task.Delay(100);
+        Assert.False(pause.IsCompleted);
+        await vm.KillAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var ex = await Assert.ThrowsAsync<StencilException>(() => pause.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("pausing vm hung failed: vm hung was stopped", ex.Message);
+        Assert.Equal(VmState.Stopped, vm.State);
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
     }
 }

@@ -129,7 +129,9 @@ public sealed class SaveRestoreTests(ITestOutputHelper output)
         var clone = await scope.StartAsync(TestDescriptions.Small(), scope.Clone("clone", scope.SparseMemoryFile("memory", 128)));
         var ex = await Assert.ThrowsAsync<StencilException>(() => clone.RestoreAsync(scope.PathOf("no-state")));
         Assert.Equal(ErrorKind.NotFound, ex.Kind);
+        Assert.Equal($"cannot open state file {scope.PathOf("no-state")}: it does not exist", ex.Message);
         Assert.Equal(VmState.Incoming, clone.State);
+        Assert.Equal("inmigrate", await clone.QueryStatusAsync());
     }
 
     [Fact]
@@ -149,5 +151,19 @@ public sealed class SaveRestoreTests(ITestOutputHelper output)
         var missing = await Assert.ThrowsAsync<StencilException>(() => clone.StartAsync());
         Assert.Equal(ErrorKind.NotFound, missing.Kind);
         Assert.Contains("does not exist", missing.Message);
+    }
+
+    [Fact]
+    public async Task Saving_into_a_missing_folder_is_not_found_and_the_template_stays_paused()
+    {
+        QemuPrerequisite.Require();
+        await using var scope = new QemuScope();
+        var template = await scope.StartAsync(TestDescriptions.Small(), scope.Template("template", scope.PathOf("memory")));
+        await template.PauseAsync();
+        var ex = await Assert.ThrowsAsync<StencilException>(() => template.SaveAsync(scope.PathOf("no-dir/state")));
+        Assert.Equal(ErrorKind.NotFound, ex.Kind);
+        Assert.Equal(VmState.Paused, template.State);
+        await template.SaveAsync(scope.PathOf("state"));
+        Assert.Equal(VmState.Saved, template.State);
     }
 }
