@@ -14,6 +14,8 @@ namespace Stencil.Agent.Guest;
 /// </summary>
 internal sealed class Network
 {
+    private static readonly TimeSpan s_deviceWait = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly string _ip;
     private readonly string _ipArgv0;
@@ -30,7 +32,7 @@ internal sealed class Network
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var device = FindDevice(wanted);
+            var device = await FindDeviceAsync(wanted, cancellationToken).ConfigureAwait(false);
             foreach (var command in IpCommands.ForInterface(device, wanted))
                 await RunAsync(command, cancellationToken).ConfigureAwait(false);
             var name = wanted.Name.Length > 0 ? wanted.Name : device;
@@ -93,16 +95,28 @@ internal sealed class Network
         return result;
     }
 
-    private static string FindDevice(Interface wanted)
+    /// <summary>
+    /// The device with the MAC (waiting a little: a NIC hot-plugged a moment ago may still be
+    /// probing), or the one with the name.
+    /// </summary>
+    private static async Task<string> FindDeviceAsync(Interface wanted, CancellationToken cancellationToken)
     {
         if (wanted.HwAddr.Length > 0)
         {
-            foreach (var dir in Directory.EnumerateDirectories("/sys/class/net"))
+            var deadline = DateTime.UtcNow + s_deviceWait;
+            var delay = 10;
+            while (true)
             {
-                if (string.Equals(ReadText(Path.Combine(dir, "address")), wanted.HwAddr, StringComparison.OrdinalIgnoreCase))
-                    return Path.GetFileName(dir);
+                foreach (var dir in Directory.EnumerateDirectories("/sys/class/net"))
+                {
+                    if (string.Equals(ReadText(Path.Combine(dir, "address")), wanted.HwAddr, StringComparison.OrdinalIgnoreCase))
+                        return Path.GetFileName(dir);
+                }
+                if (DateTime.UtcNow >= deadline)
+                    throw StencilException.NotFound($"no network device has MAC address \"{wanted.HwAddr}\" (waited {s_deviceWait.TotalSeconds:F0} s)");
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = Math.Min(delay * 2, 200);
             }
-            throw StencilException.NotFound($"no network device has MAC address \"{wanted.HwAddr}\"");
         }
         if (wanted.Name.Length == 0)
             throw StencilException.InvalidArgument("interface has neither hw_addr nor name");

@@ -18,7 +18,7 @@ public sealed class BootTests(ITestOutputHelper output)
         for (var i = 0; i < samples; i++)
         {
             var clock = Stopwatch.StartNew();
-            await using var vm = TestVm.Start(new TestVmOptions());
+            await using var vm = await TestVm.StartAsync(new TestVmOptions());
             await using var agent = await vm.ConnectAsync(TimeSpan.FromSeconds(120));
             times.Add(clock.Elapsed.TotalSeconds);
             Assert.True(await agent.CheckAsync());

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Stencil.Agent.Client;
 using Xunit.Abstractions;
@@ -52,28 +51,6 @@ public sealed class GuestTests(GuestVmFixture vm, ITestOutputHelper output)
         {
             await Agent.SetGuestDateTimeAsync(DateTimeOffset.UtcNow);
         }
-    }
-
-    [Fact]
-    public async Task Network_interface_and_routes()
-    {
-        var eth = await Agent.UpdateInterfaceAsync(new NetworkInterface("", TestVm.Mac, 1400,
-            [new InterfaceAddress(IPAddress.Parse("10.0.2.15"), 24)], Up: true));
-        Assert.Equal(1400, eth.Mtu);
-        Assert.True(eth.Up);
-        Assert.Contains(new InterfaceAddress(IPAddress.Parse("10.0.2.15"), 24), eth.Addresses);
-
-        var routes = await Agent.UpdateRoutesAsync([new NetworkRoute("default", "10.0.2.2", eth.Name)]);
-        Assert.Single(routes);
-        var shown = (await vm.RunAsync("routes", "ip", "route")).Stdout;
-        Assert.Contains("default via 10.0.2.2", shown);
-
-        var all = await Agent.ListInterfacesAsync();
-        Assert.Contains(all, i => i.Name == "lo");
-        Assert.Contains(all, i => i.HardwareAddress == TestVm.Mac && i.Addresses.Contains(new InterfaceAddress(IPAddress.Parse("10.0.2.15"), 24)));
-
-        var ex = await Assert.ThrowsAsync<StencilException>(() => Agent.UpdateInterfaceAsync(new NetworkInterface("", "02:00:00:00:00:99", 0, [], true)));
-        Assert.Equal(ErrorKind.NotFound, ex.Kind);
     }
 
     [Fact]

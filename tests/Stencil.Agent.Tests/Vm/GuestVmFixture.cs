@@ -8,8 +8,17 @@ namespace Stencil.Agent.Tests.Vm;
 /// One guest VM for every test of the "guest vm" collection: boots the image once, connects, and
 /// creates the sandbox with a 9p share that holds a busybox root file system under "rootfs".
 /// </summary>
-public sealed class GuestVmFixture : IAsyncLifetime
+public class GuestVmFixture : IAsyncLifetime
 {
+    private readonly bool _hotplug;
+
+    public GuestVmFixture()
+        : this(hotplug: false)
+    {
+    }
+
+    protected GuestVmFixture(bool hotplug) => _hotplug = hotplug;
+
     private TestVm? _vm;
     private AgentClient? _agent;
 
@@ -29,7 +38,7 @@ public sealed class GuestVmFixture : IAsyncLifetime
         ShareDir = Directory.CreateTempSubdirectory("stencil-test-agent-share-").FullName;
         BusyboxRootfs.Create(Path.Combine(ShareDir, "rootfs"));
         var clock = Stopwatch.StartNew();
-        _vm = TestVm.Start(new TestVmOptions(SharedDir: ShareDir, Network: true));
+        _vm = await TestVm.StartAsync(new TestVmOptions(SharedDir: ShareDir, Hotplug: _hotplug));
         _agent = await _vm.ConnectAsync(Timeout);
         BootTime = clock.Elapsed;
         await _agent.CreateSandboxAsync(new SandboxConfig("sandbox-1", Hostname: "stencil-test", DnsServers: ["10.0.2.3"],
