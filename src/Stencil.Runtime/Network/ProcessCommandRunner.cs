@@ -1,0 +1,59 @@
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace Stencil.Runtime.Network;
+
+/// <summary>Runs commands as child processes with stdin closed and both outputs captured; kills one that
+/// outlives <see cref="Timeout"/> or whose caller cancels.</summary>
+internal sealed class ProcessCommandRunner : ICommandRunner
+{
+    public static ProcessCommandRunner Instance { get; } = new();
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public async Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var commandLine = CommandLine.Format(fileName, arguments);
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+            startInfo.ArgumentList.Add(argument);
+        using var process = new Process { StartInfo = startInfo };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            throw StencilException.FailedPrecondition($"cannot run `{commandLine}`: {ex.Message}");
+        }
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited in the meantime.
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new StencilException(ErrorKind.DeadlineExceeded, $"`{commandLine}` did not finish within {Timeout.TotalSeconds:0.#} s");
+        }
+        return new CommandOutput(commandLine, process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+    }
+}
