@@ -122,6 +122,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "inotify_rm_watch", SetLastError = true)]
     internal static partial int InotifyRmWatch(int fd, int wd);
 
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    internal static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
+    internal static partial int Bind(int fd, void* address, uint length);
+
+    [LibraryImport(Lib, EntryPoint = "listen", SetLastError = true)]
+    internal static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(Lib, EntryPoint = "accept4", SetLastError = true)]
+    internal static partial int Accept4(int fd, void* address, void* length, int flags);
+
     [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
     internal static partial nint RecvMsg(int fd, MsgHdr* msg, int flags);
 
@@ -152,6 +164,7 @@ internal static unsafe partial class Libc
     internal const ulong RNDRESEEDCRNG = 0x5207;      // _IO('R', 0x07)
 
     internal const int SOL_SOCKET = 1, SCM_RIGHTS = 1;
+    internal const int AF_VSOCK = 40, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
 
     internal const uint IN_MODIFY = 0x2;
 

@@ -1,5 +1,5 @@
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Stencil.Agent.Interop;
 using Stencil.Agent.Logging;
 using Stencil.Ttrpc;
 
@@ -60,54 +60,56 @@ internal static class AgentTransports
         }
     }
 
-    /// <summary>Serves vsock connections; returns quietly when the guest has no vsock.</summary>
-    internal static async Task ServeVsockAsync(TtrpcServer server, CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves vsock connections on port 1024 (any number at once); returns quietly when the guest
+    /// has no vsock. .NET's Socket cannot create AF_VSOCK sockets, so the listening socket is made
+    /// with libc, and one thread blocks in accept4 (no wake-ups while nobody connects).
+    /// </summary>
+    internal static unsafe Task ServeVsockAsync(TtrpcServer server, CancellationToken cancellationToken)
     {
-        Socket listener;
-        try
+        var fd = Libc.Socket(Libc.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
         {
-            listener = new Socket(VsockEndPoint.VsockFamily, SocketType.Stream, ProtocolType.Unspecified);
+            AgentLog.Debug($"no vsock: errno {Errno.Last}");
+            return Task.CompletedTask;
         }
-        catch (SocketException ex)
+        var address = new VsockAddress { Family = Libc.AF_VSOCK, Port = VsockPort, Cid = VsockAddress.AnyCid };
+        if (Libc.Bind(fd, &address, (uint)sizeof(VsockAddress)) != 0 || Libc.Listen(fd, 16) != 0)
         {
-            AgentLog.Debug($"no vsock: {ex.Message}");
-            return;
+            AgentLog.Debug($"vsock port {VsockPort} unavailable: errno {Errno.Last}");
+            Libc.Close(fd);
+            return Task.CompletedTask;
         }
-        using (listener)
+        AgentLog.Info($"serving on vsock port {VsockPort}");
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
         {
-            try
-            {
-                listener.Bind(new VsockEndPoint(VsockEndPoint.AnyCid, VsockPort));
-                listener.Listen(16);
-            }
-            catch (SocketException ex)
-            {
-                AgentLog.Debug($"vsock port {VsockPort} unavailable: {ex.Message}");
-                return;
-            }
-            AgentLog.Debug($"serving on vsock port {VsockPort}");
-            var connections = new List<Task>();
             while (!cancellationToken.IsCancellationRequested)
             {
-                Socket peer;
-                try
+                var peer = Libc.Accept4(fd, null, null, Libc.SOCK_CLOEXEC);
+                if (peer >= 0)
                 {
-                    peer = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                catch (SocketException ex)
-                {
-                    AgentLog.Warn($"vsock accept: {ex.Message}");
-                    await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+                    _ = server.ServeConnectionAsync(new SocketFdStream(peer), cancellationToken);
                     continue;
                 }
-                connections.RemoveAll(t => t.IsCompleted);
-                connections.Add(server.ServeConnectionAsync(new NetworkStream(peer, ownsSocket: true), cancellationToken));
+                var errno = Errno.Last;
+                if (errno == Libc.EINTR)
+                    continue;
+                // ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPROTO, EPERM: this peer failed,
+                // or we are short of fds for a moment. Anything else will not get better: stop,
+                // rather than retry forever and wake an idle guest.
+                if (errno is 103 or 24 or 23 or 105 or 12 or 71 or Libc.EPERM)
+                {
+                    AgentLog.Warn($"vsock accept: errno {errno}");
+                    Thread.Sleep(100);
+                    continue;
+                }
+                AgentLog.Warn($"vsock accept failed with errno {errno}; vsock is off");
+                break;
             }
-            await Task.WhenAll(connections).ConfigureAwait(false);
-        }
+            Libc.Close(fd);
+            done.TrySetResult();
+        }) { IsBackground = true, Name = "vsock-accept" }.Start();
+        return done.Task;
     }
 }
