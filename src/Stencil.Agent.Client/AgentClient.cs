@@ -213,6 +213,8 @@ public sealed class AgentClient : IAsyncDisposable
     /// <summary>
     /// Waits for output and returns what is there (up to <paramref name="maxLength"/>, at most 1 MiB);
     /// empty at end of stream. A process with a terminal has all its output on stdout.
+    /// ttRPC 1.1 cannot cancel a call in the guest: a read cancelled here stays pending there, and
+    /// the chunk it eventually takes is lost. Cancel only to stop reading a stream for good.
     /// </summary>
     public async Task<ReadOnlyMemory<byte>> ReadAsync(string containerId, string? execId, StdioStream stream, int maxLength = MaxReadChunk,
         CancellationToken cancellationToken = default)

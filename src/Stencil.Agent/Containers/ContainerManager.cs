@@ -39,6 +39,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
         ProcessIo? io = null;
         ConsoleSocket? console = null;
         var created = false;
+        var madeDir = false;
         try
         {
             var sharedRoot = sandbox.SharedRoot;
@@ -46,6 +47,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             if (Directory.Exists(dir))
                 throw StencilException.AlreadyExists($"{dir} is left over from an earlier container \"{id}\"");
             Directory.CreateDirectory(dir);
+            madeDir = true;
             mounts.AddRange(await mounter.MountAllAsync(dir, sharedRoot, storages, cancellationToken).ConfigureAwait(false));
 
             // Now that the storages are mounted, the root must exist and must not lead out by a symlink.
@@ -79,7 +81,8 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             {
                 io?.Dispose();
                 StorageMounter.UnmountAll(mounts);
-                TryDeleteDir(dir);
+                if (madeDir)
+                    TryDeleteDir(dir);
                 lock (_lock)
                     _containers.Remove(id);
             }
@@ -355,12 +358,13 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             }
             catch
             {
+                // The runtime failed: a master it may have sent is closed; the accept is given up.
                 stop.Cancel();
                 try
                 {
                     Libc.Close(await master.ConfigureAwait(false));
                 }
-                catch (OperationCanceledException)
+                catch (Exception ex) when (ex is OperationCanceledException or StencilException or System.Net.Sockets.SocketException)
                 {
                 }
                 throw;
