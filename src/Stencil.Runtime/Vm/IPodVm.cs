@@ -11,6 +11,14 @@ public interface IPodVm : IAsyncDisposable
 {
     AgentClient Agent { get; }
 
+    /// <summary>
+    /// The host folder the guest sees over 9p (mount tag <see cref="PodVmRequest.SharedMountTag"/>): where the
+    /// runtime must put the pod's container root file systems. Usually the request's SharedDirectory; a VM
+    /// handed over from the pool exports a folder of its own instead, because a clone's 9p export path is
+    /// fixed on its QEMU command line when it starts, before any pod is known.
+    /// </summary>
+    string SharedDirectory { get; }
+
     /// <summary>QEMU's pid, for diagnostics and memory accounting.</summary>
     int? ProcessId { get; }
 

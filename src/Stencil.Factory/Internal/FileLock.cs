@@ -1,0 +1,62 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Stencil.Factory.Internal.Interop;
+
+namespace Stencil.Factory.Internal;
+
+/// <summary>
+/// An exclusive flock(2) on a lock file, so that shims starting at the same moment build the template
+/// once. flock is per open file description: two opens in one process exclude each other too, and the
+/// kernel drops the lock when the holder dies. The file is opened with open(2) rather than FileStream,
+/// whose own advisory locking would make a waiter's open fail instead of wait; O_CLOEXEC keeps it out
+/// of the QEMU processes started while it is held.
+/// </summary>
+internal sealed class FileLock : IDisposable
+{
+    private static readonly TimeSpan s_retry = TimeSpan.FromMilliseconds(20);
+
+    private readonly SafeFileHandle _handle;
+
+    private FileLock(SafeFileHandle handle, string path)
+    {
+        _handle = handle;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Waits (polling, so it can be cancelled) until the lock is ours or <paramref name="timeout"/> passes.</summary>
+    public static async Task<FileLock> AcquireAsync(string path, TimeSpan timeout, string purpose, CancellationToken cancellationToken)
+    {
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180 /* 0600 */);
+        if (fd < 0)
+            throw Libc.Error(Marshal.GetLastPInvokeError(), $"opening lock file {path}");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                if (Libc.Flock(handle, Libc.LOCK_EX | Libc.LOCK_NB) == 0)
+                    return new FileLock(handle, path);
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Libc.EWOULDBLOCK && errno != Libc.EINTR)
+                    throw Libc.Error(errno, $"locking {path}");
+                if (DateTime.UtcNow >= deadline)
+                {
+                    throw new StencilException(ErrorKind.DeadlineExceeded,
+                        $"waited {timeout.TotalSeconds:0.#} s for the lock {path} ({purpose}); another process holds it");
+                }
+                await Task.Delay(s_retry, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closing the descriptor releases the lock.</summary>
+    public void Dispose() => _handle.Dispose();
+}

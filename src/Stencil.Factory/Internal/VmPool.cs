@@ -1,0 +1,166 @@
+using Stencil.Hypervisor;
+
+namespace Stencil.Factory.Internal;
+
+/// <summary>
+/// The in-process pool: one background task keeps <see cref="Size"/> paused clones ready, making one
+/// at a time (a clone's restore competes for the same CPUs as the pods). A take hands over the
+/// oldest ready clone and wakes the filler. When making a clone fails (no template, QEMU refusing),
+/// the filler backs off (1 s doubling up to 60 s) and logs why; takes meanwhile return null and the
+/// factory clones or boots directly.
+/// </summary>
+internal sealed class VmPool : IVmPool
+{
+    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(60);
+
+    private readonly VmFactory _factory;
+    private readonly string _directory;
+    private readonly ILog _log;
+    private readonly Lock _gate = new();
+    private readonly Queue<PooledClone> _ready = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _filler;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _disposed;
+
+    public VmPool(VmFactory factory, int size, string directory, ILog log)
+    {
+        _factory = factory;
+        Size = size;
+        _directory = directory;
+        _log = log;
+        _filler = Task.Run(FillAsync);
+    }
+
+    public int Size { get; }
+
+    public int ReadyCount
+    {
+        get
+        {
+            lock (_gate)
+                return _ready.Count;
+        }
+    }
+
+    public async Task<FactoryVm?> TryTakeAsync(VmRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        while (true)
+        {
+            PooledClone? clone;
+            lock (_gate)
+            {
+                if (_disposed != 0 || !_ready.TryDequeue(out clone))
+                    return null;
+            }
+            _wake.Release();
+            if (clone.Vm.State != VmState.Paused)
+            {
+                _log.Warning($"pool: clone {clone.Vm.Name} is {clone.Vm.State}, not paused; discarding it");
+                await clone.DiscardAsync(_log).ConfigureAwait(false);
+                continue;
+            }
+            try
+            {
+                var vm = await _factory.HandOverAsync(clone, request, cancellationToken).ConfigureAwait(false);
+                _log.Info($"{request.Name}: handed clone {clone.Vm.Name} over from the pool in {vm.StartupTime.TotalMilliseconds:F0} ms");
+                return vm;
+            }
+            catch (StencilException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // HandOverAsync has disposed the clone; the next one may be fine.
+                _log.Warning($"pool: handing over clone {clone.Vm.Name} failed: {ex.Message}");
+            }
+        }
+    }
+
+    public async Task WaitForReadyAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (count > Size)
+            throw StencilException.InvalidArgument($"waiting for {count} ready clones, but the pool holds {Size}");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (_ready.Count >= count)
+                    return;
+                changed = _changed.Task;
+            }
+            try
+            {
+                await changed.WaitAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new StencilException(ErrorKind.DeadlineExceeded, $"the pool had {ReadyCount} of {count} clones ready after {timeout.TotalSeconds:0.#} s");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _filler.ConfigureAwait(false);
+        List<PooledClone> left;
+        lock (_gate)
+        {
+            left = [.. _ready];
+            _ready.Clear();
+        }
+        foreach (var clone in left)
+            await clone.DiscardAsync(_log).ConfigureAwait(false);
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    private async Task FillAsync()
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                if (ReadyCount >= Size)
+                {
+                    await _wake.WaitAsync(token).ConfigureAwait(false);
+                    continue;
+                }
+                var clone = await _factory.PreparePooledCloneAsync(_directory, token).ConfigureAwait(false);
+                TaskCompletionSource changed;
+                lock (_gate)
+                {
+                    _ready.Enqueue(clone);
+                    changed = _changed;
+                    _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+                changed.TrySetResult();
+                backoff = TimeSpan.FromSeconds(1);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is StencilException or IOException or UnauthorizedAccessException)
+            {
+                _log.Warning($"pool: could not prepare a clone (retrying in {backoff.TotalSeconds:0} s): {ex.Message}");
+                try
+                {
+                    await Task.Delay(backoff, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using Stencil.Agent.Client;
+using Stencil.Factory;
+
+namespace Stencil.Runtime.Vm;
+
+/// <summary>A factory VM as the pod runtime sees it.</summary>
+internal sealed class FactoryPodVm : IPodVm
+{
+    private readonly FactoryVm _vm;
+
+    public FactoryPodVm(FactoryVm vm, string requestedSharedDirectory)
+    {
+        _vm = vm;
+        SharedDirectory = vm.SharedDirectory ?? requestedSharedDirectory;
+    }
+
+    public AgentClient Agent => _vm.Agent;
+
+    public string SharedDirectory { get; }
+
+    public int? ProcessId => _vm.ProcessId;
+
+    public string Origin => _vm.Origin switch
+    {
+        VmOrigin.TemplateClone => "template",
+        VmOrigin.Pool => "pool",
+        _ => "cold boot",
+    };
+
+    public TimeSpan StartupTime => _vm.StartupTime;
+
+    public Task Exited => _vm.Exited;
+
+    public string? ExitReason => _vm.ExitReason;
+
+    public Task<string> AttachBlockDeviceAsync(string hostPath, bool readOnly, CancellationToken cancellationToken) =>
+        _vm.AttachDiskAsync(hostPath, readOnly, cancellationToken);
+
+    public Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken) =>
+        _vm.DetachDiskAsync(serial, cancellationToken);
+
+    public Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken) =>
+        _vm.ResizeAsync(vcpus, memoryMiB, cancellationToken);
+
+    public ValueTask DisposeAsync() => _vm.DisposeAsync();
+}
