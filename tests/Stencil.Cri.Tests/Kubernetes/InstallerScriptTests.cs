@@ -1,0 +1,169 @@
+using Stencil.TestSupport;
+
+namespace Stencil.Cri.Tests.Kubernetes;
+
+/// <summary>
+/// installer/stencil-deploy.sh against a scratch "host" folder (HOST_ROOT) with HOST_EXEC=none, so it
+/// runs nothing on this machine: the files it installs, the containerd config block (added once,
+/// replaced on upgrade, removed on cleanup leaving the rest as it was), and its refusals. Real
+/// containerd then reads the config it wrote.
+/// </summary>
+public sealed class InstallerScriptTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("stencil-test-deploy-").FullName;
+
+    public InstallerScriptTests()
+    {
+        Prerequisite.Executable("bash", "apt-get install bash");
+        foreach (var (file, content) in new[] { ("bin/containerd-shim-stencil-v2", "#!/bin/sh\n"), ("share/vmlinux", "kernel"), ("share/initrd", "initrd") })
+            Write(Path.Combine(Payload, file), content);
+        File.Copy(Path.Combine(RepoPaths.Root, "config", "configuration.toml"), Path.Combine(Directory.CreateDirectory(Path.Combine(Payload, "etc")).FullName, "configuration.toml"));
+        Write(Host("/usr/bin/qemu-system-x86_64"), "");
+    }
+
+    private string Payload => Path.Combine(_dir, "payload");
+
+    private string HostRoot => Path.Combine(_dir, "host");
+
+    private string ConfigPath => Host("/etc/containerd/config.toml");
+
+    private string Host(string path) => HostRoot + path;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Install_is_idempotent_and_cleanup_gives_the_config_back()
+    {
+        var original = "version = 2\nroot = \"/var/lib/containerd\"\n\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"registry.k8s.io/pause:3.6\"\n";
+        Write(ConfigPath, original);
+
+        var first = await RunAsync("install");
+        Assert.Contains("added the stencil runtime", first.Stdout);
+        Assert.Contains("not run on the host (HOST_EXEC=none): systemctl restart containerd", first.Stdout);
+        var installed = File.ReadAllText(ConfigPath);
+        Assert.StartsWith(original, installed);
+        Assert.Contains("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]\n  runtime_type = \"io.containerd.stencil.v2\"\n", installed);
+        Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration.toml\"", installed);
+
+        // The payload on the "host", the shim linked where containerd looks, the configuration's paths rewritten.
+        Assert.Equal("#!/bin/sh\n", File.ReadAllText(Host("/opt/stencil/bin/containerd-shim-stencil-v2")));
+        Assert.True(OperatingSystem.IsLinux() && File.GetUnixFileMode(Host("/opt/stencil/bin/containerd-shim-stencil-v2")).HasFlag(UnixFileMode.UserExecute));
+        Assert.Equal("/opt/stencil/bin/containerd-shim-stencil-v2", new FileInfo(Host("/usr/local/bin/containerd-shim-stencil-v2")).LinkTarget);
+        var configuration = File.ReadAllText(Host("/opt/stencil/etc/configuration.toml"));
+        Assert.Contains("\nkernel = \"/opt/stencil/share/vmlinux\"\n", configuration);
+        Assert.Contains("\ninitrd = \"/opt/stencil/share/initrd\"\n", configuration);
+        Assert.Contains("\npath = \"/usr/bin/qemu-system-x86_64\"\n", configuration);
+        Assert.Contains("template_path = \"/run/stencil/template\"", configuration); // other sections untouched
+        Assert.True(File.Exists(Host("/opt/stencil/.installed")));
+
+        // Again: nothing changes, containerd is not restarted.
+        var second = await RunAsync("install");
+        Assert.Contains("already has the stencil runtime; containerd not restarted", second.Stdout);
+        Assert.DoesNotContain("systemctl", second.Stdout);
+        Assert.Equal(installed, File.ReadAllText(ConfigPath));
+
+        var cleanup = await RunAsync("cleanup");
+        Assert.Contains("removed the stencil runtime", cleanup.Stdout);
+        Assert.Equal(original, File.ReadAllText(ConfigPath));
+        Assert.False(Directory.Exists(Host("/opt/stencil")));
+        Assert.False(File.Exists(Host("/usr/local/bin/containerd-shim-stencil-v2")));
+        Assert.False(File.Exists(ConfigPath + ".stencil-backup"));
+
+        // Cleanup of a clean node does nothing and succeeds.
+        var again = await RunAsync("cleanup");
+        Assert.DoesNotContain("restarting", again.Stdout);
+    }
+
+    [Fact]
+    public async Task Without_a_config_one_is_created_and_removed_again()
+    {
+        await RunAsync("install");
+        Assert.StartsWith("version = 2\n\n# BEGIN stencil-deploy", File.ReadAllText(ConfigPath));
+        await RunAsync("cleanup");
+        Assert.False(File.Exists(ConfigPath));
+    }
+
+    [Theory]
+    [InlineData("", "[plugins.cri.containerd.runtimes.stencil]")]
+    [InlineData("version = 1\n", "[plugins.cri.containerd.runtimes.stencil]")]
+    [InlineData("version = 3\n", "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.stencil]")]
+    public async Task The_table_follows_the_config_version(string header, string table)
+    {
+        Write(ConfigPath, header + "root = \"/var/lib/containerd\"\n[plugins.x]\n  version = 2\n");
+        await RunAsync("install");
+        Assert.Contains("\n" + table + "\n", File.ReadAllText(ConfigPath));
+    }
+
+    [Fact]
+    public async Task An_upgrade_replaces_the_block_instead_of_adding_a_second()
+    {
+        Write(ConfigPath, "version = 2\n");
+        await RunAsync("install");
+        await RunAsync("install", ("INSTALL_DIR", "/opt/stencil-v2"));
+        var config = File.ReadAllText(ConfigPath);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(config, "# BEGIN stencil-deploy"));
+        Assert.Contains("ConfigPath = \"/opt/stencil-v2/etc/configuration.toml\"", config);
+    }
+
+    [Fact]
+    public async Task A_stencil_runtime_defined_by_hand_a_disabled_CRI_plugin_or_no_QEMU_is_refused()
+    {
+        Write(ConfigPath, "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]\n  runtime_type = \"io.containerd.stencil.v2\"\n");
+        var byHand = await RunAsync("install", expectFailure: true);
+        Assert.Contains("already defines a \"stencil\" runtime outside stencil-deploy's block", byHand.Stderr);
+
+        Write(ConfigPath, "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n");
+        var disabled = await RunAsync("install", expectFailure: true);
+        Assert.Contains("disables containerd's CRI plugin", disabled.Stderr);
+
+        File.Delete(Host("/usr/bin/qemu-system-x86_64"));
+        var noQemu = await RunAsync("install", expectFailure: true);
+        Assert.Contains("QEMU is not installed on this node (/usr/bin/qemu-system-x86_64 is missing)", noQemu.Stderr);
+        Assert.Contains("apt-get install qemu-system-x86", noQemu.Stderr);
+        Assert.False(Directory.Exists(Host("/opt/stencil")), "a refused install left files behind");
+    }
+
+    [Fact]
+    public async Task Containerd_reads_the_stencil_runtime_from_the_config_the_installer_wrote()
+    {
+        var containerd = Prerequisite.Executable("containerd", "make deps");
+        var defaults = await ChildProcess.RunAsync(containerd, ["config", "default"], TimeSpan.FromSeconds(30));
+        Write(ConfigPath, defaults.EnsureSuccess("containerd config default"));
+        await RunAsync("install");
+        var dump = await ChildProcess.RunAsync(containerd, ["--config", ConfigPath, "config", "dump"], TimeSpan.FromSeconds(30));
+        var text = dump.EnsureSuccess("containerd config dump");
+        var block = text[text.IndexOf("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]", StringComparison.Ordinal)..];
+        Assert.Contains("runtime_type = \"io.containerd.stencil.v2\"", block);
+        Assert.Contains("pod_annotations = [\"io.stencil.*\"]", block);
+        Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration.toml\"", block);
+    }
+
+    private async Task<CommandResult> RunAsync(string verb, params (string Key, string Value)[] environment) =>
+        await RunAsync(verb, expectFailure: false, environment);
+
+    private async Task<CommandResult> RunAsync(string verb, bool expectFailure, params (string Key, string Value)[] environment)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["HOST_ROOT"] = HostRoot,
+            ["HOST_EXEC"] = "none",
+            ["PAYLOAD_DIR"] = Payload,
+            ["CONFIG_OVERRIDE"] = Path.Combine(_dir, "no-override.toml"),
+        };
+        foreach (var (key, value) in environment)
+            env[key] = value;
+        var script = Path.Combine(RepoPaths.Root, "config", "kubernetes", "installer", "stencil-deploy.sh");
+        var result = await ChildProcess.RunAsync("/bin/bash", [script, verb], TimeSpan.FromSeconds(60), env);
+        if (expectFailure)
+            Assert.True(result.ExitCode != 0, $"stencil-deploy.sh {verb} succeeded but should have failed:\n{result.Stdout}");
+        else
+            Assert.True(result.ExitCode == 0, $"stencil-deploy.sh {verb} exited {result.ExitCode}:\n{result.Stdout}\n{result.Stderr}");
+        return result;
+    }
+
+    private static void Write(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+    }
+}
