@@ -24,9 +24,6 @@ internal sealed class StorageMounter(BlockDeviceLocator locator)
                 var target = GuestPaths.Inside(containerDir, s.MountPoint, $"{field}.mount_point");
                 if (target == containerDir)
                     throw StencilException.InvalidArgument($"{field}.mount_point \"{s.MountPoint}\" is the container folder itself");
-                Directory.CreateDirectory(target);
-                // The folder is ours (tmpfs), but a previous storage could have put a symlink on the way.
-                GuestPaths.RealPathInside(target, $"{field}.mount_point", containerDir);
                 var (flags, data) = MountOptions.Parse(s.Options);
                 if (s.SharedPath is not null)
                 {
@@ -34,6 +31,8 @@ internal sealed class StorageMounter(BlockDeviceLocator locator)
                         throw StencilException.FailedPrecondition($"{field}.shared_path \"{s.SharedPath}\": the sandbox has no shared folder (CreateSandbox with one first)");
                     var lexical = GuestPaths.Inside(sharedRoot, s.SharedPath, $"{field}.shared_path", allowAbsolute: false);
                     var source = GuestPaths.RealPathInside(lexical, $"{field}.shared_path", sharedRoot);
+                    // A file (resolv.conf, hosts, a config file) is bound onto a file, a folder onto a folder.
+                    CreateMountPoint(target, isFile: File.Exists(source), containerDir, $"{field}.mount_point");
                     Check(Libc.Mount(source, target, null, Libc.MS_BIND | Libc.MS_REC, null), $"bind mount {source} on {target}");
                     mounted.Add(target);
                     var extra = flags & (Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
@@ -45,6 +44,7 @@ internal sealed class StorageMounter(BlockDeviceLocator locator)
                     if (string.IsNullOrEmpty(s.FsType))
                         throw StencilException.InvalidArgument($"{field}.fstype is empty (a block device needs one, e.g. ext4)");
                     var device = await locator.WaitAsync(s.PciAddress, s.Serial, s.DeviceTimeout, cancellationToken).ConfigureAwait(false);
+                    CreateMountPoint(target, isFile: false, containerDir, $"{field}.mount_point");
                     Check(Libc.Mount(device, target, s.FsType, flags, data.Length == 0 ? null : data), $"mount {device} ({s.FsType}) on {target}");
                     mounted.Add(target);
                 }
@@ -57,6 +57,25 @@ internal sealed class StorageMounter(BlockDeviceLocator locator)
             UnmountAll(mounted);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates the folder (or empty file) to mount on. The container folder is the agent's own tmpfs,
+    /// but an earlier storage could have put a symlink on the way: the result must stay inside.
+    /// </summary>
+    private static void CreateMountPoint(string target, bool isFile, string containerDir, string field)
+    {
+        if (isFile)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (!File.Exists(target))
+                File.WriteAllBytes(target, []);
+        }
+        else
+        {
+            Directory.CreateDirectory(target);
+        }
+        GuestPaths.RealPathInside(target, field, containerDir);
     }
 
     internal static void UnmountAll(List<string> mounted)

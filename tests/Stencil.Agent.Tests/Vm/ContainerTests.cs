@@ -181,6 +181,36 @@ public sealed class ContainerTests(GuestVmFixture vm, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Shared_file_and_folder_are_bind_mounted()
+    {
+        // As the runtime layer does for CRI's resolv.conf/hosts and volumes: each host bind source is
+        // shared as its own storage, and the spec binds "mounts/N" from the bundle.
+        var files = Path.Combine(vm.ShareDir, "binds");
+        Directory.CreateDirectory(Path.Combine(files, "vol"));
+        File.WriteAllText(Path.Combine(files, "greeting"), "hi from a file\n");
+        File.WriteAllText(Path.Combine(files, "vol", "data"), "hi from a folder\n");
+        var spec = TestSpecs.Spec(["sh", "-c", "cat /etc/greeting /srv/vol/data; echo x > /etc/greeting || echo read-only"]);
+        var mounts = spec["mounts"]!.AsArray();
+        mounts.Add(new System.Text.Json.Nodes.JsonObject { ["destination"] = "/etc/greeting", ["type"] = "bind", ["source"] = "mounts/0", ["options"] = new System.Text.Json.Nodes.JsonArray("rbind", "ro") });
+        mounts.Add(new System.Text.Json.Nodes.JsonObject { ["destination"] = "/srv/vol", ["type"] = "bind", ["source"] = "mounts/1", ["options"] = new System.Text.Json.Nodes.JsonArray("rbind") });
+        await Agent.CreateContainerAsync(new ContainerConfig("binds", Encoding.UTF8.GetBytes(spec.ToJsonString()),
+            [StorageMount.Shared("rootfs", "rootfs"), StorageMount.Shared("binds/greeting", "mounts/0", ["ro"]), StorageMount.Shared("binds/vol", "mounts/1")]));
+        try
+        {
+            await Agent.StartContainerAsync("binds");
+            var stdout = vm.ReadAllAsync("binds");
+            var stderr = vm.ReadAllAsync("binds", stream: StdioStream.Stderr);
+            Assert.Equal("hi from a file\nhi from a folder\nread-only\n", await stdout);
+            Assert.Contains("Read-only file system", await stderr);
+        }
+        finally
+        {
+            await Agent.RemoveContainerAsync("binds", force: true);
+            Directory.Delete(files, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Oom_kill_is_reported()
     {
         var oom = Agent.GetOomEventAsync();
