@@ -37,6 +37,7 @@ public sealed class PodLifecycleTests(CriContainerdFixture fixture, ITestOutputH
         var netns = await pod.NetworkNamespacePathAsync();
         Assert.NotNull(netns);
         Assert.True(File.Exists(netns), $"network namespace {netns} does not exist while the pod runs");
+        output.WriteLine($"pod {pod.Id}: IP {podIp}, network namespace {netns}");
         var hostVeths = BridgePorts();
         Assert.Single(hostVeths);
         Assert.Contains(pod.Id, (await Client.ListPodSandboxAsync()).Select(p => p.Id));
