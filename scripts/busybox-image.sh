@@ -31,10 +31,11 @@ blob() { # file mediatype -> writes blob, prints descriptor fields
 }
 layer_desc=$(blob "$layer" application/vnd.oci.image.layer.v1.tar)
 diff_id=$(sha256sum "$layer" | cut -d' ' -f1)
-ep=""
-[ -n "$entrypoint" ] && ep="\"Entrypoint\":$entrypoint,"
-printf '{"architecture":"amd64","os":"linux","config":{%s"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-  "$ep" "$diff_id" > "$work/config.json"
+# With an entrypoint there is no Cmd: containerd would append it to the entrypoint's arguments.
+cmd='"Cmd":["sh"],'
+[ -n "$entrypoint" ] && cmd="\"Entrypoint\":$entrypoint,"
+printf '{"architecture":"amd64","os":"linux","config":{%s"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+  "$cmd" "$diff_id" > "$work/config.json"
 config_desc=$(blob "$work/config.json" application/vnd.oci.image.config.v1+json)
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":%s,"layers":[%s]}' \
   "$config_desc" "$layer_desc" > "$work/manifest.json"
