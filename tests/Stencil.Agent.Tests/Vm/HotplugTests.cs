@@ -82,6 +82,8 @@ public sealed class HotplugTests(HotplugVmFixture vm, ITestOutputHelper output) 
         finally
         {
             Directory.Delete(content, recursive: true);
+            // QEMU keeps its open file; the name goes now.
+            File.Delete(image);
         }
     }
 
