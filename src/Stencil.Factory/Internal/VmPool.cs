@@ -44,6 +44,16 @@ internal sealed class VmPool : IVmPool
         }
     }
 
+    /// <summary>The paused clones waiting (tests).</summary>
+    internal IReadOnlyList<QemuVm> ReadyVms
+    {
+        get
+        {
+            lock (_gate)
+                return [.. _ready.Select(c => c.Vm)];
+        }
+    }
+
     public async Task<FactoryVm?> TryTakeAsync(VmRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
