@@ -1,13 +1,19 @@
-using Stencil;
 using Stencil.Runtime;
+using Stencil.Runtime.Pod;
+using Stencil.Runtime.Storage;
+using Stencil.Runtime.Vm;
 using Stencil.Shim;
 
 /// <summary>
-/// The VM pod runtime (Stencil.Runtime's PodRuntime over the VM factory). Until the factory's
-/// IPodVmProvider is wired in here, the daemon refuses to start, and `start` reports this message.
+/// The VM pod runtime: Stencil.Runtime's PodRuntime over the VM factory (pool, template clone or
+/// cold boot, as configuration.toml's [factory] says). The VM itself starts at the first Create.
 /// </summary>
 internal sealed class VmPodRuntimeFactory : IPodRuntimeFactory
 {
     public IPodRuntime Create(PodRuntimeContext context) =>
-        throw StencilException.Unimplemented("the VM pod runtime is not wired into this shim yet (Stencil.Runtime)");
+        new PodRuntime(
+            new PodRuntimeOptions(context.Namespace, context.PodId, context.Paths),
+            FactoryPodVmProvider.FromConfig(context.Config, context.Log),
+            new LinuxMounter(),
+            context.Log);
 }

@@ -17,6 +17,12 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint Realpath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    internal static partial void Free(nint pointer);
+
     internal const int O_WRONLY = 1;
     internal const int O_NONBLOCK = 0x800;
     internal const int O_CLOEXEC = 0x80000;

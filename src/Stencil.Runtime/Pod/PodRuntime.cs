@@ -8,7 +8,7 @@ namespace Stencil.Runtime.Pod;
 
 /// <summary>
 /// One pod: its VM (started with the first container, stopped with the last), its containers and
-/// their processes. Host side of storage (rootfs and bind mounts into the shared folder), stdio
+/// their processes. It owns the VM provider (disposed with it when disposable). Host side of storage (rootfs and bind mounts into the shared folder), stdio
 /// forwarding and exit tracking live here; everything inside the guest is the agent's.
 /// </summary>
 public sealed class PodRuntime : IPodRuntime
@@ -382,6 +382,13 @@ public sealed class PodRuntime : IPodRuntime
                 await vm.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
+            if (Path.TrimEndingDirectorySeparator(vm.SharedDirectory) != Path.TrimEndingDirectorySeparator(SharedDir))
+            {
+                // A pooled VM exports a folder chosen before the pod existed: the pod's folder points there,
+                // so every path the runtime and `delete` use stays the same.
+                Directory.Delete(SharedDir);
+                Directory.CreateSymbolicLink(SharedDir, vm.SharedDirectory);
+            }
             _log.Info($"pod {_options.PodId}: VM ready ({vm.Origin}, {vm.StartupTime.TotalMilliseconds:F0} ms, qemu pid {vm.ProcessId})");
             _vm = vm;
             return vm;
@@ -408,6 +415,7 @@ public sealed class PodRuntime : IPodRuntime
             _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
             SafeDirectory.RemoveTree(podDir, _mounter);
+            TryRemoveEmptyFolder(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
             SafeDirectory.RemoveTree(_options.Paths.VmDir(_options.Namespace, _options.PodId), _mounter);
         }
         finally
@@ -437,6 +445,19 @@ public sealed class PodRuntime : IPodRuntime
         }
     }
 
+    private static void TryRemoveEmptyFolder(string path)
+    {
+        try
+        {
+            // rmdir semantics: fails (harmlessly) when another pod of the namespace still has a folder here.
+            if (Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any())
+                Directory.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
     private void Publish(RuntimeEvent e) => _events.Writer.TryWrite(e);
 
     public async ValueTask DisposeAsync()
@@ -454,6 +475,8 @@ public sealed class PodRuntime : IPodRuntime
             await CleanupContainerAsync(c, removeInGuest: false).ConfigureAwait(false);
         await StopVmIfIdleAsync().ConfigureAwait(false);
         _events.Writer.TryComplete();
+        if (_vms is IAsyncDisposable provider)
+            await provider.DisposeAsync().ConfigureAwait(false);
         _vmLock.Dispose();
     }
 }

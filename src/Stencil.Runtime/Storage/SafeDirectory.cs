@@ -10,15 +10,39 @@ public static class SafeDirectory
 {
     public static void RemoveTree(string path, IMounter mounter)
     {
-        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        if (!Directory.Exists(root))
+        var given = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var info = new DirectoryInfo(given);
+        if (info.LinkTarget is not null)
+        {
+            // A link to a folder the runtime does not own by this name (a pooled VM's export): only the link goes.
+            info.Delete();
             return;
+        }
+        if (!info.Exists)
+            return;
+        // mountinfo has real paths: compare against this folder's real path.
+        var root = RealPath(given);
         foreach (var mountPoint in MountsBelow(root).OrderByDescending(m => m.Length))
             mounter.Unmount(mountPoint);
         var left = MountsBelow(root).ToList();
         if (left.Count > 0)
             throw StencilException.FailedPrecondition($"cannot remove {root}: still mounted: {string.Join(", ", left)}");
         Directory.Delete(root, recursive: true);
+    }
+
+    private static string RealPath(string path)
+    {
+        var resolved = Interop.Libc.Realpath(path, 0);
+        if (resolved == 0)
+            return path;
+        try
+        {
+            return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(resolved) ?? path;
+        }
+        finally
+        {
+            Interop.Libc.Free(resolved);
+        }
     }
 
     /// <summary>Mount points at or below <paramref name="root"/>, from /proc/self/mountinfo.</summary>
