@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Stencil.TestSupport;
 
 namespace Stencil.Guest.Tests;
@@ -6,19 +5,17 @@ namespace Stencil.Guest.Tests;
 /// <summary>Reads the initrd with the host's decompressor and cpio, the tools the build used.</summary>
 internal static class InitrdArchive
 {
-    /// <summary>Every path in the archive, without a leading "./".</summary>
-    public static async Task<IReadOnlyList<string>> ListAsync(string initrd)
-    {
-        var output = await ShellAsync($"{Decompress(initrd)} | cpio -it --quiet").ConfigureAwait(false);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(p => p.StartsWith("./", StringComparison.Ordinal) ? p[2..] : p).ToList();
-    }
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Every path in the archive (cpio prints them without a leading "./").</summary>
+    public static async Task<IReadOnlyList<string>> ListAsync(string initrd) =>
+        (await BashAsync($"{Decompress(initrd)} | cpio -it --quiet").ConfigureAwait(false))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The SHA-256 of one file of the archive, in lowercase hex.</summary>
-    public static async Task<string> Sha256Async(string initrd, string path)
-    {
-        var output = await ShellAsync($"{Decompress(initrd)} | cpio -i --to-stdout --quiet '{path}' | sha256sum").ConfigureAwait(false);
-        return output.Split(' ')[0];
-    }
+    public static async Task<string> Sha256Async(string initrd, string path) =>
+        (await BashAsync($"{Decompress(initrd)} | cpio -i --to-stdout --quiet '{path}' | sha256sum").ConfigureAwait(false))
+            .Split(' ')[0];
 
     private static string Decompress(string initrd)
     {
@@ -31,17 +28,7 @@ internal static class InitrdArchive
         return $"{command} '{initrd}'";
     }
 
-    private static async Task<string> ShellAsync(string script)
-    {
-        var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-o", "pipefail", "-c", script })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("/bin/bash did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().ConfigureAwait(false);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"`{script}` exited {process.ExitCode}: {await stderr.ConfigureAwait(false)}");
-        return await stdout.ConfigureAwait(false);
-    }
+    private static async Task<string> BashAsync(string script) =>
+        (await ChildProcess.RunAsync("/bin/bash", ["-o", "pipefail", "-c", script], Timeout).ConfigureAwait(false))
+            .EnsureSuccess(script);
 }
