@@ -1,0 +1,121 @@
+using Stencil.Factory;
+using Stencil.Hypervisor;
+using Stencil.Runtime.Configuration;
+using Stencil.Runtime.Vm;
+
+namespace Stencil.Cli;
+
+/// <summary>`stencil check`: one line per requirement; exit 1 when a required one is missing.</summary>
+internal static class CheckCommand
+{
+    internal enum Level
+    {
+        Ok,
+
+        /// <summary>Missing but optional: Stencil works, slower or with a fallback.</summary>
+        Warn,
+
+        /// <summary>Missing and required.</summary>
+        Fail,
+    }
+
+    internal sealed record Line(Level Level, string Name, string Detail);
+
+    public static async Task<int> RunAsync(LoadedConfig loaded, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var lines = await CheckAsync(loaded.Config, cancellationToken).ConfigureAwait(false);
+        await stdout.WriteLineAsync($"configuration: {Cli.Source(loaded)}").ConfigureAwait(false);
+        foreach (var line in lines)
+        {
+            var level = line.Level switch { Level.Ok => "ok", Level.Warn => "warn", _ => "FAIL" };
+            await stdout.WriteLineAsync($"{level,-5} {line.Name,-13} {line.Detail}").ConfigureAwait(false);
+        }
+        var failed = lines.Count(l => l.Level == Level.Fail);
+        await stdout.WriteLineAsync(failed == 0
+            ? "all required checks passed"
+            : $"{failed} required check{(failed == 1 ? "" : "s")} failed").ConfigureAwait(false);
+        return failed == 0 ? 0 : 1;
+    }
+
+    internal static async Task<IReadOnlyList<Line>> CheckAsync(StencilConfig config, CancellationToken cancellationToken)
+    {
+        var h = config.Hypervisor;
+        var caps = await new HostProbe(h.Path).ProbeAsync(cancellationToken).ConfigureAwait(false);
+        var lines = new List<Line>
+        {
+            caps.QemuProblem is null
+                ? new(Level.Ok, "qemu", $"{caps.QemuPath}: {caps.QemuVersionLine}")
+                : new(Level.Fail, "qemu", caps.QemuProblem),
+            caps.KvmUsable
+                ? new(Level.Ok, "accelerator", "KVM (/dev/kvm)")
+                : new(Level.Warn, "accelerator", $"TCG, software emulation (slow): {caps.KvmProblem}"),
+            caps.VhostVsock
+                ? new(Level.Ok, "vhost-vsock", "/dev/vhost-vsock present")
+                : new(Level.Warn, "vhost-vsock", "/dev/vhost-vsock missing: the agent is reached over a virtio-serial port instead"),
+            caps.QemuProblem is not null
+                ? new(Level.Fail, "9p", "unknown: QEMU cannot be run")
+                : caps.Supports9p
+                    ? new(Level.Ok, "9p", "QEMU has virtio-9p-pci")
+                    : new(Level.Fail, "9p", "QEMU has no virtio-9p-pci device: containers' root file systems reach the guest over 9p"),
+            Tmpfs(config.Factory, caps),
+            Tc(config.Runtime),
+            GuestFile("guest kernel", h.Kernel, "kernel"),
+            GuestFile("guest initrd", h.Initrd, "initrd"),
+        };
+        if (config.Factory.EnableTemplate && File.Exists(h.Kernel) && File.Exists(h.Initrd) && caps.QemuProblem is null)
+            lines.Add(await TemplateAsync(config, cancellationToken).ConfigureAwait(false));
+        return lines;
+    }
+
+    private static Line Tmpfs(FactoryConfig factory, HostCapabilities caps)
+    {
+        var path = factory.TemplatePath.TrimEnd('/');
+        if (!factory.EnableTemplate)
+            return new(Level.Ok, "tmpfs", "not needed (templates off: enable_template = false)");
+        if (caps.TmpfsMounts.Contains(path))
+            return new(Level.Ok, "tmpfs", $"{path} is a tmpfs");
+        var supported = File.Exists("/proc/filesystems") && File.ReadAllText("/proc/filesystems").Contains("\ttmpfs\n", StringComparison.Ordinal);
+        if (!supported)
+            return new(Level.Fail, "tmpfs", "the kernel has no tmpfs (see /proc/filesystems): templates need one");
+        return Environment.IsPrivilegedProcess
+            ? new(Level.Ok, "tmpfs", $"{path}: a tmpfs (nosuid, nodev, mode 0700) is mounted there when the first template is built")
+            : new(Level.Fail, "tmpfs", $"{path} is not a tmpfs and mounting one needs root");
+    }
+
+    private static Line Tc(RuntimeConfig runtime)
+    {
+        if (runtime.InternetworkingModel != "tcfilter")
+            return new(Level.Ok, "tc", $"not needed (internetworking_model = \"{runtime.InternetworkingModel}\")");
+        foreach (var dir in new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" })
+        {
+            var tc = Path.Combine(dir, "tc");
+            if (File.Exists(tc))
+                return new(Level.Ok, "tc", tc);
+        }
+        return new(Level.Fail, "tc", "tc not found (install iproute2): internetworking_model = \"tcfilter\" joins the pod's veth to the VM's tap with it");
+    }
+
+    private static Line GuestFile(string name, string path, string key) =>
+        File.Exists(path)
+            ? new(Level.Ok, name, $"{path} ({Format.Bytes(new FileInfo(path).Length)})")
+            : new(Level.Fail, name, $"{path} is missing (`make install` puts it there; or set [hypervisor] {key})");
+
+    private static async Task<Line> TemplateAsync(StencilConfig config, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var factory = new VmFactory(FactoryOptionsFromConfig.Create(config), NullLog.Instance);
+            var status = await factory.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+            if (status.CurrentFingerprint is null)
+                return new(Level.Warn, "template", $"cannot compute the fingerprint: {status.FingerprintProblem}");
+            var current = status.Templates.FirstOrDefault(t => t.IsCurrent);
+            return current is null
+                ? new(Level.Ok, "template", $"{status.CurrentFingerprint} not built yet (built on first use, or by `stencil factory init`)")
+                : new(Level.Ok, "template", $"{current.Fingerprint} built {Format.Age(current.Age)} ago, {current.ClonesServed} clones served");
+        }
+        catch (StencilException ex)
+        {
+            return new(Level.Warn, "template", ex.Message);
+        }
+    }
+}

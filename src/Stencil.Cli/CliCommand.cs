@@ -1,0 +1,64 @@
+namespace Stencil.Cli;
+
+/// <summary>What the command line asked for.</summary>
+internal enum CliVerb
+{
+    Help,
+    Check,
+    FactoryInit,
+    FactoryStatus,
+    FactoryDestroy,
+}
+
+/// <param name="ConfigPath">--config PATH; null: $STENCIL_CONFIG, then /etc/stencil/configuration.toml, then the defaults.</param>
+/// <param name="Rebuild">factory init --rebuild: build a new template even if the current one exists.</param>
+internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false)
+{
+    /// <summary>Pure: argv to a command, or a usage error naming what was wrong.</summary>
+    public static CliCommand Parse(IReadOnlyList<string> args)
+    {
+        string? config = null;
+        var rest = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var a = args[i];
+            if (a is "--config" or "-c")
+            {
+                if (i + 1 >= args.Count || args[i + 1].Length == 0)
+                    throw new CliUsageException($"{a} needs a file: {a} /etc/stencil/configuration.toml");
+                config = args[++i];
+            }
+            else if (a.StartsWith("--config=", StringComparison.Ordinal))
+            {
+                config = a["--config=".Length..];
+                if (config.Length == 0)
+                    throw new CliUsageException("--config= needs a file");
+            }
+            else if (a is "-h" or "--help" or "help")
+            {
+                return new CliCommand(CliVerb.Help);
+            }
+            else
+            {
+                rest.Add(a);
+            }
+        }
+
+        return rest switch
+        {
+            [] => throw new CliUsageException("no command given"),
+            ["check"] => new CliCommand(CliVerb.Check, config),
+            ["factory"] => throw new CliUsageException("factory needs a subcommand: init, status or destroy"),
+            ["factory", "init"] => new CliCommand(CliVerb.FactoryInit, config),
+            ["factory", "init", "--rebuild"] => new CliCommand(CliVerb.FactoryInit, config, Rebuild: true),
+            ["factory", "status"] => new CliCommand(CliVerb.FactoryStatus, config),
+            ["factory", "destroy"] => new CliCommand(CliVerb.FactoryDestroy, config),
+            ["factory", var sub, ..] when sub is "init" or "status" or "destroy" =>
+                throw new CliUsageException($"unexpected argument \"{rest[2]}\" after factory {sub}"),
+            ["factory", var sub, ..] => throw new CliUsageException($"unknown factory subcommand \"{sub}\" (known: init, status, destroy)"),
+            ["check", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after check"),
+            [var other, ..] when other.StartsWith('-') => throw new CliUsageException($"unknown option \"{other}\""),
+            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory)"),
+        };
+    }
+}

@@ -1,0 +1,58 @@
+using Stencil.Cli;
+
+namespace Stencil.Factory.Tests.Cli;
+
+public sealed class CliCommandTests
+{
+    [Theory]
+    [InlineData("check", "Check", null, false)]
+    [InlineData("factory init", "FactoryInit", null, false)]
+    [InlineData("factory init --rebuild", "FactoryInit", null, true)]
+    [InlineData("--config /etc/x.toml factory status", "FactoryStatus", "/etc/x.toml", false)]
+    [InlineData("factory destroy --config=/etc/y.toml", "FactoryDestroy", "/etc/y.toml", false)]
+    [InlineData("-c rel.toml check", "Check", "rel.toml", false)]
+    [InlineData("factory --help", "Help", null, false)]
+    public void Commands_parse(string line, string verb, string? config, bool rebuild) =>
+        Assert.Equal(new CliCommand(Enum.Parse<CliVerb>(verb), config, rebuild), CliCommand.Parse(line.Split(' ')));
+
+    [Theory]
+    [InlineData("", "no command given")]
+    [InlineData("factory", "factory needs a subcommand: init, status or destroy")]
+    [InlineData("factory frob", "unknown factory subcommand \"frob\" (known: init, status, destroy)")]
+    [InlineData("factory status now", "unexpected argument \"now\" after factory status")]
+    [InlineData("check twice", "unexpected argument \"twice\" after check")]
+    [InlineData("boot", "unknown command \"boot\" (known: check, factory)")]
+    [InlineData("--verbose check", "unknown option \"--verbose\"")]
+    [InlineData("check --config", "--config needs a file: --config /etc/stencil/configuration.toml")]
+    public void Usage_errors_say_what_is_wrong(string line, string message)
+    {
+        var args = line.Length == 0 ? [] : line.Split(' ');
+        Assert.Equal(message, Assert.Throws<CliUsageException>(() => CliCommand.Parse(args)).Message);
+    }
+
+    [Fact]
+    public async Task A_usage_error_exits_2_with_the_usage_and_a_missing_config_exits_1()
+    {
+        var (code, stdout, stderr) = await RunAsync("factory");
+        Assert.Equal(2, code);
+        Assert.Empty(stdout);
+        Assert.StartsWith("stencil: factory needs a subcommand", stderr);
+        Assert.Contains("usage: stencil [--config PATH] COMMAND", stderr);
+
+        (code, _, stderr) = await RunAsync("--config", "/nonexistent/stencil.toml", "check");
+        Assert.Equal(1, code);
+        Assert.Equal("stencil: configuration file /nonexistent/stencil.toml (from --config) does not exist\n", stderr);
+
+        (code, stdout, _) = await RunAsync("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("factory destroy", stdout);
+    }
+
+    internal static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        using var stdout = new StringWriter { NewLine = "\n" };
+        using var stderr = new StringWriter { NewLine = "\n" };
+        var code = await Stencil.Cli.Cli.RunAsync(args, stdout, stderr, CancellationToken.None);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

@@ -1,0 +1,94 @@
+using Stencil.Factory.Tests.Support;
+using Stencil.Factory.Tests.Vm;
+using Stencil.TestSupport;
+using Xunit.Abstractions;
+
+namespace Stencil.Factory.Tests.Cli;
+
+/// <summary>`stencil check` and `stencil factory status|destroy` against the run's template folder and guest image.</summary>
+[Collection(TemplateCollection.Name)]
+public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper output)
+{
+    private string WriteConfig(string name, string templatePath)
+    {
+        var path = Path.Combine(fixture.Root, name + ".toml");
+        File.WriteAllText(path, $"""
+            [hypervisor]
+            kernel = "{GuestImage.Kernel}"
+            initrd = "{GuestImage.Initrd}"
+            [factory]
+            template_path = "{templatePath}"
+            [runtime]
+            state_dir = "{Path.Combine(fixture.Root, "state")}"
+            """);
+        return path;
+    }
+
+    [Fact]
+    public async Task Check_passes_on_this_host_and_names_each_piece()
+    {
+        Prerequisite.Executable("tc", "apt-get install iproute2 (scripts/deps.sh)");
+        var (code, stdout, _) = await CliCommandTests.RunAsync("--config", WriteConfig("check", fixture.TemplatePath), "check");
+        output.WriteLine(stdout);
+        Assert.Equal(0, code);
+        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "guest kernel", "guest initrd", "template" })
+            Assert.Matches($"(?m)^(ok|warn) +{name} ", stdout);
+        Assert.Contains($"ok    tmpfs         {fixture.TemplatePath} is a tmpfs", stdout);
+        Assert.EndsWith("all required checks passed\n", stdout);
+    }
+
+    [Fact]
+    public async Task Check_fails_when_the_guest_image_is_missing()
+    {
+        var config = Path.Combine(fixture.Root, "missing.toml");
+        await File.WriteAllTextAsync(config, $"[hypervisor]\nkernel = \"/nonexistent/vmlinux\"\ninitrd = \"{GuestImage.Initrd}\"\n");
+        var (code, stdout, _) = await CliCommandTests.RunAsync("--config", config, "check");
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL  guest kernel  /nonexistent/vmlinux is missing", stdout);
+        Assert.EndsWith("1 required check failed\n", stdout);
+    }
+
+    [Fact]
+    public async Task Status_shows_fingerprint_sizes_age_and_clones_served()
+    {
+        var (code, stdout, _) = await CliCommandTests.RunAsync("--config", WriteConfig("status", fixture.TemplatePath), "factory", "status");
+        output.WriteLine(stdout);
+        Assert.Equal(0, code);
+        Assert.Contains($"template path   {fixture.TemplatePath}: tmpfs mounted by stencil", stdout);
+        // The tool's configuration maps to another VM size than the tests' description: the run's template is stale to it.
+        Assert.Contains($"template {fixture.Template.Fingerprint} (stale", stdout);
+        Assert.Contains("  memory file   256.0 MiB apparent, ", stdout);
+        Assert.Matches(@"  state file    \d+\.\d KiB", stdout);
+        Assert.Matches(@"  created       .* \(\d+(s|m\d\ds) ago\), built in \d+\.\d\d s", stdout);
+        Assert.Matches(@"  clones served \d+", stdout);
+    }
+
+    [Fact]
+    public async Task Destroy_removes_the_templates_and_unmounts_only_a_tmpfs_stencil_mounted()
+    {
+        var root = Path.Combine(fixture.Root, "cli-destroy");
+        var config = WriteConfig("destroy", root);
+        await using var factory = new VmFactory(fixture.Options with { TemplatePath = root }, NullLog.Instance);
+        factory.Store.Tmpfs.EnsureMounted(fixture.Options.TemplateTmpfsBytes);
+        int code;
+        string stdout;
+        try
+        {
+            Scratch.CopyTemplate(fixture.Template.Directory, root);
+            (code, stdout, _) = await CliCommandTests.RunAsync("--config", config, "factory", "destroy");
+        }
+        finally
+        {
+            factory.Store.Tmpfs.UnmountIfOurs();
+        }
+        Assert.Equal(0, code);
+        Assert.Equal($"removed 1 template(s) and 0 set-aside template(s) from {root}\nunmounted the template tmpfs at {root}; VMs cloned from it keep running\n", stdout);
+        Assert.Empty(LeakCheck.MountsUnder(root));
+        Assert.False(Directory.Exists(root));
+
+        (code, stdout, _) = await CliCommandTests.RunAsync("--config", config, "factory", "destroy");
+        Assert.Equal(0, code);
+        Assert.Contains("no tmpfs of stencil's was mounted there", stdout);
+        await LeakCheck.AssertCleanAsync(fixture.Root, fixture.TemplatePath);
+    }
+}
