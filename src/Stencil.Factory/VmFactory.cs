@@ -17,9 +17,9 @@ namespace Stencil.Factory;
 public sealed class VmFactory : IAsyncDisposable
 {
     /// <summary>
-    /// After a template of one fingerprint failed to restore this many times, it is no longer rebuilt
-    /// automatically (each attempt would cost a template boot per pod): VMs are cold booted until
-    /// `stencil factory init` builds it again.
+    /// After a template of one fingerprint failed (to build, or a clone to restore) this many times,
+    /// it is no longer rebuilt automatically (each attempt would cost a template boot per pod): VMs
+    /// are cold booted until `stencil factory init` builds it again.
     /// </summary>
     internal const int MaxAutomaticRebuilds = 2;
 
@@ -241,7 +241,17 @@ public sealed class VmFactory : IAsyncDisposable
         var removed = _store.RemoveStale(fp);
         if (removed.Count > 0)
             _log.Info($"removed stale templates from {_store.Root}: {string.Join(", ", removed)} (running clones keep their memory)");
-        var template = await _builder.BuildAsync(_store, fingerprint, cancellationToken).ConfigureAwait(false);
+        Template template;
+        try
+        {
+            template = await _builder.BuildAsync(_store, fingerprint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StencilException ex) when (ex.Kind != ErrorKind.Cancelled && !cancellationToken.IsCancellationRequested)
+        {
+            _store.RecordFailedBuild(fp, ex.Message);
+            _log.Warning($"template {fp}: {ex.Message}");
+            throw;
+        }
         Interlocked.Increment(ref _templatesBuilt);
         if (explicitRequest)
             _store.ForgetSetAside(fp);
@@ -255,7 +265,7 @@ public sealed class VmFactory : IAsyncDisposable
         if (setAside.Count >= MaxAutomaticRebuilds)
         {
             throw StencilException.FailedPrecondition(
-                $"template {fingerprint} failed to restore {setAside.Count} times (last: {setAside[0].Reason}); it is not rebuilt automatically: run `stencil factory init` to build it again");
+                $"template {fingerprint} failed {setAside.Count} times (last: {setAside[0].Reason}); it is not rebuilt automatically: run `stencil factory init` to build it again");
         }
     }
 

@@ -11,7 +11,8 @@ namespace Stencil.Factory.Internal;
 /// {root}/{fingerprint}/                 a finished template (see <see cref="Template"/>)
 /// {root}/{fingerprint}.building-{pid}/  a template being built (stale if its builder is gone)
 /// {root}/broken-{fingerprint}-{time}/   a template set aside after a clone failed to restore:
-///                                       reason.txt, metadata.json, console.log (its memory is freed)
+///                                       reason.txt, metadata.json, console.log (its memory is freed);
+///                                       or a failed build of that fingerprint: reason.txt alone
 /// {root}.lock                           flock: mounting, building, setting aside, destroying
 /// </code>
 /// The lock file sits beside the folder because the tmpfs may not be mounted yet when it is taken.
@@ -119,6 +120,21 @@ internal sealed partial class TemplateStore
         catch (IOException)
         {
         }
+        foreach (var old in ListSetAside().Skip(MaxSetAsideKept))
+            TryDeleteTree(old.Directory);
+        return target;
+    }
+
+    /// <summary>
+    /// A build of this fingerprint failed: recorded like a set-aside template (a folder holding only
+    /// reason.txt), so that repeated failures stop automatic rebuilds instead of costing every pod a
+    /// failed build before its cold boot.
+    /// </summary>
+    public string RecordFailedBuild(string fingerprint, string reason)
+    {
+        var target = Path.Combine(Root, $"{BrokenPrefix}{fingerprint}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}");
+        PrivateFiles.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, ReasonName), reason + "\n");
         foreach (var old in ListSetAside().Skip(MaxSetAsideKept))
             TryDeleteTree(old.Directory);
         return target;

@@ -159,4 +159,47 @@ public sealed class TemplateLifecycleTests(TemplateFixture fixture, ITestOutputH
         }
         await LeakCheck.AssertCleanAsync(fixture.Root, fixture.TemplatePath);
     }
+
+    [Fact]
+    public async Task A_template_that_fails_to_build_twice_is_not_rebuilt_automatically()
+    {
+        var kernel = Path.Combine(fixture.Root, "not-a-kernel");
+        await File.WriteAllTextAsync(kernel, "this is not a kernel\n");
+        var root = Path.Combine(fixture.Root, "failing-template");
+        var description = GuestImage.Description();
+        var factory = new VmFactory(fixture.Options with
+        {
+            TemplatePath = root,
+            Description = description with { Kernel = description.Kernel! with { KernelPath = kernel } },
+        }, NullLog.Instance);
+        var request = fixture.Request("failing");
+        try
+        {
+            for (var i = 0; i < VmFactory.MaxAutomaticRebuilds; i++)
+            {
+                var failed = await Assert.ThrowsAsync<StencilException>(() => factory.CloneAsync(request));
+                output.WriteLine(failed.Message);
+                Assert.Contains("building template", failed.Message);
+                Assert.Contains("qemu exited with code 1", failed.Message);
+            }
+            var givenUp = await Assert.ThrowsAsync<StencilException>(() => factory.CloneAsync(request));
+            output.WriteLine(givenUp.Message);
+            Assert.Equal(ErrorKind.FailedPrecondition, givenUp.Kind);
+            Assert.Contains($"failed {VmFactory.MaxAutomaticRebuilds} times", givenUp.Message);
+            Assert.Contains("stencil factory init", givenUp.Message);
+            Assert.Equal(VmFactory.MaxAutomaticRebuilds, (await factory.GetStatusAsync()).SetAside.Count);
+
+            // `stencil factory init` still tries.
+            var explicitly = await Assert.ThrowsAsync<StencilException>(() => factory.EnsureTemplateAsync());
+            Assert.Contains("building template", explicitly.Message);
+        }
+        finally
+        {
+            await factory.DestroyAsync();
+            await factory.DisposeAsync();
+            Scratch.Remove(fixture.Root, "failing");
+            File.Delete(kernel);
+        }
+        await LeakCheck.AssertCleanAsync(fixture.Root, fixture.TemplatePath);
+    }
 }
