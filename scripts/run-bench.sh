@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark of tests/Stencil.Bench (the names come from `Stencil.Bench list`, so a new
 # benchmark class is picked up without touching this script) and exits non-zero if any failed.
+# They are: ttrpc (unary echo over a unix socket) and vm (cold boot vs template clone, PSS per VM,
+# pool hand-over; needs the guest image, which `make bench` builds first).
 # Extra arguments go to every benchmark, e.g. scripts/run-bench.sh --duration 10 --warmup 3
 set -uo pipefail
 cd "$(dirname "$0")/.."
