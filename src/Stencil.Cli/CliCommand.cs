@@ -1,15 +1,5 @@
 namespace Stencil.Cli;
 
-/// <summary>What the command line asked for.</summary>
-internal enum CliVerb
-{
-    Help,
-    Check,
-    FactoryInit,
-    FactoryStatus,
-    FactoryDestroy,
-}
-
 /// <param name="ConfigPath">--config PATH; null: $STENCIL_CONFIG, then /etc/stencil/configuration.toml, then the defaults.</param>
 /// <param name="Rebuild">factory init --rebuild: build a new template even if the current one exists.</param>
 internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false)
