@@ -20,9 +20,10 @@ deps:
 build: deps
 	$(DOTNET) build Runtime.sln -c $(CONFIG) --no-restore --verbosity quiet
 
-## publish: the NativeAOT executables (shim, agent) into build/bin.
+## publish: the NativeAOT executables: shim and `stencil` into build/bin, the agent into build/agent.
 publish: deps
 	$(DOTNET) publish shim/Stencil.Shim -c Release -o $(BIN) --verbosity quiet
+	$(DOTNET) publish src/Stencil.Cli -c Release -o $(BIN) --verbosity quiet
 	$(DOTNET) publish src/Stencil.Agent -c Release -o build/agent --verbosity quiet
 
 ## guest: kernel (vmlinux) and initrd with the agent, under build/guest.
