@@ -367,7 +367,9 @@ public sealed partial class QemuVm : IAsyncDisposable
                     w.WriteString("node-name", node);
                     w.WriteBoolean("read-only", disk.ReadOnly);
                     w.WriteStartObject("file");
-                    w.WriteString("driver", "file");
+                    // QEMU's "file" driver refuses anything but a regular file; a host block device
+                    // (a loop device, a disk given to a container) needs "host_device".
+                    w.WriteString("driver", Internal.Interop.Libc.IsBlockDevice(disk.Path) ? "host_device" : "file");
                     w.WriteString("filename", disk.Path);
                     w.WriteBoolean("read-only", disk.ReadOnly);
                     w.WriteEndObject();
