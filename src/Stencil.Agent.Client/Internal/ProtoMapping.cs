@@ -28,6 +28,16 @@ internal static class ProtoMapping
         };
         foreach (var s in c.Storages ?? [])
             r.Storages.Add(ToProto(s));
+        foreach (var d in c.Devices ?? [])
+        {
+            r.Devices.Add(new Proto.Device
+            {
+                Id = d.Serial,
+                Type = "blk",
+                ContainerPath = d.ContainerPath,
+                TimeoutMs = (uint)(d.Timeout?.TotalMilliseconds ?? 0),
+            });
+        }
         return r;
     }
 

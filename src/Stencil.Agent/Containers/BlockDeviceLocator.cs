@@ -53,6 +53,27 @@ internal sealed partial class BlockDeviceLocator(string sysRoot = "/sys", string
         return null;
     }
 
+    /// <summary>The major:minor of a block device found here ("/dev/vdb"), from sysfs's block/vdb/dev ("254:16").</summary>
+    internal (long Major, long Minor) DeviceNumbers(string devicePath)
+    {
+        var file = Path.Combine(sysRoot, "block", Path.GetFileName(devicePath), "dev");
+        string text;
+        try
+        {
+            text = File.ReadAllText(file).Trim();
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw StencilException.NotFound($"block device {devicePath} has no {file} (it went away?)");
+        }
+        var parts = text.Split(':');
+        if (parts.Length != 2
+            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var major)
+            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var minor))
+            throw StencilException.Internal($"{file} holds \"{text}\", expected MAJOR:MINOR");
+        return (major, minor);
+    }
+
     internal string? FindByPci(string address)
     {
         var deviceDir = BdfPattern().IsMatch(address)

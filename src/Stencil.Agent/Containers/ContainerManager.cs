@@ -24,8 +24,8 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
 
     internal OomWatcher Oom => oom;
 
-    internal async Task<int> CreateAsync(string id, ReadOnlyMemory<byte> specJson, IReadOnlyList<StorageRequest> storages, string runtimeName,
-        CancellationToken cancellationToken)
+    internal async Task<int> CreateAsync(string id, ReadOnlyMemory<byte> specJson, IReadOnlyList<StorageRequest> storages,
+        IReadOnlyList<DeviceRequest> devices, string runtimeName, CancellationToken cancellationToken)
     {
         GuestPaths.CheckId(id, "container_id");
         var runtime = PickRuntime(runtimeName);
@@ -44,6 +44,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
         {
             var sharedRoot = sandbox.SharedRoot;
             var spec = SpecRewriter.Rewrite(specJson.Span, id, dir, sharedRoot);
+            DeviceRewriter.Apply(spec, await FindDevicesAsync(devices, cancellationToken).ConfigureAwait(false));
             if (Directory.Exists(dir))
                 throw StencilException.AlreadyExists($"{dir} is left over from an earlier container \"{id}\"");
             Directory.CreateDirectory(dir);
@@ -87,6 +88,20 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
                     _containers.Remove(id);
             }
         }
+    }
+
+    /// <summary>Waits for each hot-plugged disk and reads its guest major:minor.</summary>
+    private async Task<List<GuestDevice>> FindDevicesAsync(IReadOnlyList<DeviceRequest> devices, CancellationToken cancellationToken)
+    {
+        var found = new List<GuestDevice>();
+        foreach (var d in devices)
+        {
+            var node = await mounter.Locator.WaitAsync(null, d.Serial, d.Timeout, cancellationToken).ConfigureAwait(false);
+            var (major, minor) = mounter.Locator.DeviceNumbers(node);
+            AgentLog.Debug($"device {d.ContainerPath}: disk {d.Serial} is {node} ({major}:{minor})");
+            found.Add(new GuestDevice(d.ContainerPath, major, minor));
+        }
+        return found;
     }
 
     internal async Task StartAsync(string id, CancellationToken cancellationToken)

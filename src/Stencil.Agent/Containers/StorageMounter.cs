@@ -11,6 +11,9 @@ namespace Stencil.Agent.Containers;
 /// </summary>
 internal sealed class StorageMounter(BlockDeviceLocator locator)
 {
+    /// <summary>Also finds the hot-plugged disks a container sees as device nodes.</summary>
+    internal BlockDeviceLocator Locator => locator;
+
     internal async Task<List<string>> MountAllAsync(string containerDir, string? sharedRoot, IReadOnlyList<StorageRequest> storages,
         CancellationToken cancellationToken)
     {

@@ -144,7 +144,19 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
                     throw StencilException.InvalidArgument($"storages[{i}] has neither shared_path nor block");
             }
         }
-        var pid = await containers.CreateAsync(r.ContainerId, r.OciSpecJson.Memory, storages, r.OciRuntime, context.CancellationToken)
+        var devices = new List<DeviceRequest>();
+        for (var i = 0; i < r.Devices.Count; i++)
+        {
+            var d = r.Devices[i];
+            if (d.Type != "blk")
+                throw StencilException.InvalidArgument($"devices[{i}].type \"{d.Type}\" is not supported (only \"blk\": a virtio-blk disk found by serial)");
+            if (string.IsNullOrEmpty(d.Id))
+                throw StencilException.InvalidArgument($"devices[{i}].id (the disk's serial) is empty");
+            if (!d.ContainerPath.StartsWith('/'))
+                throw StencilException.InvalidArgument($"devices[{i}].container_path \"{d.ContainerPath}\" must be an absolute path");
+            devices.Add(new DeviceRequest(d.Id, d.ContainerPath, TimeSpan.FromMilliseconds(d.TimeoutMs == 0 ? 10_000 : d.TimeoutMs)));
+        }
+        var pid = await containers.CreateAsync(r.ContainerId, r.OciSpecJson.Memory, storages, devices, r.OciRuntime, context.CancellationToken)
             .ConfigureAwait(false);
         return new CreateContainerResponse { Pid = (uint)pid };
     }
