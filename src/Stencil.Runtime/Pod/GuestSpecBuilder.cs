@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Stencil.Agent.Client;
 using Stencil.Oci;
 using Stencil.Oci.Model;
@@ -15,12 +16,32 @@ namespace Stencil.Runtime.Pod;
 /// kernel), namespace paths (/proc/PID/ns/... of the host), the cgroup path (the guest has its own
 /// tree). The network namespace is dropped: the VM is the pod's network sandbox, and its NIC lives in
 /// the guest's root network namespace.
+/// Devices (linux.devices): a block device is hot-plugged into the VM as virtio-blk; its entry and
+/// its cgroup rules keep the host's numbers here, and the agent puts the guest's in once it has found
+/// the disk. A character device is a host driver the VM does not have, so it is refused, except the
+/// few every kernel has under the same fixed numbers (null, zero, full, random, urandom, tty, fuse),
+/// which the guest provides itself.
 /// </remarks>
 public static class GuestSpecBuilder
 {
     public const string RootfsMountPoint = "rootfs";
 
-    public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile)
+    /// <summary>Character devices with numbers fixed by the kernel: the guest has the same ones.</summary>
+    private static readonly HashSet<(long Major, long Minor)> s_guestCharDevices =
+    [
+        (1, 3), // null
+        (1, 5), // zero
+        (1, 7), // full
+        (1, 8), // random
+        (1, 9), // urandom
+        (5, 0), // tty
+        (10, 229), // fuse
+    ];
+
+    /// <param name="isFile">Is a bind-mount source a file (rather than a folder)?</param>
+    /// <param name="findBlockDevice">The host node of a block device by major:minor, or null
+    /// (<see cref="HostDevices.FindBlockDevice"/>); null: every block device entry is NotFound.</param>
+    public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null)
     {
         // Work on a copy: the host spec stays as containerd wrote it.
         var spec = SpecJson.ParseSpec(SpecJson.Serialize(hostSpec), "spec");
@@ -49,8 +70,11 @@ public static class GuestSpecBuilder
         if (spec.Extra?.Remove("hooks") == true)
             notes.Add("hooks removed: host hooks cannot run in the guest");
 
+        var devices = new List<HostBlockDevice>();
         if (spec.Linux is { } linux)
         {
+            if (linux.Devices is not null)
+                devices.AddRange(PlanDevices(linux, findBlockDevice, notes));
             if (linux.Namespaces is not null)
             {
                 var before = linux.Namespaces.Count;
@@ -69,6 +93,64 @@ public static class GuestSpecBuilder
             linux.CgroupsPath = $"/stencil/{containerId}";
         }
 
-        return new GuestSpecPlan(SpecJson.Serialize(spec), storages, binds, notes);
+        return new GuestSpecPlan(SpecJson.Serialize(spec), storages, binds, notes) { BlockDevices = devices };
     }
+
+    private static List<HostBlockDevice> PlanDevices(Linux linux, Func<long, long, string?>? findBlockDevice, List<string> notes)
+    {
+        var planned = new List<HostBlockDevice>();
+        var rules = linux.Resources?.Extra is { } extra && extra.TryGetValue("devices", out var r) && r.ValueKind == JsonValueKind.Array
+            ? (JsonElement?)r
+            : null;
+        foreach (var d in linux.Devices!)
+        {
+            switch (d.Type)
+            {
+                case "c" or "u":
+                    if (!s_guestCharDevices.Contains((d.Major, d.Minor)))
+                        throw StencilException.InvalidArgument($"character device {d.Path} ({d.Major}:{d.Minor}) cannot be passed into a VM");
+                    notes.Add($"character device {d.Path} ({d.Major}:{d.Minor}) is the guest's own");
+                    break;
+                case "b":
+                    var hostPath = findBlockDevice?.Invoke(d.Major, d.Minor)
+                        ?? throw StencilException.NotFound($"block device {d.Major}:{d.Minor} (linux.devices path {d.Path}) does not exist on the host");
+                    var readOnly = !WriteAllowed(rules, d.Major, d.Minor);
+                    planned.Add(new HostBlockDevice(hostPath, d.Path!, d.Major, d.Minor, readOnly));
+                    notes.Add($"block device {d.Path} ({d.Major}:{d.Minor}) is host {hostPath}, hot-plugged as virtio-blk{(readOnly ? " read-only" : "")}");
+                    break;
+                default:
+                    break; // a FIFO ("p") is made by the guest's runtime like any other
+            }
+        }
+        if (planned.GroupBy(p => p.ContainerPath).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw StencilException.InvalidArgument($"linux.devices names {twice.Key} more than once");
+        return planned;
+    }
+
+    /// <summary>
+    /// Do the cgroup device rules (applied in order, the last match wins) let the container write
+    /// block device major:minor? No rules at all: nothing restricts it.
+    /// </summary>
+    private static bool WriteAllowed(JsonElement? rules, long major, long minor)
+    {
+        if (rules is null)
+            return true;
+        var write = false;
+        foreach (var rule in rules.Value.EnumerateArray())
+        {
+            if (rule.ValueKind != JsonValueKind.Object)
+                continue;
+            var type = rule.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : "a";
+            if (type is not ("a" or "b") || !Matches(rule, "major", major) || !Matches(rule, "minor", minor))
+                continue;
+            var access = rule.TryGetProperty("access", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+            if (string.IsNullOrEmpty(access) || access.Contains('w'))
+                write = rule.TryGetProperty("allow", out var allow) && allow.ValueKind == JsonValueKind.True;
+        }
+        return write;
+    }
+
+    /// <summary>An absent (or null, or -1) number is a wildcard.</summary>
+    private static bool Matches(JsonElement rule, string name, long value) =>
+        !rule.TryGetProperty(name, out var n) || n.ValueKind != JsonValueKind.Number || !n.TryGetInt64(out var v) || v == -1 || v == value;
 }

@@ -14,7 +14,11 @@ public sealed record GuestSpecPlan(
     byte[] GuestSpecJson,
     IReadOnlyList<StorageMount> Storages,
     IReadOnlyList<HostBind> HostBinds,
-    IReadOnlyList<string> Notes);
+    IReadOnlyList<string> Notes)
+{
+    /// <summary>Host block devices to hot-plug into the VM (linux.devices of type b), in spec order.</summary>
+    public IReadOnlyList<HostBlockDevice> BlockDevices { get; init; } = [];
+}
 
 /// <param name="HostPath">The bind mount's source on the host.</param>
 /// <param name="SharedRelativePath">Where it appears in the shared folder ("c1/mounts/0").</param>

@@ -24,6 +24,9 @@ internal sealed class PodContainer
     /// <summary>Host mount points this container owns, innermost last; unmounted in reverse on delete.</summary>
     public List<string> HostMounts { get; } = [];
 
+    /// <summary>Host block devices hot-plugged into the VM for this container; unplugged on delete.</summary>
+    public List<AttachedDevice> Devices { get; } = [];
+
     /// <summary>Exec'd processes by exec id. Guarded by the runtime's lock.</summary>
     public Dictionary<string, PodProcess> Execs { get; } = [];
 

@@ -62,12 +62,18 @@ public sealed class PodRuntime : IPodRuntime
         var container = new PodContainer(request.Id, bundle, init, request.RootfsMounts);
         try
         {
-            var vm = await EnsureVmAsync(bundle, cancellationToken).ConfigureAwait(false);
-            var plan = PrepareHostStorage(container);
+            // Everything that can be refused from the host side alone is refused before a VM starts.
+            var plan = GuestSpecBuilder.Build(bundle.Spec, request.Id, File.Exists, (major, minor) => HostDevices.FindBlockDevice(major, minor));
+            CheckHostSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
 
-            var pid = await vm.Agent.CreateContainerAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages), cancellationToken).ConfigureAwait(false);
+            var vm = await EnsureVmAsync(bundle, cancellationToken).ConfigureAwait(false);
+            MountHostStorage(container, plan);
+            var devices = await AttachDevicesAsync(vm, container, plan, cancellationToken).ConfigureAwait(false);
+
+            var pid = await vm.Agent.CreateContainerAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages, Devices: devices), cancellationToken)
+                .ConfigureAwait(false);
             container.CreatedInGuest = true;
             init.Pid = (uint)pid;
             init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log);
@@ -87,13 +93,25 @@ public sealed class PodRuntime : IPodRuntime
             lock (_gate)
                 _creating.Remove(request.Id);
             await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest).ConfigureAwait(false);
-            await StopVmIfIdleAsync().ConfigureAwait(false);
+            await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
             throw;
         }
     }
 
-    /// <summary>Mounts the rootfs and the bind-mount sources into the shared folder; returns the guest plan.</summary>
-    private GuestSpecPlan PrepareHostStorage(PodContainer container)
+    /// <summary>The host paths the container needs exist (checked before a VM is started for it).</summary>
+    private static void CheckHostSources(PodContainer container, GuestSpecPlan plan)
+    {
+        if (container.RootfsMounts.Count == 0)
+            container.Bundle.EnsureRootfsExists();
+        foreach (var bind in plan.HostBinds)
+        {
+            if (!File.Exists(bind.HostPath) && !Directory.Exists(bind.HostPath))
+                throw StencilException.NotFound($"container {container.Id}: bind mount source {bind.HostPath} does not exist");
+        }
+    }
+
+    /// <summary>Mounts the rootfs and the bind-mount sources into the shared folder.</summary>
+    private void MountHostStorage(PodContainer container, GuestSpecPlan plan)
     {
         var paths = _options.Paths;
         var rootfs = paths.ContainerRootfs(_options.Namespace, _options.PodId, container.Id);
@@ -108,16 +126,12 @@ public sealed class PodRuntime : IPodRuntime
         }
         else
         {
-            container.Bundle.EnsureRootfsExists();
             _mounter.Mount(new MountSpec("bind", container.Bundle.RootfsPath, "", ["rbind"]), rootfs);
             container.HostMounts.Add(rootfs);
         }
 
-        var plan = GuestSpecBuilder.Build(container.Bundle.Spec, container.Id, File.Exists);
         foreach (var bind in plan.HostBinds)
         {
-            if (!File.Exists(bind.HostPath) && !Directory.Exists(bind.HostPath))
-                throw StencilException.NotFound($"container {container.Id}: bind mount source {bind.HostPath} does not exist");
             var target = Path.Combine(SharedDir, bind.SharedRelativePath);
             if (bind.IsFile)
             {
@@ -131,7 +145,20 @@ public sealed class PodRuntime : IPodRuntime
             _mounter.Mount(new MountSpec("bind", bind.HostPath, "", bind.ReadOnly ? ["rbind", "ro"] : ["rbind"]), target);
             container.HostMounts.Add(target);
         }
-        return plan;
+    }
+
+    /// <summary>Hot-plugs the container's host block devices; the agent finds each by its serial.</summary>
+    private async Task<List<ContainerDevice>> AttachDevicesAsync(IPodVm vm, PodContainer container, GuestSpecPlan plan, CancellationToken cancellationToken)
+    {
+        var devices = new List<ContainerDevice>();
+        foreach (var d in plan.BlockDevices)
+        {
+            var serial = await vm.AttachBlockDeviceAsync(d.HostPath, d.ReadOnly, cancellationToken).ConfigureAwait(false);
+            container.Devices.Add(new AttachedDevice(serial, d.HostPath, d.ContainerPath));
+            devices.Add(new ContainerDevice(serial, d.ContainerPath));
+            _log.Info($"container {container.Id}: {d.HostPath} hot-plugged as virtio-blk {serial} for {d.ContainerPath}");
+        }
+        return devices;
     }
 
     public async Task<uint> StartAsync(string id, string? execId, CancellationToken cancellationToken)
@@ -315,7 +342,7 @@ public sealed class PodRuntime : IPodRuntime
         await CleanupContainerAsync(container, removeInGuest: true).ConfigureAwait(false);
         var exit = process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);
         Publish(new TaskDeleted(DateTimeOffset.UtcNow, id, exit.Pid, exit.ExitCode, exit.ExitedAt ?? DateTimeOffset.UtcNow));
-        await StopVmIfIdleAsync().ConfigureAwait(false);
+        await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
         return exit;
     }
 
@@ -402,17 +429,30 @@ public sealed class PodRuntime : IPodRuntime
     private IPodVm RequireVm() =>
         _vm ?? throw StencilException.FailedPrecondition($"pod {_options.PodId} has no VM");
 
-    private async Task StopVmIfIdleAsync()
+    /// <summary>
+    /// Stops the VM once no container is left. Otherwise unplugs <paramref name="release"/>, the disks a
+    /// removed container had: under the same lock, so a container being created meanwhile either keeps
+    /// the VM (and the disks go) or finds it stopped. With the VM stopping, QEMU's exit releases them;
+    /// an unplug would only add the guest's PCIe hotplug delay.
+    /// </summary>
+    private async Task StopVmIfIdleAsync(IReadOnlyList<AttachedDevice>? release = null)
     {
         await _vmLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (ContainerCount > 0 || _vm is null)
+            if (ContainerCount > 0)
+            {
+                if (_vm is not null && release is { Count: > 0 })
+                    await DetachDevicesAsync(_vm, release).ConfigureAwait(false);
                 return;
-            var vm = _vm;
-            _vm = null;
-            await vm.DisposeAsync().ConfigureAwait(false);
-            _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
+            }
+            if (_vm is { } vm)
+            {
+                _vm = null;
+                await vm.DisposeAsync().ConfigureAwait(false);
+                _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
+            }
+            // Also when no VM ever came up (its start failed): the folders made for it go.
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
             SafeDirectory.RemoveTree(podDir, _mounter);
             TryRemoveEmptyFolder(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
@@ -421,6 +461,28 @@ public sealed class PodRuntime : IPodRuntime
         finally
         {
             _vmLock.Release();
+        }
+    }
+
+    private async Task DetachDevicesAsync(IPodVm vm, IReadOnlyList<AttachedDevice> devices)
+    {
+        foreach (var d in devices)
+        {
+            if (vm.Exited.IsCompleted)
+            {
+                // A dead VM holds nothing: QEMU's exit closed the host device.
+                _log.Debug($"{d.HostPath} ({d.Serial}): the VM is gone, nothing to unplug");
+                continue;
+            }
+            try
+            {
+                await vm.DetachBlockDeviceAsync(d.Serial, CancellationToken.None).ConfigureAwait(false);
+                _log.Info($"{d.HostPath} ({d.Serial}) unplugged from the VM");
+            }
+            catch (Exception ex) when (ex is StencilException or ObjectDisposedException)
+            {
+                _log.Warning($"unplugging {d.HostPath} ({d.Serial}) for {d.ContainerPath} failed: {ex.Message}");
+            }
         }
     }
 
