@@ -8,16 +8,32 @@ namespace Stencil.Cri.Tests;
 /// Debian's containernetworking-plugins with a private conflist: a bridge of its own (no address on
 /// the host, no masquerade, no forwarding change) and host-local addresses from 10.88.231.0/24 whose
 /// state lives in the fixture's folder. Disposing stops containerd and deletes the bridge and folder.
+/// A derived fixture (<see cref="StencilCriFixture"/>) adds a runtime handler and its own subnet
+/// through <see cref="CriFixtureOptions"/>.
 /// </summary>
-public sealed class CriContainerdFixture : IAsyncLifetime
+public class CriContainerdFixture : IAsyncLifetime
 {
     public const string BusyboxImage = "docker.io/library/busybox:stencil-test";
     public const string PauseImage = "registry.k8s.io/pause:stencil-test";
     public const string Subnet = "10.88.231.0/24";
     public const string CniBinDir = "/usr/lib/cni";
 
+    private readonly CriFixtureOptions _options;
     private PrivateContainerd? _containerd;
     private CriClient? _client;
+
+    public CriContainerdFixture()
+        : this(new CriFixtureOptions())
+    {
+    }
+
+    protected CriContainerdFixture(CriFixtureOptions options)
+    {
+        _options = options;
+    }
+
+    /// <summary>The pods' subnet of this fixture's CNI network.</summary>
+    public string PodSubnet => _options.Subnet ?? Subnet;
 
     /// <summary>/tmp/stencil-test-cri-XXXX: images, CNI config, IPAM state, pod logs.</summary>
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("stencil-test-cri-").FullName;
@@ -51,6 +67,12 @@ public sealed class CriContainerdFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Called before containerd starts: what a derived fixture needs on disk (its runtime's config).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
+    /// <summary>Called after the fixture's own cleanup steps up to containerd's stop, before the folder goes.</summary>
+    protected virtual Task AfterContainerdStoppedAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
         try
@@ -82,7 +104,16 @@ public sealed class CriContainerdFixture : IAsyncLifetime
 
         var cniConfDir = Path.Combine(Directory, "cni");
         System.IO.Directory.CreateDirectory(cniConfDir);
-        await File.WriteAllTextAsync(Path.Combine(cniConfDir, "10-stencil-test.conflist"), CniConfList(Bridge, Subnet, Path.Combine(Directory, "ipam")));
+        await File.WriteAllTextAsync(Path.Combine(cniConfDir, "10-stencil-test.conflist"), CniConfList(Bridge, PodSubnet, Path.Combine(Directory, "ipam")));
+        if (_options.HostAddress is { } hostAddress)
+        {
+            // The bridge plugin takes a bridge that exists as it is: made here with an address, the host
+            // reaches the pods (a route to the subnet via the bridge), still without gateway or NAT.
+            await RunAsync("ip", "link", "add", Bridge, "type", "bridge");
+            await RunAsync("ip", "addr", "add", hostAddress, "dev", Bridge);
+            await RunAsync("ip", "link", "set", Bridge, "up");
+        }
+        await PrepareAsync();
 
         _containerd = await PrivateContainerd.StartAsync(new PrivateContainerdOptions
         {
@@ -94,7 +125,8 @@ public sealed class CriContainerdFixture : IAsyncLifetime
                   bin_dir = "{CniBinDir}"
                   conf_dir = "{cniConfDir}"
                   max_conf_num = 1
-                """,
+                """ + (_options.ExtraToml is null ? "" : "\n" + _options.ExtraToml),
+            Environment = _options.Environment,
         });
         foreach (var tar in new[] { busyboxTar, pauseTar })
         {
@@ -131,6 +163,7 @@ public sealed class CriContainerdFixture : IAsyncLifetime
         _client?.Dispose();
         if (_containerd is not null)
             await _containerd.DisposeAsync();
+        await AfterContainerdStoppedAsync();
         // The bridge plugin creates the bridge on first use and never deletes it.
         if (System.IO.Directory.Exists("/sys/class/net/" + Bridge))
             await ChildProcess.RunAsync("ip", ["link", "del", Bridge], TimeSpan.FromSeconds(10));
@@ -138,7 +171,7 @@ public sealed class CriContainerdFixture : IAsyncLifetime
             System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private static async Task RunAsync(string file, params string[] args)
+    protected static async Task RunAsync(string file, params string[] args)
     {
         var result = await ChildProcess.RunAsync(file, args, TimeSpan.FromSeconds(120));
         Assert.True(result.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}");
