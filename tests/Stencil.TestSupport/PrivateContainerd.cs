@@ -11,6 +11,7 @@ namespace Stencil.TestSupport;
 /// restrict_oom_score_adj; no AppArmor). Disposing stops it (SIGTERM, then SIGKILL), unmounts whatever
 /// is left mounted under the folder, and removes the folder. Note that containerd still uses
 /// /run/containerd/{s,fifo,runc} for shim sockets and FIFOs, whatever its config says.
+/// <see cref="RestartAsync"/> stops and starts it again on the same folder, as a service manager would.
 /// </summary>
 public sealed class PrivateContainerd : IAsyncDisposable
 {
@@ -18,15 +19,19 @@ public sealed class PrivateContainerd : IAsyncDisposable
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(10);
     private const int SigTerm = 15;
 
-    private readonly Process _process;
+    private readonly string _containerd;
     private readonly string _ctr;
+    private readonly PrivateContainerdOptions _options;
+    private Process _process;
     private bool _disposed;
 
-    private PrivateContainerd(string directory, Process process, string ctr)
+    private PrivateContainerd(string directory, Process process, string containerd, string ctr, PrivateContainerdOptions options)
     {
         Directory = directory;
         _process = process;
+        _containerd = containerd;
         _ctr = ctr;
+        _options = options;
     }
 
     /// <summary>The private folder everything lives in.</summary>
@@ -61,29 +66,65 @@ public sealed class PrivateContainerd : IAsyncDisposable
         {
             var config = Config(directory, options);
             await File.WriteAllTextAsync(Path.Combine(directory, "config.toml"), config, cancellationToken);
-            // Through sh so containerd's output goes to a file: shims it spawns may inherit its stdio,
-            // and a pipe held open by them would outlive containerd and hang whoever reads it.
-            var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            foreach (var argument in new[] { "-c", "exec \"$0\" --config \"$1\" >\"$2\" 2>&1 </dev/null", containerd,
-                         Path.Combine(directory, "config.toml"), Path.Combine(directory, "containerd.log") })
-                info.ArgumentList.Add(argument);
-            if (options.Environment is not null)
-            {
-                foreach (var (key, value) in options.Environment)
-                    info.Environment[key] = value;
-            }
-            process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {containerd}");
-            var started = new PrivateContainerd(directory, process, ctr);
+            process = Launch(containerd, directory, options);
+            var started = new PrivateContainerd(directory, process, containerd, ctr, options);
             await started.WaitUntilAnsweringAsync(cancellationToken);
             return started;
         }
         catch
         {
             if (process is not null)
-                await new PrivateContainerd(directory, process, ctr).DisposeAsync();
+                await new PrivateContainerd(directory, process, containerd, ctr, options).DisposeAsync();
             else
                 System.IO.Directory.Delete(directory, recursive: true);
             throw;
+        }
+    }
+
+    private static Process Launch(string containerd, string directory, PrivateContainerdOptions options)
+    {
+        // Through sh so containerd's output goes to a file: shims it spawns may inherit its stdio,
+        // and a pipe held open by them would outlive containerd and hang whoever reads it. Appended,
+        // so that a restart keeps the log of the run before it.
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        foreach (var argument in new[] { "-c", "exec \"$0\" --config \"$1\" >>\"$2\" 2>&1 </dev/null", containerd,
+                     Path.Combine(directory, "config.toml"), Path.Combine(directory, "containerd.log") })
+            info.ArgumentList.Add(argument);
+        if (options.Environment is not null)
+        {
+            foreach (var (key, value) in options.Environment)
+                info.Environment[key] = value;
+        }
+        return Process.Start(info) ?? throw new InvalidOperationException($"could not start {containerd}");
+    }
+
+    /// <summary>
+    /// Stops containerd (SIGTERM, SIGKILL if it lingers) and starts it again with the same config,
+    /// root, state, sockets and environment; returns once it answers. The shims it started keep
+    /// running: the new containerd finds them through each bundle's `address` file.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await StopAsync();
+        _process.Dispose();
+        _process = Launch(_containerd, Directory, _options);
+        await WaitUntilAnsweringAsync(cancellationToken);
+    }
+
+    private async Task StopAsync()
+    {
+        if (_process.HasExited)
+            return;
+        _ = Kill(_process.Id, SigTerm);
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
+        }
+        catch (TimeoutException)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
         }
     }
 
@@ -147,19 +188,7 @@ public sealed class PrivateContainerd : IAsyncDisposable
         _disposed = true;
         try
         {
-            if (!_process.HasExited)
-            {
-                _ = Kill(_process.Id, SigTerm);
-                try
-                {
-                    await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
-                }
-                catch (TimeoutException)
-                {
-                    _process.Kill();
-                    await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
-                }
-            }
+            await StopAsync();
         }
         finally
         {
