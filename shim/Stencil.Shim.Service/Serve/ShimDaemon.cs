@@ -45,7 +45,7 @@ internal sealed class ShimDaemon
             var debug = flags.Debug || config.Runtime.EnableDebug;
             log = new ShimLog(logWriter is null ? _ => { } : logWriter.WriteLine, debug ? LogLevel.Debug : LogLevel.Info,
                 [ShimLog.Field("id", flags.Id), ShimLog.Field("namespace", flags.Namespace)]);
-            var podId = BundleFiles.PodId(flags.Bundle, flags.Id);
+            var podId = BundleFiles.PodIdOrOwn(flags.Bundle, flags.Id);
             var context = new PodRuntimeContext(flags.Namespace, podId, flags.Id, flags.Bundle, flags.Address,
                 Environment.GetEnvironmentVariable("TTRPC_ADDRESS") ?? "", config, new StatePaths(config.Runtime.StateDir), log);
             // posix_spawn's dup2 cleared close-on-exec; set it again so that processes the runtime

@@ -35,6 +35,24 @@ internal static class BundleFiles
 
     public static string PodId(string bundle, string containerId) => CriAnnotations.PodId(ReadSpec(bundle), containerId);
 
+    /// <summary>
+    /// <see cref="PodId"/> for `start` and the daemon: a config.json that cannot be read or parsed
+    /// makes the container its own pod. Create loads and validates the bundle before anything else
+    /// and refuses it with InvalidArgument naming config.json, which containerd reports as the
+    /// task's error; a failed `start` would only say it less precisely.
+    /// </summary>
+    public static string PodIdOrOwn(string bundle, string containerId)
+    {
+        try
+        {
+            return PodId(bundle, containerId);
+        }
+        catch (StencilException ex) when (ex.Kind is ErrorKind.InvalidArgument or ErrorKind.NotFound)
+        {
+            return containerId;
+        }
+    }
+
     /// <summary>Writes a small file in one step (write a temporary file, rename it over the name).</summary>
     public static void WriteAtomically(string path, string content)
     {

@@ -20,7 +20,7 @@ internal static class StartCommand
             throw StencilException.InvalidArgument("-address (containerd's socket) is required for start");
         var bundle = flags.Bundle.Length > 0 ? flags.Bundle : Directory.GetCurrentDirectory();
         var loaded = ConfigLoader.Load(RuntimeOptions.ConfigPath(runtimeOptions));
-        var podId = BundleFiles.PodId(bundle, flags.Id);
+        var podId = BundleFiles.PodIdOrOwn(bundle, flags.Id);
         var socketPath = ShimSocket.PathFor(loaded.Config.Runtime.ShimSocketDir, flags.Address, flags.Namespace, podId);
         var address = ShimSocket.Address(socketPath);
 
