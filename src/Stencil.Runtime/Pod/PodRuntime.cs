@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Stencil.Agent.Client;
 using Stencil.Oci;
+using Stencil.Runtime.Network;
 using Stencil.Runtime.Storage;
 using Stencil.Runtime.Vm;
 
@@ -23,14 +24,19 @@ public sealed class PodRuntime : IPodRuntime
     private readonly Channel<RuntimeEvent> _events = Channel.CreateUnbounded<RuntimeEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _vmLock = new(1, 1);
     private IPodVm? _vm;
+    private IPodNetwork? _network;
+    private TapAttachment? _podNetwork;
     private bool _disposed;
 
-    public PodRuntime(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log)
+    /// <param name="network">The host side of pod networking; null: tc redirects through iproute2
+    /// (<see cref="TcRedirectNetwork"/>), made when a pod first needs it.</param>
+    public PodRuntime(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log, IPodNetwork? network = null)
     {
         _options = options;
         _vms = vms;
         _mounter = mounter;
         _log = log;
+        _network = network;
     }
 
     public int ContainerCount
@@ -68,7 +74,7 @@ public sealed class PodRuntime : IPodRuntime
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
 
-            var vm = await EnsureVmAsync(bundle, cancellationToken).ConfigureAwait(false);
+            var vm = await EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
             MountHostStorage(container, plan);
             var devices = await AttachDevicesAsync(vm, container, plan, cancellationToken).ConfigureAwait(false);
 
@@ -384,7 +390,16 @@ public sealed class PodRuntime : IPodRuntime
 
     // ---- the VM -----------------------------------------------------------------------------
 
-    private async Task<IPodVm> EnsureVmAsync(Bundle firstBundle, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pod's VM, started for the first container. Under CRI that is the sandbox (pause) container:
+    /// its spec names the pod's network namespace, which CNI has set up, so the VM gets the pod's
+    /// network before any container runs. The sandbox container itself runs in the guest like any
+    /// other (as Kata does): it holds the pod's VM for its whole life (the VM stops with the last
+    /// container), and its Wait completes when StopPodSandbox kills it. Later containers of the pod
+    /// name the same namespace and join the VM as it is. A pod without a network namespace of its own
+    /// (host network) is refused here, before a VM starts.
+    /// </summary>
+    private async Task<IPodVm> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
     {
         await _vmLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -395,6 +410,7 @@ public sealed class PodRuntime : IPodRuntime
                     throw StencilException.Unavailable($"the VM of pod {_options.PodId} is gone: {existing.ExitReason}");
                 return existing;
             }
+            var networkNamespace = PodNetworkNamespace.FromSpec(firstBundle.Spec, firstContainerId);
             Directory.CreateDirectory(SharedDir);
             var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
             Directory.CreateDirectory(runDir);
@@ -403,10 +419,17 @@ public sealed class PodRuntime : IPodRuntime
             {
                 await vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
                     Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken).ConfigureAwait(false);
+                if (networkNamespace is not null)
+                {
+                    _network ??= new TcRedirectNetwork(log: _log);
+                    _podNetwork = await PodNetworkSetup.AttachAsync(_network, vm, networkNamespace, cancellationToken).ConfigureAwait(false);
+                    _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
+                }
             }
             catch
             {
                 await vm.DisposeAsync().ConfigureAwait(false);
+                await DetachNetworkAsync().ConfigureAwait(false);
                 throw;
             }
             if (Path.TrimEndingDirectorySeparator(vm.SharedDirectory) != Path.TrimEndingDirectorySeparator(SharedDir))
@@ -452,6 +475,7 @@ public sealed class PodRuntime : IPodRuntime
                 await vm.DisposeAsync().ConfigureAwait(false);
                 _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
             }
+            await DetachNetworkAsync().ConfigureAwait(false);
             // Also when no VM ever came up (its start failed): the folders made for it go.
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
             SafeDirectory.RemoveTree(podDir, _mounter);
@@ -461,6 +485,22 @@ public sealed class PodRuntime : IPodRuntime
         finally
         {
             _vmLock.Release();
+        }
+    }
+
+    /// <summary>Removes the tap and the filters once QEMU is gone (it held the tap); CNI removes the veth later.</summary>
+    private async Task DetachNetworkAsync()
+    {
+        if (_podNetwork is not { } attachment || _network is null)
+            return;
+        _podNetwork = null;
+        try
+        {
+            await _network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StencilException ex)
+        {
+            _log.Error($"pod {_options.PodId}: detaching the network of {attachment.NetworkNamespacePath} failed: {ex.Message}");
         }
     }
 

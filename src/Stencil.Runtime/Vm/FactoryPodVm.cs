@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using Stencil.Agent.Client;
 using Stencil.Factory;
+using Stencil.Hypervisor;
 
 namespace Stencil.Runtime.Vm;
 
@@ -38,6 +40,9 @@ internal sealed class FactoryPodVm : IPodVm
 
     public Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken) =>
         _vm.DetachDiskAsync(serial, cancellationToken);
+
+    public Task AddNetworkAsync(SafeHandle tapFd, string macAddress, CancellationToken cancellationToken) =>
+        _vm.Qemu.AddNetworkAsync(NetworkSpec.Tap(tapFd, macAddress), cancellationToken);
 
     public Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken) =>
         _vm.ResizeAsync(vcpus, memoryMiB, cancellationToken);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Stencil.Agent.Client;
 
 namespace Stencil.Runtime.Vm;
@@ -37,6 +38,10 @@ public interface IPodVm : IAsyncDisposable
     Task<string> AttachBlockDeviceAsync(string hostPath, bool readOnly, CancellationToken cancellationToken);
 
     Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken);
+
+    /// <summary>Hot-plugs a virtio-net NIC backed by the tap behind <paramref name="tapFd"/> (QEMU gets its own
+    /// copy of the fd), with MAC address <paramref name="macAddress"/>.</summary>
+    Task AddNetworkAsync(SafeHandle tapFd, string macAddress, CancellationToken cancellationToken);
 
     /// <summary>Grows the VM to at least this many vCPUs and MiB of memory (hot-add, then online in the guest).</summary>
     Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken);
