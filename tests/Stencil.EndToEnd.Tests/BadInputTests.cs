@@ -1,9 +1,8 @@
 using System.Text.Json.Nodes;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Stencil.Protocols.Containerd.Task;
-using Stencil.TestSupport;
 using Stencil.Ttrpc;
+using static Stencil.EndToEnd.Tests.ShimBinary;
 
 namespace Stencil.EndToEnd.Tests;
 
@@ -14,8 +13,6 @@ namespace Stencil.EndToEnd.Tests;
 [Collection(StencilCollection.Name)]
 public sealed class BadInputTests(StencilContainerd s)
 {
-    private const string TaskService = "containerd.task.v2.Task";
-
     [Fact]
     public async Task A_missing_rootfs_fails_ctr_run_naming_it_before_any_VM_starts()
     {
@@ -47,9 +44,10 @@ public sealed class BadInputTests(StencilContainerd s)
         try
         {
             await using var log = await BundleLogFifo.CreateAsync(Path.Combine(bundle, "log"));
-            string[] flags = ["-namespace", "default", "-address", s.Containerd.Address, "-publish-binary", "/usr/bin/containerd", "-id", id, "-bundle", bundle];
+            var shim = new ShimBinary(s);
+            var flags = shim.Flags(id, bundle);
 
-            var start = await RunShimAsync([.. flags, "start"]);
+            var start = await shim.RunAsync([.. flags, "start"]);
             Assert.True(start.ExitCode == 0, $"start: {start.Stderr}");
             var address = start.Stdout.Trim();
             Assert.StartsWith($"unix://{s.SocketDir}/", address);
@@ -66,7 +64,7 @@ public sealed class BadInputTests(StencilContainerd s)
                 await CallAsync<ShutdownRequest, Empty>(client, "Shutdown", new ShutdownRequest { Id = id });
             }
             await Eventually.UntilAsync(() => Task.FromResult(!IsRunning(daemon)), $"shim daemon {daemon} exited");
-            var delete = await RunShimAsync([.. flags, "delete"]);
+            var delete = await shim.RunAsync([.. flags, "delete"]);
             Assert.True(delete.ExitCode == 0, $"delete: {delete.Stderr}");
 
             Assert.False(File.Exists(address["unix://".Length..]), "the shim socket is left");
@@ -79,28 +77,5 @@ public sealed class BadInputTests(StencilContainerd s)
             Directory.Delete(bundle, recursive: true);
         }
         await Eventually.NothingLeftAsync(s);
-    }
-
-    /// <summary>The published shim run as containerd runs it: runtime options on stdin (none here), the config in STENCIL_CONFIG.</summary>
-    private Task<CommandResult> RunShimAsync(string[] args) =>
-        ChildProcess.RunAsync(Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2"), args, TimeSpan.FromSeconds(30),
-            new Dictionary<string, string> { ["STENCIL_CONFIG"] = s.ConfigPath, ["TTRPC_ADDRESS"] = s.Containerd.TtrpcAddress });
-
-    private static Task<TResponse> CallAsync<TRequest, TResponse>(TtrpcClient client, string method, TRequest request)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new() =>
-        client.CallAsync(new TtrpcMethod<TRequest, TResponse>(TaskService, method), request, new TtrpcCallOptions { Timeout = TimeSpan.FromSeconds(30) });
-
-    /// <summary>Alive and not a zombie (an exited daemon waits for init to reap it).</summary>
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            return !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
     }
 }
