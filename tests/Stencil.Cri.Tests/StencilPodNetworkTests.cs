@@ -52,6 +52,12 @@ public sealed class StencilPodNetworkTests(StencilCriFixture fixture, ITestOutpu
         Assert.Contains("hello-from-the-vm", body);
 
         await pod.RemoveAsync();
+        // The shim removed tap and filters when the VM stopped, before CNI's teardown (the namespace still existed).
+        var log = fixture.Containerd.ReadLog();
+        var detached = log.IndexOf($"pod network detached: eth0 <-> tap0_stencil in {netns}", StringComparison.Ordinal);
+        Assert.True(detached >= 0, "the shim did not log the network's detach");
+        Assert.True(log.IndexOf($"TearDown network for sandbox \\\"{pod.Id}\\\"", StringComparison.Ordinal) > detached,
+            "CNI tore the network down before the shim detached it");
         // CNI deleted the namespace (and the tap and filters inside it with it); the host veth is gone too.
         Assert.False(File.Exists(netns), $"network namespace {netns} is left");
         Assert.Empty(Directory.GetFileSystemEntries($"/sys/class/net/{fixture.Bridge}/brif"));
@@ -66,6 +72,7 @@ public sealed class StencilPodNetworkTests(StencilCriFixture fixture, ITestOutpu
         output.WriteLine(error.Status.Detail);
         Assert.Contains("host network is not supported", error.Status.Detail);
         Assert.Empty(fixture.QemuProcesses());
+        Assert.Empty(fixture.LeftoverPodState());
         // containerd cleans up the refused sandbox itself: it is not listed.
         Assert.DoesNotContain((await Client.ListPodSandboxAsync()), p => p.Metadata.Name == "vm-hostnet" && p.State == PodSandboxState.SandboxReady);
     });
