@@ -22,7 +22,13 @@ public sealed class PodDeviceTests(StencilContainerd s)
     private static readonly TimeSpan s_toolTimeout = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task A_containers_disk_is_unplugged_from_the_running_VM_when_the_container_is_deleted()
+    public Task A_containers_disk_is_unplugged_from_the_running_VM_when_the_container_is_deleted() => RunPodAsync(vmDies: false);
+
+    [Fact]
+    public Task When_the_VM_died_deleting_the_container_and_the_pod_still_leaves_nothing() => RunPodAsync(vmDies: true);
+
+    /// <summary>A sandbox and a container reading a loop device; then the container is deleted (after the VM died, if so).</summary>
+    private async Task RunPodAsync(bool vmDies)
     {
         const string pattern = "pod-disk-pattern";
         var dir = Directory.CreateDirectory(Path.Combine(s.Dir, "pod-device")).FullName;
@@ -58,12 +64,22 @@ public sealed class PodDeviceTests(StencilContainerd s)
                 Assert.Equal(0u, exit.ExitStatus);
                 Assert.Equal(pattern, File.ReadAllText(stdout));
 
-                await CallAsync<DeleteRequest, DeleteResponse>(client, "Delete", new DeleteRequest { Id = App });
-                Assert.Equal(qemu, QemuPid()); // the sandbox keeps the VM...
-                Assert.False(HoldsOpen(qemu, loop), $"QEMU {qemu} still has {loop} open after its container was deleted");
-
-                await CallAsync<KillRequest, Empty>(client, "Kill", new KillRequest { Id = Pod, Signal = 9 });
-                await CallAsync<WaitRequest, WaitResponse>(client, "Wait", new WaitRequest { Id = Pod });
+                if (vmDies)
+                {
+                    // QEMU killed under the pod: the disk goes with it, and the deletes find nothing to unplug.
+                    System.Diagnostics.Process.GetProcessById(qemu).Kill();
+                    var lost = await CallAsync<WaitRequest, WaitResponse>(client, "Wait", new WaitRequest { Id = Pod });
+                    Assert.Equal(255u, lost.ExitStatus);
+                    await CallAsync<DeleteRequest, DeleteResponse>(client, "Delete", new DeleteRequest { Id = App });
+                }
+                else
+                {
+                    await CallAsync<DeleteRequest, DeleteResponse>(client, "Delete", new DeleteRequest { Id = App });
+                    Assert.Equal(qemu, QemuPid()); // the sandbox keeps the VM...
+                    Assert.False(HoldsOpen(qemu, loop), $"QEMU {qemu} still has {loop} open after its container was deleted");
+                    await CallAsync<KillRequest, Empty>(client, "Kill", new KillRequest { Id = Pod, Signal = 9 });
+                    await CallAsync<WaitRequest, WaitResponse>(client, "Wait", new WaitRequest { Id = Pod });
+                }
                 await CallAsync<DeleteRequest, DeleteResponse>(client, "Delete", new DeleteRequest { Id = Pod });
                 await CallAsync<ShutdownRequest, Empty>(client, "Shutdown", new ShutdownRequest { Id = Pod });
                 await Eventually.UntilAsync(() => Task.FromResult(!IsRunning(daemon)), $"shim daemon {daemon} exited");
@@ -82,6 +98,8 @@ public sealed class PodDeviceTests(StencilContainerd s)
             Directory.Delete(dir, recursive: true);
         }
         await Eventually.NothingLeftAsync(s);
+        // Released: losetup -d took it away at once (a device still held would linger, marked autoclear).
+        Assert.DoesNotContain(dir, (await ChildProcess.RunAsync("losetup", ["-a"], s_toolTimeout)).Stdout);
     }
 
     /// <summary>A bundle as CRI makes it: config.json with the pod annotations, the rootfs a host folder.</summary>
