@@ -40,7 +40,7 @@ public static class GuestSpecBuilder
 
     /// <param name="isFile">Is a bind-mount source a file (rather than a folder)?</param>
     /// <param name="findBlockDevice">The host node of a block device by major:minor, or null
-    /// (<see cref="HostDevices.FindBlockDevice"/>); null: every block device entry is NotFound.</param>
+    /// (the shim uses sysfs: /sys/dev/block/MAJOR:MINOR); null: every block device entry is NotFound.</param>
     public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null)
     {
         // Work on a copy: the host spec stays as containerd wrote it.

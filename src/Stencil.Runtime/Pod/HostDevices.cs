@@ -5,7 +5,7 @@ namespace Stencil.Runtime.Pod;
 /// path is where the container sees it, which under CRI differs from the host's), so the host's node
 /// comes from sysfs: /sys/dev/block/MAJOR:MINOR/uevent has DEVNAME=loop3 for /dev/loop3.
 /// </summary>
-public static class HostDevices
+internal static class HostDevices
 {
     /// <summary>The /dev node of block device <paramref name="major"/>:<paramref name="minor"/>, or null when the host has none.</summary>
     public static string? FindBlockDevice(long major, long minor, string sysRoot = "/sys", string devRoot = "/dev")
