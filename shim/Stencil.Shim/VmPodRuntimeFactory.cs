@@ -12,7 +12,11 @@ internal sealed class VmPodRuntimeFactory : IPodRuntimeFactory
 {
     public IPodRuntime Create(PodRuntimeContext context) =>
         new PodRuntime(
-            new PodRuntimeOptions(context.Namespace, context.PodId, context.Paths),
+            new PodRuntimeOptions(context.Namespace, context.PodId, context.Paths)
+            {
+                BaseVcpus = context.Config.Hypervisor.DefaultVcpus,
+                BaseMemoryMiB = context.Config.Hypervisor.DefaultMemory,
+            },
             FactoryPodVmProvider.FromConfig(context.Config, context.Log),
             new LinuxMounter(),
             context.Log);

@@ -24,6 +24,7 @@ internal static partial class Libc
     internal static partial void Free(nint pointer);
 
     internal const int O_WRONLY = 1;
+    internal const int O_PATH = 0x200000;
     internal const int O_NONBLOCK = 0x800;
     internal const int O_CLOEXEC = 0x80000;
     internal const int MNT_DETACH = 2;

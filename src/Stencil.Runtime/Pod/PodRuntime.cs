@@ -23,6 +23,7 @@ public sealed class PodRuntime : IPodRuntime
     private readonly HashSet<string> _creating = [];
     private readonly Channel<RuntimeEvent> _events = Channel.CreateUnbounded<RuntimeEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _vmLock = new(1, 1);
+    private readonly Dictionary<string, (int Vcpus, int MemoryMiB)> _shares = [];
     private IPodVm? _vm;
     private IPodNetwork? _network;
     private TapAttachment? _podNetwork;
@@ -75,6 +76,7 @@ public sealed class PodRuntime : IPodRuntime
                 _log.Debug($"container {request.Id}: {note}");
 
             var vm = await EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
+            await GrowVmForAsync(vm, request.Id, bundle.Spec, cancellationToken).ConfigureAwait(false);
             MountHostStorage(container, plan);
             var devices = await AttachDevicesAsync(vm, container, plan, cancellationToken).ConfigureAwait(false);
 
@@ -97,11 +99,33 @@ public sealed class PodRuntime : IPodRuntime
         catch
         {
             lock (_gate)
+            {
                 _creating.Remove(request.Id);
+                _shares.Remove(request.Id);
+            }
             await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest).ConfigureAwait(false);
             await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Hot-adds vCPUs and memory so the VM holds its base size plus every container's limits
+    /// (<see cref="PodSizing"/>). The VM never shrinks; a share is forgotten when its container goes.
+    /// </summary>
+    private async Task GrowVmForAsync(IPodVm vm, string id, Oci.Model.Spec spec, CancellationToken cancellationToken)
+    {
+        var share = PodSizing.ContainerShare(spec);
+        if (share == (0, 0))
+            return;
+        (int Vcpus, int MemoryMiB) target;
+        lock (_gate)
+        {
+            _shares[id] = share;
+            target = PodSizing.Total(_options.BaseVcpus, _options.BaseMemoryMiB, _shares.Values);
+        }
+        await vm.ResizeAsync(target.Vcpus, target.MemoryMiB, cancellationToken).ConfigureAwait(false);
+        _log.Info($"container {id}: VM sized to {target.Vcpus} vCPUs and {target.MemoryMiB} MiB (container adds {share.Vcpus} vCPUs, {share.MemoryMiB} MiB)");
     }
 
     /// <summary>The host paths the container needs exist (checked before a VM is started for it).</summary>
@@ -344,6 +368,7 @@ public sealed class PodRuntime : IPodRuntime
         {
             if (!_containers.Remove(id))
                 throw StencilException.NotFound($"container \"{id}\" not found");
+            _shares.Remove(id);
         }
         await CleanupContainerAsync(container, removeInGuest: true).ConfigureAwait(false);
         var exit = process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);

@@ -9,6 +9,12 @@ public sealed record PodRuntimeOptions(string Namespace, string PodId, StatePath
     /// <summary>How long output may keep flowing after a process exits (a child holding the pipe).</summary>
     public TimeSpan OutputDrainTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The VM's own size before any container's limits are added ([hypervisor] default_vcpus).</summary>
+    public int BaseVcpus { get; init; } = 1;
+
+    /// <summary>The VM's own memory in MiB before any container's limits are added ([hypervisor] default_memory).</summary>
+    public int BaseMemoryMiB { get; init; } = 256;
+
     /// <summary>The exit code recorded for processes of a VM that died.</summary>
     public uint VmDiedExitCode { get; init; } = 255;
 }

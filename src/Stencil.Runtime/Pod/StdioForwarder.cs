@@ -20,6 +20,13 @@ internal sealed class StdioForwarder : IAsyncDisposable
     private readonly TaskCompletionSource _stdinClosedByContainerd = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _stdin = Task.CompletedTask;
 
+    // An O_PATH handle on the stdin FIFO, taken while its name still exists: the pump opens the FIFO
+    // through /proc/self/fd/N, and DisposeAsync can release a pump still blocked in that open by being
+    // a writer once, even after containerd has removed the FIFO's name (it does, before our Delete).
+    private int _stdinPathFd = -1;
+
+    private string StdinProcPath => $"/proc/self/fd/{_stdinPathFd}";
+
     private StdioForwarder(AgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
     {
         _agent = agent;
@@ -42,7 +49,13 @@ internal sealed class StdioForwarder : IAsyncDisposable
             outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stderr, paths.Stderr)));
         f.OutputDone = Task.WhenAll(outputs);
         if (!string.IsNullOrEmpty(paths.Stdin))
-            f._stdin = Task.Run(f.PumpStdinAsync);
+        {
+            f._stdinPathFd = Interop.Libc.Open(paths.Stdin, Interop.Libc.O_PATH | Interop.Libc.O_CLOEXEC);
+            if (f._stdinPathFd < 0)
+                log.Warning($"{f.What}: stdin FIFO {paths.Stdin} cannot be opened; no input will be forwarded");
+            else
+                f._stdin = Task.Run(f.PumpStdinAsync);
+        }
         return f;
     }
 
@@ -77,7 +90,7 @@ internal sealed class StdioForwarder : IAsyncDisposable
         try
         {
             // Blocks until a writer opens the FIFO; DisposeAsync unblocks it if none ever does.
-            handle = await Task.Run(() => File.OpenHandle(_paths.Stdin, FileMode.Open, FileAccess.Read)).ConfigureAwait(false);
+            handle = await Task.Run(() => File.OpenHandle(StdinProcPath, FileMode.Open, FileAccess.Read)).ConfigureAwait(false);
             await using var input = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var buffer = new byte[64 * 1024];
             while (!_stop.IsCancellationRequested)
@@ -111,15 +124,22 @@ internal sealed class StdioForwarder : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        // A stdin pump still blocked opening its FIFO (no writer ever came) is released by being a writer once.
-        if (!_stdin.IsCompleted && !string.IsNullOrEmpty(_paths.Stdin))
+        if (_stdinPathFd >= 0)
         {
-            // O_NONBLOCK: if nobody reads any more, the open fails (ENXIO) instead of blocking.
-            var fd = Interop.Libc.Open(_paths.Stdin, Interop.Libc.O_WRONLY | Interop.Libc.O_NONBLOCK | Interop.Libc.O_CLOEXEC);
-            if (fd >= 0)
-                Interop.Libc.Close(fd);
+            // A pump still blocked opening the FIFO (no writer ever came) is released by one writer's open;
+            // O_NONBLOCK: when nobody is reading any more, that open fails (ENXIO) instead of blocking.
+            if (!_stdin.IsCompleted)
+            {
+                var fd = Interop.Libc.Open(StdinProcPath, Interop.Libc.O_WRONLY | Interop.Libc.O_NONBLOCK | Interop.Libc.O_CLOEXEC);
+                if (fd >= 0)
+                    Interop.Libc.Close(fd);
+            }
+            // Released (or already done) pumps finish at once; one blocked in read() ends when the
+            // writer (ctr) closes, and then does nothing: it is not waited for.
+            await Task.WhenAny(_stdin, Task.Delay(TimeSpan.FromMilliseconds(100))).ConfigureAwait(false);
+            Interop.Libc.Close(_stdinPathFd);
+            _stdinPathFd = -1;
         }
-        await Task.WhenAny(Task.WhenAll(_stdin, OutputDone), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-        _stop.Dispose();
+        await Task.WhenAny(OutputDone, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }
 }
