@@ -55,19 +55,19 @@ public sealed partial class ManifestTests
     }
 
     [Fact]
-    public void The_pod_overhead_is_cpu_and_memory_quantities_marked_as_placeholders()
+    public void The_pod_overhead_is_cpu_and_memory_quantities_that_say_where_they_were_measured()
     {
         var podFixed = Manifest.Single("RuntimeClass", "stencil").Mapping("overhead.podFixed");
         Assert.Equal(["cpu", "memory"], Manifest.StringMap(podFixed).Keys.Order(StringComparer.Ordinal));
         foreach (var (resource, value) in Manifest.StringMap(podFixed))
             Assert.Matches(Quantity(), value);
-        // Until the lead measures it, each number carries the note saying where it must come from.
+        // Each number carries the note saying which measurement it comes from.
         var lines = File.ReadAllLines(Path.Combine(Manifest.Directory, "runtimeclass.yaml"));
         foreach (var resource in new[] { "cpu", "memory" })
         {
             var index = Array.FindIndex(lines, l => l.TrimStart().StartsWith(resource + ":", StringComparison.Ordinal));
             Assert.True(index > 0, $"runtimeclass.yaml has no {resource}: line");
-            Assert.Contains("to be set from the measured PSS of an idle pod", lines[index - 1]);
+            Assert.Contains("`make bench`", lines[index - 1]);
         }
     }
 
