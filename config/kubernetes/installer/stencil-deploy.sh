@@ -98,6 +98,7 @@ $BEGIN_MARK
   runtime_type = "io.containerd.stencil.v2"
   pod_annotations = ["io.stencil.*"]
   container_annotations = ["io.stencil.*"]
+  privileged_without_host_devices = true
 [$1.options]
   ConfigPath = "$INSTALL_DIR/etc/configuration.toml"
 $END_MARK
