@@ -40,7 +40,7 @@ public sealed class HostProbe : IHostProbe
                 : [],
         };
 
-        var qemuPath = ResolveOnPath(_qemuBinary);
+        var qemuPath = ResolveBinary(_qemuBinary);
         if (qemuPath is null)
             return capabilities with { QemuProblem = $"{_qemuBinary} not found on PATH (install qemu-system-x86)" };
 
@@ -84,7 +84,8 @@ public sealed class HostProbe : IHostProbe
             ? Directory.EnumerateDirectories(modulesDirectory, "kvm*").Select(Path.GetFileName).OfType<string>().ToArray()
             : [];
 
-    private static string? ResolveOnPath(string binary)
+    /// <summary>A name is looked up on PATH; a path must exist. Null when not found.</summary>
+    public static string? ResolveBinary(string binary)
     {
         if (binary.Contains('/', StringComparison.Ordinal))
             return File.Exists(binary) ? Path.GetFullPath(binary) : null;

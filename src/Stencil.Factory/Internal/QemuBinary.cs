@@ -9,18 +9,7 @@ internal static partial class QemuBinary
     private static readonly TimeSpan s_versionTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>A name is looked up on PATH; a path must exist. Null when not found.</summary>
-    public static string? Resolve(string binary)
-    {
-        if (binary.Contains('/', StringComparison.Ordinal))
-            return File.Exists(binary) ? Path.GetFullPath(binary) : null;
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, binary);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        return null;
-    }
+    public static string? Resolve(string binary) => Stencil.Hypervisor.HostProbe.ResolveBinary(binary);
 
     /// <summary>"7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" from `qemu --version`.</summary>
     public static async Task<string> ReadVersionAsync(string path, CancellationToken cancellationToken)

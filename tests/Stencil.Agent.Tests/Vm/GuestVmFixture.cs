@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Stencil.Agent.Client;
+using Stencil.TestSupport;
 
 namespace Stencil.Agent.Tests.Vm;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Stencil.Agent.Client;
+using Stencil.TestSupport;
 
 namespace Stencil.Factory.Tests.Support;
 
