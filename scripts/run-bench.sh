@@ -3,8 +3,10 @@
 # benchmark class is picked up without touching this script) and exits non-zero if any failed.
 # They are: shim (`ctr run` through a private containerd: runc vs Stencil cold boot, template clone
 # and pool; shim start/delete; shim and pod RSS/PSS; needs the published shim and the guest image,
-# which `make bench` builds first; about 3 minutes on 2 cores under TCG), ttrpc (unary echo over a
-# unix socket) and vm (cold boot vs template clone, PSS per VM, pool hand-over; needs the guest image).
+# which `make bench` builds first; about 3 minutes on 2 cores under TCG), cri (containerd's CRI plugin:
+# pod start to first exec runc vs stencil, ten pods at once, PSS per idle pod at 1/10/20 pods; same
+# needs; about 2 minutes), ttrpc (unary echo over a unix socket) and vm (cold boot vs template clone,
+# PSS per VM, pool hand-over; needs the guest image).
 # Extra arguments go to every benchmark, e.g. scripts/run-bench.sh --duration 10 --warmup 3
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Stencil.Cri;
+using Stencil.Cri.Tests;
+
+namespace Stencil.Bench.Cri;
+
+/// <summary>
+/// One benchmark pod through CRI: RunPodSandbox, CreateContainer + StartContainer of `sleep`, then
+/// ExecSync `true` until it answers (the point a kubelet's exec probe would first pass).
+/// </summary>
+internal static class CriBenchPod
+{
+    private static readonly TimeSpan s_execTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Starts the pod, adds it to <paramref name="started"/> at once (so a failure later still
+    /// removes it) and returns the seconds from RunPodSandbox to the first ExecSync answer.</summary>
+    public static async Task<double> StartAsync(
+        StencilCriFixture fixture, string name, string handler, ICollection<CriPod> started, CancellationToken token)
+    {
+        var clock = Stopwatch.StartNew();
+        var config = CriConfig.Sandbox(name, fixture.LogDirectory(name));
+        var pod = await CriPod.RunAsync(fixture.Client, config, handler, token).ConfigureAwait(false);
+        lock (started)
+            started.Add(pod);
+        var id = await pod.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sleep", "3600"), token).ConfigureAwait(false);
+        var exec = await fixture.Client.ExecSyncAsync(id, ["true"], s_execTimeout, token).ConfigureAwait(false);
+        if (exec.ExitCode != 0)
+            throw new InvalidOperationException($"pod {name} ({handler}): ExecSync true answered {exec}");
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Removes the pods (containers, then sandbox), all at once; returns the seconds it took.</summary>
+    public static async Task<double> RemoveAllAsync(ICollection<CriPod> pods, CancellationToken token)
+    {
+        var clock = Stopwatch.StartNew();
+        List<CriPod> all;
+        lock (pods)
+            all = [.. pods];
+        await Task.WhenAll(all.Select(p => p.RemoveAsync(token))).ConfigureAwait(false);
+        lock (pods)
+            pods.Clear();
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Best-effort removal after a failure (CriPod.DisposeAsync swallows RPC errors).</summary>
+    public static async Task DisposeAllAsync(ICollection<CriPod> pods)
+    {
+        List<CriPod> all;
+        lock (pods)
+            all = [.. pods];
+        foreach (var pod in all)
+            await pod.DisposeAsync().ConfigureAwait(false);
+        lock (pods)
+            pods.Clear();
+    }
+}

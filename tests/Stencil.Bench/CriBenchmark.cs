@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Stencil.Bench.Cri;
+using Stencil.Bench.Shim;
+using Stencil.Cri;
+using Stencil.Cri.Tests;
+using static Stencil.Bench.Shim.Stats;
+
+namespace Stencil.Bench;
+
+/// <summary>
+/// Stencil through containerd's CRI plugin, as a kubelet drives it (the CRI tests' StencilCriFixture:
+/// private containerd, runtime handlers "runc" and "stencil", private CNI bridge): (1) RunPodSandbox +
+/// CreateContainer + StartContainer until ExecSync answers, runc vs stencil interleaved, after one
+/// warm-up pod of each (the stencil one builds the template); (2) ten stencil pods at once: until all
+/// answer ExecSync, and their teardown; (3) PSS per idle pod (shim + QEMU) with 1, 10 and 20 pods.
+/// Ignores --duration and --warmup: the work is a fixed number of pods.
+/// </summary>
+public sealed class CriBenchmark : IBenchmark
+{
+    private const int Rounds = 5;
+    private const int ConcurrentPods = 10;
+    private const int StartBatch = 5;
+    private static readonly int[] s_memoryCounts = [1, 10, 20];
+    private static readonly TimeSpan s_settle = TimeSpan.FromSeconds(5);
+
+    public string Name => "cri";
+
+    public string Description => "CRI: pod start to first exec runc vs stencil; 10 pods at once; PSS per idle pod at 1/10/20 pods";
+
+    public async Task RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        // SIGTERM/SIGHUP cancel like Ctrl-C, so the pods and containerd are still removed.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; stop.Cancel(); });
+        var token = stop.Token;
+        var total = Stopwatch.StartNew();
+
+        var host = await BenchHost.ProbeAsync(token);
+        output.WriteLine("cri: Stencil through containerd's CRI plugin (private containerd, handlers runc and stencil, busybox, real VMs)");
+        foreach (var line in host.Describe())
+            output.WriteLine($"  {line}");
+        output.WriteLine($"  caveat: {host.Cores} cores shared with whatever else runs here; timings are noisy, compare within one run");
+
+        var fixture = new StencilCriFixture();
+        // InitializeAsync disposes the fixture itself when it fails.
+        await fixture.InitializeAsync();
+        var pods = new List<CriPod>();
+        try
+        {
+            await StartSectionAsync(fixture, pods, output, token);
+            await ConcurrentSectionAsync(fixture, pods, output, token);
+            await MemorySectionAsync(fixture, pods, output, token);
+        }
+        finally
+        {
+            await CriBenchPod.DisposeAllAsync(pods);
+            var qemu = fixture.QemuProcesses();
+            await fixture.DisposeAsync();
+            output.WriteLine();
+            output.WriteLine(qemu.Count == 0
+                ? "cleanup: every pod removed, no QEMU left; containerd stopped, bridge and folders deleted"
+                : $"cleanup WARNING: QEMU still running after the pods were removed: {string.Join("; ", qemu)}");
+            output.WriteLine($"cri benchmark took {total.Elapsed.TotalSeconds:0} s; load average now {BenchHost.LoadAverage()}");
+        }
+    }
+
+    private static async Task StartSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, CancellationToken token)
+    {
+        string[] handlers = ["runc", StencilCriFixture.Handler];
+        output.WriteLine();
+        var warm = Stopwatch.StartNew();
+        foreach (var handler in handlers)
+        {
+            var s = await CriBenchPod.StartAsync(fixture, $"warm-{handler}", handler, pods, token);
+            await CriBenchPod.RemoveAllAsync(pods, token);
+            output.WriteLine($"warm-up pod {handler}: {S(s)} s to first exec (not counted; the stencil one builds the template)");
+        }
+
+        var samples = handlers.ToDictionary(h => h, _ => new List<double>());
+        for (var round = 0; round < Rounds; round++)
+        {
+            // Interleaved, order alternating, so drift in the machine's load hits both alike.
+            for (var i = 0; i < handlers.Length; i++)
+            {
+                var handler = handlers[(i + round) % handlers.Length];
+                samples[handler].Add(await CriBenchPod.StartAsync(fixture, $"start-{handler}-{round}", handler, pods, token));
+                await CriBenchPod.RemoveAllAsync(pods, token);
+            }
+        }
+        output.WriteLine();
+        output.WriteLine($"1. RunPodSandbox + CreateContainer + StartContainer until ExecSync `true` answers: {Rounds} pods of each, interleaved, one at a time");
+        output.WriteLine($"   {"handler",-10} {"median",7} {"min",6} {"max",6}  samples (s)");
+        foreach (var handler in handlers)
+        {
+            var v = samples[handler];
+            output.WriteLine($"   {handler,-10} {S(Median(v)),7} {S(v.Min()),6} {S(v.Max()),6}  {string.Join(' ', v.Select(S))}");
+        }
+        output.WriteLine($"   stencil/runc median ratio: {X(Median(samples[StencilCriFixture.Handler]) / Median(samples["runc"]))}");
+    }
+
+    private static async Task ConcurrentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, CancellationToken token)
+    {
+        var clock = Stopwatch.StartNew();
+        var each = await Task.WhenAll(Enumerable.Range(0, ConcurrentPods)
+            .Select(i => CriBenchPod.StartAsync(fixture, $"many-{i}", StencilCriFixture.Handler, pods, token)));
+        var allUp = clock.Elapsed.TotalSeconds;
+        foreach (var pod in pods)
+        {
+            var state = (await pod.StatusAsync(token)).State;
+            if (state != Stencil.Cri.V1.PodSandboxState.SandboxReady)
+                throw new InvalidOperationException($"pod {pod.Config.Metadata.Name} is {state} after answering ExecSync");
+        }
+        var qemu = fixture.QemuProcesses().Count;
+        var teardown = await CriBenchPod.RemoveAllAsync(pods, token);
+        output.WriteLine();
+        output.WriteLine($"2. {ConcurrentPods} stencil pods started at once (RunPodSandbox..ExecSync each, all in parallel)");
+        output.WriteLine($"   all Running and answering ExecSync after {S(allUp)} s ({qemu} QEMU processes); per pod median {S(Median(each))} s, min {S(each.Min())}, max {S(each.Max())}");
+        output.WriteLine($"   teardown of all {ConcurrentPods} at once (StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox): {S(teardown)} s");
+    }
+
+    private static async Task MemorySectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, CancellationToken token)
+    {
+        output.WriteLine();
+        output.WriteLine($"3. PSS of idle stencil pods (shim daemon + QEMU, Pss of /proc/PID/smaps_rollup), pods started {StartBatch} at a time, measured {s_settle.TotalSeconds:0} s after the last answered ExecSync");
+        output.WriteLine($"   {"pods",5} {"per pod median",15} {"min",6} {"max",6} {"total",8}  (MiB)   start time");
+        foreach (var count in s_memoryCounts)
+        {
+            var clock = Stopwatch.StartNew();
+            while (pods.Count < count)
+            {
+                var batch = Math.Min(StartBatch, count - pods.Count);
+                var first = pods.Count;
+                await Task.WhenAll(Enumerable.Range(first, batch)
+                    .Select(i => CriBenchPod.StartAsync(fixture, $"mem-{i}", StencilCriFixture.Handler, pods, token)));
+            }
+            var started = clock.Elapsed.TotalSeconds;
+            await Task.Delay(s_settle, token);
+            var per = pods.Select(p => PodMemory.Read(p.Id, fixture.SocketDir).PodPssKiB).Select(k => (double)k).ToList();
+            output.WriteLine($"   {count,5} {MiB(Median(per)),15} {MiB(per.Min()),6} {MiB(per.Max()),6} {MiB(per.Sum()),8}          {S(started)} s to add {count - (count == s_memoryCounts[0] ? 0 : PreviousCount(count))} pod(s)");
+        }
+        var teardown = await CriBenchPod.RemoveAllAsync(pods, token);
+        output.WriteLine($"   teardown of {s_memoryCounts[^1]} pods at once: {S(teardown)} s");
+    }
+
+    private static int PreviousCount(int count) => s_memoryCounts[Array.IndexOf(s_memoryCounts, count) - 1];
+}
