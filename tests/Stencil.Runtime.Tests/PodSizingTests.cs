@@ -33,4 +33,43 @@ public class PodSizingTests
     [Fact]
     public void The_vm_is_its_base_plus_every_share() =>
         Assert.Equal((4, 256 + 128 + 512), PodSizing.Total(1, 256, [(1, 128), (0, 0), (2, 512)]));
+
+    [Fact]
+    public void Without_annotations_the_base_is_the_configured_one()
+    {
+        Assert.Equal((1, 256), PodSizing.Base(1, 256, null));
+        Assert.Equal((1, 256), PodSizing.Base(1, 256, new Dictionary<string, string> { ["io.stencil.other"] = "x" }));
+        Assert.False(PodSizing.HasBaseAnnotations(new Dictionary<string, string> { ["io.stencil.other"] = "x" }));
+    }
+
+    [Theory]
+    [InlineData("2", null, 2, 256)]
+    [InlineData(null, "1024", 1, 1024)]
+    [InlineData("4", "512", 4, 512)]
+    public void The_annotations_replace_the_base(string? vcpus, string? memory, int expectedVcpus, int expectedMemory)
+    {
+        var annotations = new Dictionary<string, string>();
+        if (vcpus is not null)
+            annotations[PodSizing.VcpusAnnotation] = vcpus;
+        if (memory is not null)
+            annotations[PodSizing.MemoryAnnotation] = memory;
+        Assert.True(PodSizing.HasBaseAnnotations(annotations));
+        Assert.Equal((expectedVcpus, expectedMemory), PodSizing.Base(1, 256, annotations));
+    }
+
+    [Theory]
+    [InlineData("io.stencil.vcpus", "0")]
+    [InlineData("io.stencil.vcpus", "-1")]
+    [InlineData("io.stencil.vcpus", "1.5")]
+    [InlineData("io.stencil.vcpus", " 2")]
+    [InlineData("io.stencil.vcpus", "")]
+    [InlineData("io.stencil.memory_mib", "512Mi")]
+    [InlineData("io.stencil.memory_mib", "99999999999")]
+    public void A_bad_annotation_is_InvalidArgument_naming_it_and_its_value(string name, string value)
+    {
+        var error = Assert.Throws<StencilException>(() => PodSizing.Base(1, 256, new Dictionary<string, string> { [name] = value }));
+        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
+        Assert.Contains(name, error.Message);
+        Assert.Contains($"\"{value}\"", error.Message);
+    }
 }

@@ -24,6 +24,8 @@ public sealed class PodRuntime : IPodRuntime
     private readonly Channel<RuntimeEvent> _events = Channel.CreateUnbounded<RuntimeEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _vmLock = new(1, 1);
     private readonly Dictionary<string, (int Vcpus, int MemoryMiB)> _shares = [];
+    private (int Vcpus, int MemoryMiB)? _annotatedBase;
+    private (int Vcpus, int MemoryMiB) _sizedTo;
     private IPodVm? _vm;
     private IPodNetwork? _network;
     private TapAttachment? _podNetwork;
@@ -70,13 +72,15 @@ public sealed class PodRuntime : IPodRuntime
         try
         {
             // Everything that can be refused from the host side alone is refused before a VM starts.
+            var podBase = PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, bundle.Spec.Annotations);
             var plan = GuestSpecBuilder.Build(bundle.Spec, request.Id, File.Exists, (major, minor) => HostDevices.FindBlockDevice(major, minor));
             CheckHostSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
 
             var vm = await EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
-            await GrowVmForAsync(vm, request.Id, bundle.Spec, cancellationToken).ConfigureAwait(false);
+            await GrowVmForAsync(vm, request.Id, bundle.Spec,
+                PodSizing.HasBaseAnnotations(bundle.Spec.Annotations) ? podBase : null, cancellationToken).ConfigureAwait(false);
             MountHostStorage(container, plan);
             var devices = await AttachDevicesAsync(vm, container, plan, cancellationToken).ConfigureAwait(false);
 
@@ -112,20 +116,30 @@ public sealed class PodRuntime : IPodRuntime
     /// <summary>
     /// Hot-adds vCPUs and memory so the VM holds its base size plus every container's limits
     /// (<see cref="PodSizing"/>). The VM never shrinks; a share is forgotten when its container goes.
+    /// <paramref name="annotatedBase"/>: the base the spec's io.stencil.* annotations ask for (the sandbox's,
+    /// and containerd repeats them on every container of the pod); it replaces the configured base.
     /// </summary>
-    private async Task GrowVmForAsync(IPodVm vm, string id, Oci.Model.Spec spec, CancellationToken cancellationToken)
+    private async Task GrowVmForAsync(IPodVm vm, string id, Oci.Model.Spec spec, (int Vcpus, int MemoryMiB)? annotatedBase, CancellationToken cancellationToken)
     {
         var share = PodSizing.ContainerShare(spec);
-        if (share == (0, 0))
-            return;
         (int Vcpus, int MemoryMiB) target;
+        (int Vcpus, int MemoryMiB) podBase;
         lock (_gate)
         {
-            _shares[id] = share;
-            target = PodSizing.Total(_options.BaseVcpus, _options.BaseMemoryMiB, _shares.Values);
+            if (annotatedBase is not null)
+                _annotatedBase = annotatedBase;
+            if (share != (0, 0))
+                _shares[id] = share;
+            podBase = _annotatedBase ?? (_options.BaseVcpus, _options.BaseMemoryMiB);
+            target = PodSizing.Total(podBase.Vcpus, podBase.MemoryMiB, _shares.Values);
+            // Nothing to hot-add: the VM already has this (it starts at the configured base).
+            if (target == _sizedTo || (_annotatedBase is null && share == (0, 0)))
+                return;
         }
         await vm.ResizeAsync(target.Vcpus, target.MemoryMiB, cancellationToken).ConfigureAwait(false);
-        _log.Info($"container {id}: VM sized to {target.Vcpus} vCPUs and {target.MemoryMiB} MiB (container adds {share.Vcpus} vCPUs, {share.MemoryMiB} MiB)");
+        lock (_gate)
+            _sizedTo = target;
+        _log.Info($"container {id}: VM sized to {target.Vcpus} vCPUs and {target.MemoryMiB} MiB (base {podBase.Vcpus} vCPUs, {podBase.MemoryMiB} MiB; container adds {share.Vcpus} vCPUs, {share.MemoryMiB} MiB)");
     }
 
     /// <summary>The host paths the container needs exist (checked before a VM is started for it).</summary>
@@ -497,6 +511,8 @@ public sealed class PodRuntime : IPodRuntime
             if (_vm is { } vm)
             {
                 _vm = null;
+                lock (_gate)
+                    _sizedTo = default;
                 await vm.DisposeAsync().ConfigureAwait(false);
                 _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
             }
