@@ -65,6 +65,29 @@ public sealed class StencilPodNetworkTests(StencilCriFixture fixture, ITestOutpu
     });
 
     [Fact]
+    public Task Two_pods_reach_each_other() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var server = await CriPod.RunAsync(Client, CriConfig.Sandbox("vm-net-a", fixture.LogDirectory("vm-net-a")), StencilCriFixture.Handler);
+        await using var client = await CriPod.RunAsync(Client, CriConfig.Sandbox("vm-net-b", fixture.LogDirectory("vm-net-b")), StencilCriFixture.Handler);
+        var serverIp = (await server.StatusAsync()).Network.Ip;
+        await server.RunContainerAsync(CriConfig.Container("web", CriContainerdFixture.BusyboxImage,
+            "sh", "-c", "mkdir -p /www && echo hello-from-pod-a > /www/index.html && exec httpd -f -p 8080 -h /www"));
+        var id = await client.RunContainerAsync(CriConfig.Container("curl", CriContainerdFixture.BusyboxImage, "sleep", "1000"));
+
+        // Pod B's VM fetches from pod A's VM across the CNI bridge (retried: httpd may not listen yet).
+        // busybox nc, not wget: the static busybox's wget crashes in a rootfs without NSS files.
+        var get = await Client.ExecSyncAsync(id, ["sh", "-c",
+            $"for i in 1 2 3 4 5 6 7 8 9 10; do printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {serverIp} 8080 | grep hello && exit 0; sleep 1; done; exit 1"], TimeSpan.FromSeconds(60));
+        Assert.True(get.ExitCode == 0, get.ToString());
+        Assert.Equal("hello-from-pod-a", get.StdoutText.Trim());
+        Assert.Equal(2, fixture.QemuProcesses().Count);
+
+        await client.RemoveAsync();
+        await server.RemoveAsync();
+        Assert.Empty(fixture.QemuProcesses());
+    });
+
+    [Fact]
     public Task A_host_network_pod_is_refused_with_a_clear_error() => fixture.WithLogOnFailureAsync(output, async () =>
     {
         var config = CriConfig.HostNetworkSandbox("vm-hostnet", fixture.LogDirectory("vm-hostnet"));
