@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Text;
+using Grpc.Core;
+using Stencil.Cri.V1;
+using Xunit.Abstractions;
+
+namespace Stencil.Cri.Tests.Streaming;
+
+/// <summary>
+/// CRI streaming, log and status behaviour that must not depend on the runtime handler: each test runs
+/// once per handler (<see cref="RuncStreamingConformanceTests"/>, <see cref="StencilStreamingConformanceTests"/>)
+/// and asserts what runc does, so a stencil failure is a difference from runc.
+/// </summary>
+public abstract class StreamingConformanceTests(CriContainerdFixture fixture, string handler, ITestOutputHelper output)
+{
+    private static readonly TimeSpan s_execTimeout = TimeSpan.FromSeconds(20);
+
+    private CriClient Client => fixture.Client;
+
+    private Task<CriPod> RunPodAsync(string name) =>
+        CriPod.RunAsync(Client, CriConfig.Sandbox(name, fixture.LogDirectory(name + "-" + handler)), handler);
+
+    [Fact]
+    public Task ExecSync_past_its_timeout_returns_after_the_timeout_and_the_process_is_killed() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("exec-timeout");
+        var id = await pod.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sleep", "3600"));
+        // Warm the exec path first so the timing below measures the timeout, not a first exec.
+        Assert.Equal(0, (await Client.ExecSyncAsync(id, ["true"], s_execTimeout)).ExitCode);
+
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RpcException>(() => Client.ExecSyncAsync(id, ["sleep", "30"], TimeSpan.FromSeconds(2)));
+        clock.Stop();
+        output.WriteLine($"{handler}: ExecSync sleep 30 with timeout 2 s: {error.StatusCode} \"{error.Status.Detail}\" after {clock.ElapsedMilliseconds} ms");
+        // containerd 1.6 kills the exec process at the deadline and answers an error naming the timeout.
+        Assert.Contains("timeout 2s exceeded", error.Status.Detail);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(12));
+
+        var ps = await Client.ExecSyncAsync(id, ["ps", "-o", "pid,args"], s_execTimeout);
+        output.WriteLine($"{handler}: ps after the timeout:\n{ps.StdoutText}");
+        Assert.Equal(0, ps.ExitCode);
+        Assert.DoesNotContain("sleep 30", ps.StdoutText);
+        await pod.RemoveAsync();
+    });
+
+    [Fact]
+    public Task Exec_over_the_websocket_stream_server_returns_stdout_stderr_and_exit_status() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("ws-exec");
+        var id = await pod.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sleep", "3600"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var failing = await ExecAsync(id, ["sh", "-c", "echo out; echo err >&2; exit 3"], cts.Token);
+        output.WriteLine($"{handler}: exit 3: stdout \"{ChannelWebSocket.Text(failing, 1)}\" stderr \"{ChannelWebSocket.Text(failing, 2)}\" status {ChannelWebSocket.Text(failing, 3)}");
+        Assert.Equal("out\n", ChannelWebSocket.Text(failing, 1));
+        Assert.Equal("err\n", ChannelWebSocket.Text(failing, 2));
+        var status = ChannelWebSocket.Text(failing, 3);
+        Assert.Contains("\"Failure\"", status);
+        Assert.Contains("NonZeroExitCode", status);
+        Assert.Contains("\"ExitCode\",\"message\":\"3\"", status);
+
+        var succeeding = await ExecAsync(id, ["echo", "hello"], cts.Token);
+        output.WriteLine($"{handler}: exit 0: stdout \"{ChannelWebSocket.Text(succeeding, 1)}\" status {ChannelWebSocket.Text(succeeding, 3)}");
+        Assert.Equal("hello\n", ChannelWebSocket.Text(succeeding, 1));
+        Assert.Contains("\"Success\"", ChannelWebSocket.Text(succeeding, 3));
+        await pod.RemoveAsync();
+    });
+
+    [Fact]
+    public Task Attach_over_the_websocket_stream_server_streams_the_container_output() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("ws-attach");
+        var id = await pod.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage,
+            "sh", "-c", "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.5; done"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var attach = await Client.Runtime.AttachAsync(new AttachRequest { ContainerId = id, Stdout = true, Stderr = true });
+        using var socket = await ChannelWebSocket.ConnectAsync(attach.Url, cts.Token);
+        Assert.Equal(ChannelWebSocket.Protocol, socket.NegotiatedProtocol);
+        var stdout = new StringBuilder();
+        while (!stdout.ToString().Contains("\ntick", StringComparison.Ordinal))
+        {
+            var message = await socket.ReceiveAsync(cts.Token) ?? throw new InvalidOperationException($"attach closed after \"{stdout}\"");
+            if (message.Channel == 1)
+                stdout.Append(Encoding.UTF8.GetString(message.Data));
+        }
+        output.WriteLine($"{handler}: attach stdout \"{stdout}\"");
+        Assert.Matches(@"tick\d+\n", stdout.ToString());
+        await pod.RemoveAsync();
+    });
+
+    [Fact]
+    public Task ReopenContainerLog_after_a_rename_writes_new_lines_to_a_new_file() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("log-reopen");
+        var config = CriConfig.Container("app", CriContainerdFixture.BusyboxImage,
+            "sh", "-c", "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.2; done");
+        var id = await pod.RunContainerAsync(config);
+        var log = Path.Combine(pod.Config.LogDirectory, config.LogPath);
+        await WaitForAsync(() => File.Exists(log) && File.ReadAllText(log).Contains(" stdout F line2", StringComparison.Ordinal), $"{log} gets line2");
+
+        File.Move(log, log + ".1");
+        await Client.ReopenContainerLogAsync(id);
+        Assert.True(File.Exists(log), $"ReopenContainerLog did not create {log}");
+        await WaitForAsync(() => File.ReadAllLines(log).Length >= 3, $"{log} gets three new lines");
+        var rotated = File.ReadAllLines(log + ".1");
+        var fresh = File.ReadAllLines(log);
+        output.WriteLine($"{handler}: rotated file {rotated.Length} lines, ends \"{rotated[^1]}\"; new file starts \"{fresh[0]}\"");
+        Assert.All(fresh, line => Assert.Matches(@"^\S+ stdout F line\d+$", line));
+        // The new file continues where the rotated one stopped: no line is in both.
+        var last = int.Parse(rotated[^1].Split("line")[1]);
+        var first = int.Parse(fresh[0].Split("line")[1]);
+        Assert.True(first > last, $"the new file starts at line{first}, the rotated one ends at line{last}");
+        await pod.RemoveAsync();
+    });
+
+    [Fact]
+    public Task ContainerStatus_of_a_container_that_exited_3() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("status");
+        var hostDir = Directory.CreateTempSubdirectory("stencil-test-cri-mount-").FullName;
+        try
+        {
+            var config = CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sh", "-c", "echo bye; exit 3");
+            config.Mounts.Add(new Mount { HostPath = hostDir, ContainerPath = "/data", Readonly = true });
+            var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+            var id = await pod.RunContainerAsync(config);
+            ContainerStatus? status = null;
+            await WaitForAsync(async () => (status = await Client.ContainerStatusAsync(id)).State == ContainerState.ContainerExited, "the container exits");
+            Assert.NotNull(status);
+            output.WriteLine($"{handler}: {status}");
+            Assert.Equal(id, status.Id);
+            Assert.Equal(3, status.ExitCode);
+            Assert.Equal("Error", status.Reason);
+            Assert.Equal("", status.Message);
+            Assert.InRange(status.CreatedAt, before - 1_000_000_000, status.StartedAt);
+            Assert.InRange(status.FinishedAt, status.StartedAt, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 + 1_000_000_000);
+            Assert.Equal(CriContainerdFixture.BusyboxImage, status.Image.Image);
+            Assert.StartsWith("sha256:", status.ImageRef);
+            Assert.Equal("app", status.Metadata.Name);
+            Assert.Equal(Path.Combine(pod.Config.LogDirectory, config.LogPath), status.LogPath);
+            var mount = Assert.Single(status.Mounts);
+            Assert.Equal(hostDir, mount.HostPath);
+            Assert.Equal("/data", mount.ContainerPath);
+            Assert.True(mount.Readonly);
+            await pod.RemoveAsync();
+        }
+        finally
+        {
+            Directory.Delete(hostDir, recursive: true);
+        }
+    });
+
+    [Fact]
+    public Task ContainerStats_and_ListContainerStats_report_cpu_memory_and_writable_layer() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("stats");
+        var id = await pod.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage,
+            "sh", "-c", "dd if=/dev/zero of=/filler bs=1024 count=512 2>/dev/null; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3600"));
+        ContainerStats? stats = null;
+        await WaitForAsync(async () => (stats = await Client.ContainerStatsAsync(id)).Cpu?.UsageCoreNanoSeconds?.Value > 0
+                                       && stats.WritableLayer?.UsedBytes?.Value > 0, "cpu and writable layer figures");
+        Assert.NotNull(stats);
+        output.WriteLine($"{handler}: {stats}");
+        Assert.Equal(id, stats.Attributes.Id);
+        Assert.True(stats.Cpu.Timestamp > 0, "cpu timestamp is zero");
+        Assert.True(stats.Memory?.WorkingSetBytes?.Value > 0, $"memory working set is zero: {stats.Memory}");
+        Assert.True(stats.WritableLayer.UsedBytes.Value >= 512 * 1024, $"writable layer {stats.WritableLayer.UsedBytes.Value} bytes < the 512 KiB written");
+        Assert.True(stats.WritableLayer.InodesUsed?.Value > 0, $"writable layer inodes are zero: {stats.WritableLayer}");
+
+        var listed = Assert.Single(await Client.ListContainerStatsAsync(pod.Id));
+        output.WriteLine($"{handler}: listed {listed}");
+        Assert.Equal(id, listed.Attributes.Id);
+        Assert.True(listed.Cpu?.UsageCoreNanoSeconds?.Value > 0, $"listed cpu is zero: {listed.Cpu}");
+        Assert.True(listed.Memory?.WorkingSetBytes?.Value > 0, $"listed memory working set is zero: {listed.Memory}");
+        Assert.True(listed.WritableLayer?.UsedBytes?.Value >= 512 * 1024, $"listed writable layer: {listed.WritableLayer}");
+        await pod.RemoveAsync();
+    });
+
+    private async Task<Dictionary<byte, byte[]>> ExecAsync(string containerId, string[] command, CancellationToken cancellationToken)
+    {
+        var request = new ExecRequest { ContainerId = containerId, Stdout = true, Stderr = true };
+        request.Cmd.AddRange(command);
+        var exec = await Client.Runtime.ExecAsync(request, cancellationToken: cancellationToken);
+        using var socket = await ChannelWebSocket.ConnectAsync(exec.Url, cancellationToken);
+        Assert.Equal(ChannelWebSocket.Protocol, socket.NegotiatedProtocol);
+        return await socket.ReadToEndAsync(cancellationToken);
+    }
+
+    private static Task WaitForAsync(Func<bool> condition, string what) => WaitForAsync(() => Task.FromResult(condition()), what);
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"timed out after 30 s waiting until {what}");
+            await Task.Delay(200);
+        }
+    }
+}
