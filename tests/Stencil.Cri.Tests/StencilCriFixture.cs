@@ -48,6 +48,7 @@ public sealed class StencilCriFixture : CriContainerdFixture
             [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil]
               runtime_type = "io.containerd.stencil.v2"
               pod_annotations = ["io.stencil.*"]
+              privileged_without_host_devices = true
             """,
         Environment = new Dictionary<string, string>
         {

@@ -57,7 +57,9 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             if (!Directory.Exists(rootfs))
                 throw StencilException.InvalidArgument($"root.path \"{spec.Root.Path}\" is not a directory");
             spec.Root.Path = rootfs;
+            var networkSysctls = SpecRewriter.TakeNetworkSysctls(spec);
             await File.WriteAllBytesAsync(Path.Combine(dir, "config.json"), SpecRewriter.Serialize(spec), cancellationToken).ConfigureAwait(false);
+            await WriteSysctlsAsync(networkSysctls, cancellationToken).ConfigureAwait(false);
 
             var terminal = spec.Process?.Terminal ?? false;
             var pidFile = Path.Combine(dir, "init.pid");
@@ -213,6 +215,22 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             }
         }
         return result;
+    }
+
+    /// <summary>The pod's network sysctls, written in the guest's root network namespace (the pod's network).</summary>
+    private static async Task WriteSysctlsAsync(IReadOnlyList<(string Path, string Value)> sysctls, CancellationToken cancellationToken)
+    {
+        foreach (var (path, value) in sysctls)
+        {
+            try
+            {
+                await File.WriteAllTextAsync(path, value, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw StencilException.InvalidArgument($"sysctl {path} = \"{value}\" cannot be set in the guest: {e.Message}");
+            }
+        }
     }
 
     internal async Task<int> ExecAsync(string id, string execId, ReadOnlyMemory<byte> processJson, CancellationToken cancellationToken)

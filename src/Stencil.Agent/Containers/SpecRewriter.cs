@@ -11,7 +11,8 @@ namespace Stencil.Agent.Containers;
 /// - the network namespace goes (the VM's network is the pod's), and namespace paths go (they name
 ///   host files);
 /// - hooks go (host binaries), and so do AppArmor and SELinux labels (the guest has neither);
-/// - linux.cgroupsPath becomes /stencil/&lt;id&gt;, so the agent knows where to read stats and OOMs.
+/// - linux.cgroupsPath becomes /stencil/&lt;id&gt;, so the agent knows where to read stats and OOMs;
+/// - net.* sysctls are for the agent to write (<see cref="TakeNetworkSysctls"/>).
 /// </summary>
 internal static class SpecRewriter
 {
@@ -55,6 +56,30 @@ internal static class SpecRewriter
     }
 
     internal static byte[] Serialize(Spec spec) => SpecJson.Serialize(spec);
+
+    /// <summary>
+    /// Takes the network sysctls (net.*) out of linux.sysctl and returns them as /proc/sys files with
+    /// their values. The container gets no network namespace of its own (the pod's network is the
+    /// guest's root namespace), and crun refuses a net.* sysctl without one; the agent writes them
+    /// into the root namespace instead, which is the pod's network, as runc does in the pod's netns.
+    /// Keys use sysctl's notation: '.' separates levels, '/' stands for a '.' inside a name
+    /// (net.ipv4.conf.eth0/100.forwarding).
+    /// </summary>
+    internal static IReadOnlyList<(string Path, string Value)> TakeNetworkSysctls(Spec spec)
+    {
+        if (spec.Linux?.Sysctl is not { } sysctls)
+            return [];
+        var taken = new List<(string Path, string Value)>();
+        foreach (var (key, value) in sysctls.Where(kv => kv.Key.StartsWith("net.", StringComparison.Ordinal)).ToList())
+        {
+            var relative = new string([.. key.Select(c => c switch { '.' => '/', '/' => '.', _ => c })]);
+            if (relative.Split('/').Any(part => part is "" or "." or ".."))
+                throw StencilException.InvalidArgument($"linux.sysctl \"{key}\" is not a sysctl name");
+            taken.Add(($"/proc/sys/{relative}", value));
+            sysctls.Remove(key);
+        }
+        return taken;
+    }
 
     /// <summary>The exec process: parsed and checked like the spec's, labels dropped.</summary>
     internal static Stencil.Oci.Model.Process RewriteProcess(ReadOnlySpan<byte> json)

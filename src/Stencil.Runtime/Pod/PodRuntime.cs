@@ -436,7 +436,7 @@ public sealed class PodRuntime : IPodRuntime
     /// other (as Kata does): it holds the pod's VM for its whole life (the VM stops with the last
     /// container), and its Wait completes when StopPodSandbox kills it. Later containers of the pod
     /// name the same namespace and join the VM as it is. A pod without a network namespace of its own
-    /// (host network) is refused here, before a VM starts.
+    /// (host network), or sharing the host's PID or IPC namespace, is refused here, before a VM starts.
     /// </summary>
     private async Task<IPodVm> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
     {
@@ -450,6 +450,7 @@ public sealed class PodRuntime : IPodRuntime
                 return existing;
             }
             var networkNamespace = PodNetworkNamespace.FromSpec(firstBundle.Spec, firstContainerId);
+            PodHostNamespaces.Refuse(firstBundle.Spec, firstContainerId);
             Directory.CreateDirectory(SharedDir);
             var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
             Directory.CreateDirectory(runDir);

@@ -127,4 +127,35 @@ public class SpecRewriterTests
         Assert.Contains("process.args is empty", ex.Message);
         Assert.Contains("process.cwd \"rel\" must be an absolute path", ex.Message);
     }
+
+    [Fact]
+    public void Network_sysctls_are_taken_out_for_the_agent_to_write_in_the_pod_network()
+    {
+        var json = Spec();
+        json["linux"]!["sysctl"] = new JsonObject
+        {
+            ["net.ipv4.ip_local_port_range"] = "40000 50000",
+            ["net.ipv4.conf.eth0/100.forwarding"] = "1",
+            ["kernel.shm_rmid_forced"] = "1",
+        };
+        var spec = SpecRewriter.Rewrite(Encoding.UTF8.GetBytes(json.ToJsonString()), "c1", Dir, Shared);
+        var taken = SpecRewriter.TakeNetworkSysctls(spec);
+        Assert.Equal([("/proc/sys/net/ipv4/conf/eth0.100/forwarding", "1"), ("/proc/sys/net/ipv4/ip_local_port_range", "40000 50000")],
+            taken.OrderBy(t => t.Path, StringComparer.Ordinal));
+        Assert.Equal(["kernel.shm_rmid_forced"], spec.Linux!.Sysctl!.Keys);
+    }
+
+    [Theory]
+    [InlineData("net..x")]
+    [InlineData("net./..")]
+    [InlineData("net.")]
+    public void A_network_sysctl_that_is_no_sysctl_name_is_refused(string key)
+    {
+        var json = Spec();
+        json["linux"]!["sysctl"] = new JsonObject { [key] = "1" };
+        var spec = SpecRewriter.Rewrite(Encoding.UTF8.GetBytes(json.ToJsonString()), "c1", Dir, Shared);
+        var ex = Assert.Throws<StencilException>(() => SpecRewriter.TakeNetworkSysctls(spec));
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains(key, ex.Message);
+    }
 }

@@ -1,0 +1,41 @@
+using Grpc.Core;
+using Stencil.Cri.V1;
+using Xunit.Abstractions;
+
+namespace Stencil.Cri.Tests.Conformance;
+
+/// <summary>The security-context conformance probes with the stencil handler: the same answers as runc.
+/// Plus what a VM cannot do by design: share the host's PID or IPC namespace (runc can).</summary>
+[Collection(StencilCriCollection.Name)]
+public sealed class StencilSecurityContextTests(StencilCriFixture fixture, ITestOutputHelper output)
+    : SecurityContextConformanceTests(fixture, StencilCriFixture.Handler, output)
+{
+    private StencilCriFixture StencilFixture => (StencilCriFixture)Fixture;
+
+    [Theory]
+    [InlineData("pid", "host PID namespace is not supported by a VM runtime")]
+    [InlineData("ipc", "host IPC namespace is not supported by a VM runtime")]
+    public Task A_pod_sharing_the_host_PID_or_IPC_namespace_is_refused(string shared, string error) => Fixture.WithLogOnFailureAsync(Output, async () =>
+    {
+        var name = $"sc-host{shared}";
+        var config = HostNamespaceSandbox(name, Fixture.LogDirectory(name), shared);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => Client.RunPodSandboxAsync(config, StencilCriFixture.Handler));
+        Output.WriteLine(refused.Status.Detail);
+        Assert.Contains(error, refused.Status.Detail);
+        Assert.Empty(StencilFixture.QemuProcesses());
+        Assert.Empty(StencilFixture.LeftoverPodState());
+        Assert.DoesNotContain(await Client.ListPodSandboxAsync(), p => p.Metadata.Name == name && p.State == PodSandboxState.SandboxReady);
+    });
+
+    /// <summary>A hostPID: true or hostIPC: true pod (that namespace mode NODE), otherwise the kubelet's defaults.</summary>
+    internal static PodSandboxConfig HostNamespaceSandbox(string name, string logDirectory, string shared)
+    {
+        var config = CriConfig.Sandbox(name, logDirectory);
+        var options = config.Linux.SecurityContext.NamespaceOptions;
+        if (shared == "pid")
+            options.Pid = NamespaceMode.Node;
+        else
+            options.Ipc = NamespaceMode.Node;
+        return config;
+    }
+}
