@@ -176,6 +176,60 @@ public abstract class StreamingConformanceTests(CriContainerdFixture fixture, st
         await pod.RemoveAsync();
     });
 
+    /// <summary>Port forward over the websocket stream server to a busybox httpd on 8080 in the pod:
+    /// what came back on the port's data channel and on its error channel (each without the 2-byte port
+    /// prefix the server sends first).</summary>
+    private async Task<(string Data, string Error)> PortForwardToHttpdAsync(CriPod pod, string containerId)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // Wait on the listening socket, not on a request: inside a stencil guest neither 127.0.0.1 nor the
+        // pod's own address answers (the guest's loopback is down), and from the host the pod subnet may
+        // be shadowed by another test's fixture.
+        await WaitForAsync(async () => (await Client.ExecSyncAsync(containerId, ["netstat", "-ltn"], s_execTimeout)).StdoutText.Contains(":8080 ", StringComparison.Ordinal),
+            "httpd listens on 8080");
+        var forward = await Client.Runtime.PortForwardAsync(new PortForwardRequest { PodSandboxId = pod.Id, Port = { 8080 } }, cancellationToken: cts.Token);
+        using var socket = await ChannelWebSocket.ConnectAsync(forward.Url + "?port=8080", cts.Token);
+        Assert.Equal(ChannelWebSocket.Protocol, socket.NegotiatedProtocol);
+        try
+        {
+            await socket.SendAsync(0, Encoding.ASCII.GetBytes("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"), cts.Token);
+        }
+        catch (System.Net.WebSockets.WebSocketException e)
+        {
+            // The server may already have given up on the port and closed; its error channel says why.
+            output.WriteLine($"{handler}: sending the request failed: {e.Message}");
+        }
+        var channels = await socket.ReadToEndAsync(cts.Token);
+        return (AfterPort(channels, 0), AfterPort(channels, 1));
+
+        // Each channel opens with the port number, 8080 = 0x90 0x1F (little endian).
+        static string AfterPort(Dictionary<byte, byte[]> channels, byte channel)
+        {
+            if (!channels.TryGetValue(channel, out var bytes) || bytes.Length == 0)
+                return "";
+            Assert.True(bytes.Length >= 2 && bytes[0] == 0x90 && bytes[1] == 0x1F, $"channel {channel} does not open with port 8080: {Convert.ToHexString(bytes.AsSpan(0, Math.Min(bytes.Length, 8)))}");
+            return Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2);
+        }
+    }
+
+    private static ContainerConfig HttpdContainer() => CriConfig.Container("web", CriContainerdFixture.BusyboxImage,
+        "sh", "-c", "mkdir -p /www && echo hello > /www/index.html && httpd -f -p 8080 -h /www");
+
+    /// <summary>What a port forward to a pod's httpd on 8080 must bring back with this handler: data is
+    /// what the port's data channel carried, error what its error channel carried.</summary>
+    protected abstract void AssertPortForwardOutcome(string data, string error);
+
+    [Fact]
+    public Task PortForward_over_the_websocket_stream_server_to_an_httpd_in_the_pod() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        await using var pod = await RunPodAsync("portforward");
+        var id = await pod.RunContainerAsync(HttpdContainer());
+        var (data, error) = await PortForwardToHttpdAsync(pod, id);
+        output.WriteLine($"{handler}: port forward data \"{data}\" error \"{error}\"");
+        AssertPortForwardOutcome(data, error);
+        await pod.RemoveAsync();
+    });
+
     private async Task<Dictionary<byte, byte[]>> ExecAsync(string containerId, string[] command, CancellationToken cancellationToken)
     {
         var request = new ExecRequest { ContainerId = containerId, Stdout = true, Stderr = true };
