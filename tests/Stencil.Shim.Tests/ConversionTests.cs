@@ -91,6 +91,13 @@ public sealed class ConversionTests
     }
 
     [Fact]
+    public void No_memory_limit_is_the_all_ones_value_containerd_treats_as_unlimited()
+    {
+        var stats = TaskConversions.ToStats(new ContainerStats(10, 6, 4, 100, 0, 30, 3, 50, 1000, 2000));
+        Assert.Equal(ulong.MaxValue, Metrics.Parser.ParseFrom(stats.Stats.Value).Memory.Usage.Limit);
+    }
+
+    [Fact]
     public void Stats_are_cgroups_v1_metrics_under_a_bare_type_url()
     {
         var stats = TaskConversions.ToStats(new ContainerStats(10, 6, 4, 100, 200, 30, 3, 50, 1000, 2000));
