@@ -73,4 +73,19 @@ public class GuestSpecBuilderTests
         Assert.Contains("pid namespace path /proc/42/ns/pid dropped: it names a host namespace", plan.Notes);
         Assert.Contains("network namespace removed: the VM is the pod's network sandbox", plan.Notes);
     }
+
+    [Fact]
+    public void A_CRI_container_sharing_the_sandbox_IPC_and_PID_namespaces_asks_the_agent_to_join_the_sandbox()
+    {
+        var host = JsonNode.Parse(HostSpec)!.AsObject();
+        host["linux"]!["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "ipc", ["path"] = "/proc/42/ns/ipc" });
+        host["annotations"] = new JsonObject { ["io.kubernetes.cri.container-type"] = "container", ["io.kubernetes.cri.sandbox-id"] = "pod1" };
+        var plan = GuestSpecBuilder.Build(SpecJson.ParseSpec(Encoding.UTF8.GetBytes(host.ToJsonString()), "config.json"), "c1", _ => false);
+        var spec = JsonNode.Parse(plan.GuestSpecJson)!;
+        Assert.Equal("pid,ipc", (string?)spec["annotations"]![GuestSpecBuilder.JoinSandboxNamespacesAnnotation]);
+        Assert.All(spec["linux"]!["namespaces"]!.AsArray(), n => Assert.Null(n!["path"]));
+
+        // Without CRI's annotations (ctr, the sandbox itself) nothing is joined.
+        Assert.Null(JsonNode.Parse(Plan().GuestSpecJson)!["annotations"]?[GuestSpecBuilder.JoinSandboxNamespacesAnnotation]);
+    }
 }

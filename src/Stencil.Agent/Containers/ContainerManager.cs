@@ -58,6 +58,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
                 throw StencilException.InvalidArgument($"root.path \"{spec.Root.Path}\" is not a directory");
             spec.Root.Path = rootfs;
             var networkSysctls = SpecRewriter.TakeNetworkSysctls(spec);
+            JoinSandboxNamespaces(spec);
             await File.WriteAllBytesAsync(Path.Combine(dir, "config.json"), SpecRewriter.Serialize(spec), cancellationToken).ConfigureAwait(false);
             await WriteSysctlsAsync(networkSysctls, cancellationToken).ConfigureAwait(false);
 
@@ -216,6 +217,32 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
         }
         return result;
     }
+
+    /// <summary>
+    /// The IPC (and PID) namespaces a CRI container shares with its pod's sandbox on the host are the
+    /// sandbox container's in the guest: the shim lists them in an annotation (the host paths mean
+    /// nothing here), and the container joins the ones of the sandbox's first process. Without a
+    /// running sandbox container in this guest the container keeps namespaces of its own.
+    /// </summary>
+    private void JoinSandboxNamespaces(Stencil.Oci.Model.Spec spec)
+    {
+        if (spec.Annotations is not { } annotations
+            || !annotations.TryGetValue(JoinSandboxNamespacesAnnotation, out var types)
+            || !annotations.TryGetValue("io.kubernetes.cri.sandbox-id", out var sandboxId)
+            || spec.Linux?.Namespaces is not { } namespaces)
+            return;
+        int? pid;
+        lock (_lock)
+            pid = _containers.GetValueOrDefault(sandboxId)?.Init?.Pid;
+        if (pid is null)
+            return;
+        var join = types.Split(',');
+        foreach (var ns in namespaces.Where(n => n.Type is "ipc" or "pid" && join.Contains(n.Type)))
+            ns.Path = $"/proc/{pid}/ns/{ns.Type}";
+    }
+
+    /// <summary>The shim's annotation (GuestSpecBuilder.JoinSandboxNamespacesAnnotation).</summary>
+    internal const string JoinSandboxNamespacesAnnotation = "io.stencil.guest.join-sandbox-namespaces";
 
     /// <summary>The pod's network sysctls, written in the guest's root network namespace (the pod's network).</summary>
     private static async Task WriteSysctlsAsync(IReadOnlyList<(string Path, string Value)> sysctls, CancellationToken cancellationToken)

@@ -26,6 +26,13 @@ public static class GuestSpecBuilder
 {
     public const string RootfsMountPoint = "rootfs";
 
+    /// <summary>Annotation for the agent: the namespace types (comma-separated) the container shares with
+    /// its pod's sandbox container (the one named by io.kubernetes.cri.sandbox-id).</summary>
+    public const string JoinSandboxNamespacesAnnotation = "io.stencil.guest.join-sandbox-namespaces";
+
+    private const string CriContainerType = "io.kubernetes.cri.container-type";
+    private const string CriSandboxId = "io.kubernetes.cri.sandbox-id";
+
     /// <summary>Character devices with numbers fixed by the kernel: the guest has the same ones.</summary>
     private static readonly HashSet<(long Major, long Minor)> s_guestCharDevices =
     [
@@ -81,13 +88,24 @@ public static class GuestSpecBuilder
                 linux.Namespaces.RemoveAll(n => n.Type == "network");
                 if (linux.Namespaces.Count != before)
                     notes.Add("network namespace removed: the VM is the pod's network sandbox");
+                var joinSandbox = new List<string>();
                 foreach (var ns in linux.Namespaces)
                 {
                     if (!string.IsNullOrEmpty(ns.Path))
                     {
                         notes.Add($"{ns.Type} namespace path {ns.Path} dropped: it names a host namespace");
                         ns.Path = null;
+                        if (ns.Type is "ipc" or "pid")
+                            joinSandbox.Add(ns.Type);
                     }
+                }
+                // A CRI container names the pod sandbox's IPC (and, with a shared process namespace, PID)
+                // namespace on the host; in the guest the agent joins the sandbox container's instead.
+                if (joinSandbox.Count > 0 && spec.Annotations is { } annotations
+                    && annotations.GetValueOrDefault(CriContainerType) == "container" && annotations.ContainsKey(CriSandboxId))
+                {
+                    annotations[JoinSandboxNamespacesAnnotation] = string.Join(',', joinSandbox);
+                    notes.Add($"{string.Join(", ", joinSandbox)} namespace(s) of sandbox {annotations[CriSandboxId]} joined in the guest");
                 }
             }
             linux.CgroupsPath = $"/stencil/{containerId}";

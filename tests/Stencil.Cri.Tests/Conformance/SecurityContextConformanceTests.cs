@@ -165,10 +165,9 @@ public abstract class SecurityContextConformanceTests(CriContainerdFixture fixtu
         await AssertProbeAsync(pod, Container("net", NetworkProbe), NetworkProbe, new()
         {
             ["hostname"] = name, ["etc_hostname"] = name,
-            // kernel.shm_rmid_forced is printed but not compared: containerd sets it in the sandbox's IPC
-            // namespace only, which runc's containers join; stencil's containers get an IPC namespace
-            // of their own in the guest (the host's namespace paths cannot be joined there), so they read 0.
-            ["port_range"] = "40000 50000",
+            // containerd sets kernel.shm_rmid_forced in the sandbox's IPC namespace only: a container
+            // reads 1 only if it shares the sandbox's IPC namespace, as the kubelet asks (ipc POD).
+            ["shm_rmid_forced"] = "1", ["port_range"] = "40000 50000",
             ["resolv"] = "search default.svc.cluster.local svc.cluster.local|nameserver 10.96.0.10|options ndots:5|",
             ["hosts"] = "localhost",
         });
