@@ -45,7 +45,8 @@ stop)
     rm -f "$dir/containerd.pid"
   fi
   # containerd leaves its snapshots mounted only while tasks run; unmount anything left under DIR.
-  grep -o " $dir/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # (grep finds nothing when all is clean: that must not end the script under pipefail.)
+  { grep -o " $dir/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$dir"
   ;;
 *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
