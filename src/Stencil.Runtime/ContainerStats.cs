@@ -11,4 +11,8 @@ public sealed record ContainerStats(
     ulong PidsCurrent,
     ulong PidsLimit,
     ulong IoReadBytes,
-    ulong IoWriteBytes);
+    ulong IoWriteBytes)
+{
+    /// <summary>Anonymous memory (cgroup v2 memory.stat "anon"): what cgroups v1 metrics call rss.</summary>
+    public ulong MemoryRssBytes { get; init; }
+}

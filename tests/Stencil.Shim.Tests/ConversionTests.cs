@@ -100,12 +100,13 @@ public sealed class ConversionTests
     [Fact]
     public void Stats_are_cgroups_v1_metrics_under_a_bare_type_url()
     {
-        var stats = TaskConversions.ToStats(new ContainerStats(10, 6, 4, 100, 200, 30, 3, 50, 1000, 2000));
+        var stats = TaskConversions.ToStats(new ContainerStats(10, 6, 4, 100, 200, 30, 3, 50, 1000, 2000) { MemoryRssBytes = 70 });
 
         Assert.Equal("io.containerd.cgroups.v1.Metrics", stats.Stats.TypeUrl);
         var metrics = Metrics.Parser.ParseFrom(stats.Stats.Value);
         Assert.Equal((10ul, 4ul, 6ul), (metrics.Cpu.Usage.Total, metrics.Cpu.Usage.Kernel, metrics.Cpu.Usage.User));
         Assert.Equal((100ul, 200ul, 30ul), (metrics.Memory.Usage.Usage, metrics.Memory.Usage.Limit, metrics.Memory.Cache));
+        Assert.Equal((70ul, 70ul), (metrics.Memory.Rss, metrics.Memory.TotalRss));
         Assert.Equal((3ul, 50ul), (metrics.Pids.Current, metrics.Pids.Limit));
         Assert.Equal([("Read", 1000ul), ("Write", 2000ul)], metrics.Blkio.IoServiceBytesRecursive.Select(e => (e.Op, e.Value)));
     }

@@ -133,6 +133,8 @@ internal static class TaskConversions
             {
                 Cache = stats.MemoryCacheBytes,
                 TotalCache = stats.MemoryCacheBytes,
+                Rss = stats.MemoryRssBytes,
+                TotalRss = stats.MemoryRssBytes,
                 // 0 is "no limit" below the service edge; cgroups v1 metrics (and containerd's CRI, which
                 // computes available = limit - working set) expect the all-ones value for that.
                 Usage = new MemoryEntry { Usage = stats.MemoryUsageBytes, Limit = stats.MemoryLimitBytes == 0 ? ulong.MaxValue : stats.MemoryLimitBytes },

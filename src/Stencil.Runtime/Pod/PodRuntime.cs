@@ -360,7 +360,10 @@ public sealed class PodRuntime : IPodRuntime
         Find(id, null);
         var s = await RequireVm().Agent.StatsContainerAsync(id, cancellationToken).ConfigureAwait(false);
         return new ContainerStats(s.CpuUsageMicros * 1000, s.CpuUserMicros * 1000, s.CpuSystemMicros * 1000,
-            s.MemoryUsageBytes, s.MemoryLimitBytes, s.MemoryFileBytes, s.PidsCurrent, s.PidsLimit, s.IoReadBytes, s.IoWriteBytes);
+            s.MemoryUsageBytes, s.MemoryLimitBytes, s.MemoryFileBytes, s.PidsCurrent, s.PidsLimit, s.IoReadBytes, s.IoWriteBytes)
+        {
+            MemoryRssBytes = s.MemoryAnonBytes,
+        };
     }
 
     // ---- delete -----------------------------------------------------------------------------
