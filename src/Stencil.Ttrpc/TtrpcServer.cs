@@ -84,38 +84,7 @@ public sealed class TtrpcServer : IAsyncDisposable
         var listener = await BindAsync(path, stop.Token).ConfigureAwait(false);
         try
         {
-            while (true)
-            {
-                Socket peer;
-                try
-                {
-                    peer = await listener.AcceptAsync(stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted
-                    or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                {
-                    // Transient (the peer gave up, or we are out of fds for a moment): keep accepting.
-                    try { await Task.Delay(TimeSpan.FromMilliseconds(10), stop.Token).ConfigureAwait(false); }
-                    catch (OperationCanceledException) { break; }
-                    continue;
-                }
-                catch (SocketException ex)
-                {
-                    throw new StencilException(ErrorKind.Unavailable, $"accepting on ttrpc socket {path} failed: {ex.Message}", ex);
-                }
-                if (!IsPeerAllowed(peer))
-                {
-                    Interlocked.Increment(ref _rejectedPeers);
-                    peer.Dispose();
-                    continue;
-                }
-                connections.RemoveAll(static t => t.IsCompleted);
-                connections.Add(ServeConnectionAsync(new NetworkStream(peer, ownsSocket: true), stop.Token));
-            }
+            await AcceptLoopAsync(listener, path, connections, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -124,6 +93,69 @@ public sealed class TtrpcServer : IAsyncDisposable
             TryDeleteSocketFile(path);
             stop.Cancel();
             await Task.WhenAll(connections).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Serves connections accepted on a socket that is already bound and listening (one a parent
+    /// process bound and handed over, as containerd shims do), with the same peer-uid check as
+    /// <see cref="ListenAsync"/>. The caller keeps the listener: it is neither closed nor unlinked.
+    /// Completes when <paramref name="cancellationToken"/> fires or the server is disposed, after
+    /// this listener's connections have ended.
+    /// </summary>
+    public async Task ServeListenerAsync(Socket listener, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        var connections = new List<Task>();
+        try
+        {
+            await AcceptLoopAsync(listener, listener.LocalEndPoint?.ToString() ?? "(inherited)", connections, stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            stop.Cancel();
+            await Task.WhenAll(connections).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, string what, List<Task> connections, CancellationToken stop)
+    {
+        while (true)
+        {
+            Socket peer;
+            try
+            {
+                peer = await listener.AcceptAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the owner closed the listener
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted
+                or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+            {
+                // Transient (the peer gave up, or we are out of fds for a moment): keep accepting.
+                try { await Task.Delay(TimeSpan.FromMilliseconds(10), stop).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
+            catch (SocketException ex)
+            {
+                throw new StencilException(ErrorKind.Unavailable, $"accepting on ttrpc socket {what} failed: {ex.Message}", ex);
+            }
+            if (!IsPeerAllowed(peer))
+            {
+                Interlocked.Increment(ref _rejectedPeers);
+                peer.Dispose();
+                continue;
+            }
+            connections.RemoveAll(static t => t.IsCompleted);
+            connections.Add(ServeConnectionAsync(new NetworkStream(peer, ownsSocket: true), stop));
         }
     }
 

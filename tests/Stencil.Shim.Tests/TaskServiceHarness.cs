@@ -29,7 +29,7 @@ internal sealed class TaskServiceHarness : IAsyncDisposable
         fd.SetHandleAsInvalid();
         _listener = new Socket(new SafeSocketHandle(raw, ownsHandle: true));
         new TaskService(runtime, ShimLog.Null, () => Interlocked.Increment(ref _shutdowns)).Register(_server);
-        _accepting = ShimListener.AcceptAsync(_listener, _server, ShimLog.Null, _stop.Token);
+        _accepting = _server.ServeListenerAsync(_listener, _stop.Token);
     }
 
     public FakePodRuntime Runtime { get; }

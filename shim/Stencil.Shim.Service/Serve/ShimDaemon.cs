@@ -69,7 +69,7 @@ internal sealed class ShimDaemon
         using var stopPump = new CancellationTokenSource();
         var pump = publisher.PumpAsync(runtime.Events, stopPump.Token);
         using var stopAccepting = new CancellationTokenSource();
-        var accepting = ShimListener.AcceptAsync(listener, server, log, stopAccepting.Token);
+        var accepting = server.ServeListenerAsync(listener, stopAccepting.Token);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
