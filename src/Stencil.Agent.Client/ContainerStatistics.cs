@@ -19,4 +19,14 @@ public sealed record ContainerStatistics(
     ulong IoReadBytes,
     ulong IoWriteBytes,
     ulong IoReadOps,
-    ulong IoWriteOps);
+    ulong IoWriteOps)
+{
+    /// <summary>memory.stat pgfault: page faults of the container's processes, minor and major.</summary>
+    public ulong MemoryPageFaults { get; init; }
+
+    /// <summary>memory.stat pgmajfault: page faults that had to read from storage.</summary>
+    public ulong MemoryMajorPageFaults { get; init; }
+
+    /// <summary>memory.stat inactive_file: page cache the kernel can reclaim first (not in the working set).</summary>
+    public ulong MemoryInactiveFileBytes { get; init; }
+}

@@ -100,13 +100,15 @@ public sealed class ConversionTests
     [Fact]
     public void Stats_are_cgroups_v1_metrics_under_a_bare_type_url()
     {
-        var stats = TaskConversions.ToStats(new ContainerStats(10, 6, 4, 100, 200, 30, 3, 50, 1000, 2000) { MemoryRssBytes = 70 });
+        var stats = TaskConversions.ToStats(new ContainerStats(10, 6, 4, 100, 200, 30, 3, 50, 1000, 2000) { MemoryRssBytes = 70, MemoryPageFaults = 900, MemoryMajorPageFaults = 9, MemoryInactiveFileBytes = 20 });
 
         Assert.Equal("io.containerd.cgroups.v1.Metrics", stats.Stats.TypeUrl);
         var metrics = Metrics.Parser.ParseFrom(stats.Stats.Value);
         Assert.Equal((10ul, 4ul, 6ul), (metrics.Cpu.Usage.Total, metrics.Cpu.Usage.Kernel, metrics.Cpu.Usage.User));
         Assert.Equal((100ul, 200ul, 30ul), (metrics.Memory.Usage.Usage, metrics.Memory.Usage.Limit, metrics.Memory.Cache));
         Assert.Equal((70ul, 70ul), (metrics.Memory.Rss, metrics.Memory.TotalRss));
+        // containerd's CRI reads the total_* fields: page faults, and working set = usage - total_inactive_file.
+        Assert.Equal((900ul, 9ul, 20ul), (metrics.Memory.TotalPgFault, metrics.Memory.TotalPgMajFault, metrics.Memory.TotalInactiveFile));
         Assert.Equal((3ul, 50ul), (metrics.Pids.Current, metrics.Pids.Limit));
         Assert.Equal([("Read", 1000ul), ("Write", 2000ul)], metrics.Blkio.IoServiceBytesRecursive.Select(e => (e.Op, e.Value)));
     }
@@ -120,6 +122,9 @@ public sealed class ConversionTests
         Assert.Equal(new byte[] { 0x12, 0x02, 0x08, 0x03 }, bytes);
         // MemoryStat.usage is field 33: tag (33 << 3 | 2) = 0x10a, varint 0x8a 0x02.
         Assert.Equal(new byte[] { 0x8a, 0x02, 0x02, 0x10, 0x05 }, new MemoryStat { Usage = new MemoryEntry { Usage = 5 } }.ToByteArray());
+        // total_pg_fault 26 (0xd0 0x01), total_pg_maj_fault 27 (0xd8 0x01), total_inactive_file 30 (0xf0 0x01).
+        Assert.Equal(new byte[] { 0xd0, 0x01, 0x01, 0xd8, 0x01, 0x02, 0xf0, 0x01, 0x03 },
+            new MemoryStat { TotalPgFault = 1, TotalPgMajFault = 2, TotalInactiveFile = 3 }.ToByteArray());
     }
 
     public static TheoryData<RuntimeEvent, string, string> Events => new()

@@ -135,6 +135,12 @@ internal static class TaskConversions
                 TotalCache = stats.MemoryCacheBytes,
                 Rss = stats.MemoryRssBytes,
                 TotalRss = stats.MemoryRssBytes,
+                PgFault = stats.MemoryPageFaults,
+                TotalPgFault = stats.MemoryPageFaults,
+                PgMajFault = stats.MemoryMajorPageFaults,
+                TotalPgMajFault = stats.MemoryMajorPageFaults,
+                InactiveFile = stats.MemoryInactiveFileBytes,
+                TotalInactiveFile = stats.MemoryInactiveFileBytes,
                 // 0 is "no limit" below the service edge; cgroups v1 metrics (and containerd's CRI, which
                 // computes available = limit - working set) expect the all-ones value for that.
                 Usage = new MemoryEntry { Usage = stats.MemoryUsageBytes, Limit = stats.MemoryLimitBytes == 0 ? ulong.MaxValue : stats.MemoryLimitBytes },

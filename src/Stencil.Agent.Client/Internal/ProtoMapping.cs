@@ -69,7 +69,12 @@ internal static class ProtoMapping
         s.Memory?.UsageBytes ?? 0, s.Memory?.LimitBytes ?? 0, s.Memory?.MaxUsageBytes ?? 0,
         s.Memory?.AnonBytes ?? 0, s.Memory?.FileBytes ?? 0, s.Memory?.OomKills ?? 0,
         s.Pids?.Current ?? 0, s.Pids?.Limit ?? 0,
-        s.Io?.ReadBytes ?? 0, s.Io?.WriteBytes ?? 0, s.Io?.ReadIos ?? 0, s.Io?.WriteIos ?? 0);
+        s.Io?.ReadBytes ?? 0, s.Io?.WriteBytes ?? 0, s.Io?.ReadIos ?? 0, s.Io?.WriteIos ?? 0)
+    {
+        MemoryPageFaults = s.Memory?.PageFaults ?? 0,
+        MemoryMajorPageFaults = s.Memory?.MajorPageFaults ?? 0,
+        MemoryInactiveFileBytes = s.Memory?.InactiveFileBytes ?? 0,
+    };
 
     internal static GuestDetails FromProto(Proto.GuestDetails d) => new(
         d.KernelRelease, d.MemoryTotalBytes, d.MemoryAvailableBytes, (int)d.CpusOnline, (int)d.CpusPossible,

@@ -363,6 +363,9 @@ public sealed class PodRuntime : IPodRuntime
             s.MemoryUsageBytes, s.MemoryLimitBytes, s.MemoryFileBytes, s.PidsCurrent, s.PidsLimit, s.IoReadBytes, s.IoWriteBytes)
         {
             MemoryRssBytes = s.MemoryAnonBytes,
+            MemoryPageFaults = s.MemoryPageFaults,
+            MemoryMajorPageFaults = s.MemoryMajorPageFaults,
+            MemoryInactiveFileBytes = s.MemoryInactiveFileBytes,
         };
     }
 

@@ -12,7 +12,7 @@ public class CgroupStatsTests
             memoryCurrent: "4096\n",
             memoryMax: "max\n",
             memoryPeak: "8192\n",
-            memoryStat: "anon 1024\nfile 2048\nkernel 100\n",
+            memoryStat: "anon 1024\nfile 2048\nkernel 100\ninactive_file 512\npgfault 4242\npgmajfault 7\n",
             memoryEvents: "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
             pidsCurrent: "3\n",
             pidsMax: "100\n",
@@ -27,6 +27,7 @@ public class CgroupStatsTests
         Assert.Equal(1024UL, s.Memory.AnonBytes);
         Assert.Equal(2048UL, s.Memory.FileBytes);
         Assert.Equal(1UL, s.Memory.OomKills);
+        Assert.Equal((4242UL, 7UL, 512UL), (s.Memory.PageFaults, s.Memory.MajorPageFaults, s.Memory.InactiveFileBytes));
         Assert.Equal(3UL, s.Pids.Current);
         Assert.Equal(100UL, s.Pids.Limit);
         Assert.Equal(101UL, s.Io.ReadBytes);

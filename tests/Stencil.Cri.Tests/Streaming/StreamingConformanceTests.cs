@@ -168,6 +168,10 @@ public abstract class StreamingConformanceTests(CriContainerdFixture fixture, st
         Assert.Equal(id, stats.Attributes.Id);
         Assert.True(stats.Cpu.Timestamp > 0, "cpu timestamp is zero");
         Assert.True(stats.Memory?.WorkingSetBytes?.Value > 0, $"memory working set is zero: {stats.Memory}");
+        Assert.True(stats.Memory.RssBytes?.Value > 0, $"memory rss is zero: {stats.Memory}");
+        // dd and the shell touched fresh pages: both runtimes count minor faults (major ones may be 0).
+        Assert.True(stats.Memory.PageFaults?.Value > 0, $"page faults are zero: {stats.Memory}");
+        Assert.NotNull(stats.Memory.MajorPageFaults);
         Assert.True(stats.WritableLayer.UsedBytes.Value >= 512 * 1024, $"writable layer {stats.WritableLayer.UsedBytes.Value} bytes < the 512 KiB written");
         Assert.True(stats.WritableLayer.InodesUsed?.Value > 0, $"writable layer inodes are zero: {stats.WritableLayer}");
 
