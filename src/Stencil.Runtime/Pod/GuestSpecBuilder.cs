@@ -57,6 +57,7 @@ public static class GuestSpecBuilder
         var binds = new List<HostBind>();
 
         spec.Root = new Root { Path = RootfsMountPoint, Readonly = spec.Root?.Readonly ?? false };
+        GuestSecurityRules.Apply(spec, containerId, notes);
 
         if (spec.Mounts is not null)
         {
@@ -67,7 +68,7 @@ public static class GuestSpecBuilder
                     continue;
                 var shared = $"{containerId}/mounts/{i}";
                 var readOnly = m.Options?.Contains("ro") ?? false;
-                binds.Add(new HostBind(m.Source, shared, isFile(m.Source), readOnly));
+                binds.Add(new HostBind(m.Source, shared, isFile(m.Source), readOnly) { Propagation = GuestSecurityRules.SharedFolderPropagation(m) });
                 storages.Add(StorageMount.Shared(shared, $"mounts/{i}"));
                 notes.Add($"bind mount {m.Source} -> {m.Destination} shared as {shared}");
                 m.Source = $"mounts/{i}";

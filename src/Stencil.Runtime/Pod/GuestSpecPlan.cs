@@ -24,4 +24,9 @@ public sealed record GuestSpecPlan(
 /// <param name="SharedRelativePath">Where it appears in the shared folder ("c1/mounts/0").</param>
 /// <param name="IsFile">A file is bound onto an empty file, a folder onto an empty folder.</param>
 /// <param name="ReadOnly">Bound read-only on the host too, so the guest cannot write through 9p.</param>
-public sealed record HostBind(string HostPath, string SharedRelativePath, bool IsFile, bool ReadOnly);
+public sealed record HostBind(string HostPath, string SharedRelativePath, bool IsFile, bool ReadOnly)
+{
+    /// <summary>"rslave" for a HostToContainer mount: later host mounts below the source show in the
+    /// shared folder, which 9p serves to the guest. Null: the new bind's default.</summary>
+    public string? Propagation { get; init; }
+}

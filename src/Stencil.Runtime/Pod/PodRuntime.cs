@@ -186,7 +186,10 @@ public sealed class PodRuntime : IPodRuntime
             {
                 Directory.CreateDirectory(target);
             }
-            _mounter.Mount(new MountSpec("bind", bind.HostPath, "", bind.ReadOnly ? ["rbind", "ro"] : ["rbind"]), target);
+            List<string> options = bind.ReadOnly ? ["rbind", "ro"] : ["rbind"];
+            if (bind.Propagation is { } propagation)
+                options.Add(propagation);
+            _mounter.Mount(new MountSpec("bind", bind.HostPath, "", options), target);
             container.HostMounts.Add(target);
         }
     }
