@@ -76,8 +76,8 @@ public class GuestSecurityRulesTests
     }
 
     [Theory]
-    [InlineData("\"rbind\", \"rprivate\"", null)]
-    [InlineData("\"rbind\"", null)]
+    [InlineData("\"rbind\", \"rprivate\"", "rprivate")]
+    [InlineData("\"rbind\"", "rprivate")]
     [InlineData("\"rbind\", \"rslave\"", "rslave")]
     [InlineData("\"rbind\", \"slave\", \"ro\"", "rslave")]
     public void HostToContainer_propagation_makes_the_shared_folder_copy_a_slave(string options, string? expected)

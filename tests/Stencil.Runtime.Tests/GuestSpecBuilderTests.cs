@@ -49,7 +49,8 @@ public class GuestSpecBuilderTests
     {
         var plan = Plan();
         Assert.Equal(
-            [new HostBind("/srv/data", "c1/mounts/1", IsFile: false, ReadOnly: true), new HostBind("/var/lib/pod/hosts", "c1/mounts/2", IsFile: true, ReadOnly: false)],
+            [new HostBind("/srv/data", "c1/mounts/1", IsFile: false, ReadOnly: true) { Propagation = "rprivate" },
+             new HostBind("/var/lib/pod/hosts", "c1/mounts/2", IsFile: true, ReadOnly: false) { Propagation = "rprivate" }],
             plan.HostBinds);
         Assert.Equal(StorageMount.Shared("c1/mounts/1", "mounts/1"), plan.Storages[1]);
         var mounts = JsonNode.Parse(plan.GuestSpecJson)!["mounts"]!.AsArray();

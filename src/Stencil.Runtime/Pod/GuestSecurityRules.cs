@@ -19,7 +19,7 @@ namespace Stencil.Runtime.Pod;
 ///   which for Stencil is the VM boundary, so it is dropped with a note; any other named profile is
 ///   refused.
 /// - SELinux: the guest does not run SELinux, so a process or mount label is refused.
-/// - Mount propagation: "rprivate" (None) is what a 9p share gives anyway. "rslave" (HostToContainer)
+/// - Mount propagation: "rprivate" (None): the shared folder's copy of the source is made private. "rslave" (HostToContainer)
 ///   works: the shim binds the source into the shared folder as a slave, and 9p serves what the host
 ///   mounts below it later. "rshared" (Bidirectional) cannot: a mount made in the guest's kernel never
 ///   reaches the host's.
@@ -33,6 +33,17 @@ public static class GuestSecurityRules
     /// (with a note) what the VM boundary stands in for.</summary>
     public static void Apply(Spec spec, string containerId, List<string> notes)
     {
+        // The mounts first: containerd sets rootfsPropagation rshared because of such a mount, and the
+        // mount's destination is what the user can find in the pod spec.
+        if (spec.Mounts is { } mounts)
+        {
+            foreach (var m in mounts)
+            {
+                if (m.Options?.FirstOrDefault(IsShared) is { } shared)
+                    throw StencilException.InvalidArgument(
+                        $"container \"{containerId}\" mount {m.Destination} asks for bidirectional mount propagation ({shared}): mounts made inside a VM cannot propagate to the host; use mountPropagation HostToContainer or None with runtime class stencil");
+            }
+        }
         if (spec.Process is { } process)
         {
             process.ApparmorProfile = AppArmor(process.ApparmorProfile, containerId, notes);
@@ -55,21 +66,14 @@ public static class GuestSecurityRules
                 throw StencilException.InvalidArgument(
                     $"container \"{containerId}\" asks for rootfsPropagation \"{rp.GetString()}\" (bidirectional mount propagation): mounts made inside a VM cannot propagate to the host; use mountPropagation HostToContainer or None with runtime class stencil");
         }
-        if (spec.Mounts is { } mounts)
-        {
-            foreach (var m in mounts)
-            {
-                if (m.Options?.FirstOrDefault(IsShared) is { } shared)
-                    throw StencilException.InvalidArgument(
-                        $"container \"{containerId}\" mount {m.Destination} asks for bidirectional mount propagation ({shared}): mounts made inside a VM cannot propagate to the host; use mountPropagation HostToContainer or None with runtime class stencil");
-            }
-        }
     }
 
-    /// <summary>The propagation the shim gives a bind's copy in the shared folder: the mount's own
-    /// "slave"/"rslave" (HostToContainer), else none (the kernel's default for a new bind).</summary>
-    public static string? SharedFolderPropagation(Mount mount) =>
-        mount.Options?.LastOrDefault(o => o is "rslave" or "slave" or "rprivate" or "private") is "rslave" or "slave" ? "rslave" : null;
+    /// <summary>The propagation the shim gives a bind's copy in the shared folder: "rslave" for a
+    /// HostToContainer mount ("slave"/"rslave"), else "rprivate". Private must be asked for: a bind of
+    /// a source on a shared mount joins its peer group, and would show later host mounts to the guest,
+    /// which runc's private mount does not.</summary>
+    public static string SharedFolderPropagation(Mount mount) =>
+        mount.Options?.LastOrDefault(o => o is "rslave" or "slave" or "rprivate" or "private") is "rslave" or "slave" ? "rslave" : "rprivate";
 
     private static bool IsShared(string? option) => option is "shared" or "rshared";
 

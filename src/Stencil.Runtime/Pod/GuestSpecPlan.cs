@@ -27,6 +27,6 @@ public sealed record GuestSpecPlan(
 public sealed record HostBind(string HostPath, string SharedRelativePath, bool IsFile, bool ReadOnly)
 {
     /// <summary>"rslave" for a HostToContainer mount: later host mounts below the source show in the
-    /// shared folder, which 9p serves to the guest. Null: the new bind's default.</summary>
+    /// shared folder, which 9p serves to the guest; "rprivate" otherwise. Null: the new bind's default.</summary>
     public string? Propagation { get; init; }
 }

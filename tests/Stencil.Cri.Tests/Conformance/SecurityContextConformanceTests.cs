@@ -173,6 +173,46 @@ public abstract class SecurityContextConformanceTests(CriContainerdFixture fixtu
         });
     });
 
+    // Seccomp mode from /proc/self/status (0 none, 2 filter), and whether mkdir(2) is allowed.
+    private const string SeccompProbe =
+        "echo seccomp=$(grep '^Seccomp:' /proc/self/status | tr -d '\\t' | cut -d: -f2);"
+        + "d=/tmp/probe-dir.$$; if mkdir $d 2>/dev/null; then echo mkdir=ok; rmdir $d; else echo mkdir=denied; fi";
+
+    [Fact]
+    public Task Seccomp_runtime_default_localhost_and_unconfined_profiles_apply() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var name = $"sc-seccomp-{handler}";
+        await using var pod = await CriPod.RunAsync(Client, CriConfig.Sandbox(name, fixture.LogDirectory(name)), handler);
+        // A localhost profile: a file on the host, by absolute path (containerd reads it there).
+        var profile = Path.Combine(fixture.LogDirectory(name), "deny-mkdir.json");
+        await File.WriteAllTextAsync(profile,
+            """{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}""");
+
+        var runtimeDefault = Container("seccomp-default", SeccompProbe);
+        runtimeDefault.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.RuntimeDefault };
+        var localhost = Container("seccomp-localhost", SeccompProbe);
+        localhost.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.Localhost, LocalhostRef = profile };
+        var unconfined = Container("seccomp-unconfined", SeccompProbe);
+        unconfined.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.Unconfined };
+
+        await AssertProbeAsync(pod, runtimeDefault, SeccompProbe, new() { ["seccomp"] = "2", ["mkdir"] = "ok" });
+        await AssertProbeAsync(pod, localhost, SeccompProbe, new() { ["seccomp"] = "2", ["mkdir"] = "denied" });
+        await AssertProbeAsync(pod, unconfined, SeccompProbe, new() { ["seccomp"] = "0", ["mkdir"] = "ok" });
+
+        // A profile type the CRI does not define, and a localhost file that does not exist: containerd
+        // refuses both before any runtime sees the container, with the same words for each handler.
+        var unknown = Container("seccomp-unknown", SeccompProbe);
+        unknown.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = (SecurityProfile.Types.ProfileType)7 };
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => pod.CreateContainerAsync(unknown));
+        output.WriteLine($"{handler}: unknown profile type: {refused.Status.Detail}");
+        Assert.Contains("seccomp unknown ProfileType", refused.Status.Detail, StringComparison.Ordinal);
+        var missing = Container("seccomp-missing", SeccompProbe);
+        missing.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.Localhost, LocalhostRef = profile + ".missing" };
+        refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => pod.CreateContainerAsync(missing));
+        output.WriteLine($"{handler}: missing localhost profile: {refused.Status.Detail}");
+        Assert.Contains("deny-mkdir.json.missing", refused.Status.Detail, StringComparison.Ordinal);
+    });
+
     /// <summary>A busybox container whose first process prints <paramref name="probe"/>'s lines, then END, then sleeps.</summary>
     private static ContainerConfig Container(string name, string probe)
     {
