@@ -312,6 +312,49 @@ public sealed class AgentClient : IAsyncDisposable
         return [.. r.Interfaces_.Select(ProtoMapping.FromProto)];
     }
 
+    // --- port forwarding -----------------------------------------------------------------------
+
+    /// <summary>
+    /// Connects to 127.0.0.1:<paramref name="port"/> inside the guest (the pod's network) and returns the
+    /// stream's id for the calls below. Nothing listening there is Unavailable ("connection refused to
+    /// 127.0.0.1:PORT in the pod"). The stream lives until <see cref="PortForwardCloseAsync"/> or DestroySandbox.
+    /// </summary>
+    public async Task<ulong> PortForwardOpenAsync(int port, CancellationToken cancellationToken = default)
+    {
+        if (port is <= 0 or > ushort.MaxValue)
+            throw StencilException.InvalidArgument($"port {port} is out of range (1-65535)");
+        var r = await Call(AgentMethods.PortForwardOpen, new Proto.PortForwardOpenRequest { Port = (uint)port }, cancellationToken).ConfigureAwait(false);
+        return r.StreamId;
+    }
+
+    /// <summary>Sends the bytes to the guest's server; waits while its socket buffer is full.</summary>
+    public async Task<int> PortForwardWriteAsync(ulong streamId, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var r = await Wait(AgentMethods.PortForwardWrite,
+            new Proto.PortForwardWriteRequest { StreamId = streamId, Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
+        return (int)r.Len;
+    }
+
+    /// <summary>
+    /// Waits for what the guest's server sends (up to <paramref name="maxLength"/>, at most 1 MiB); empty
+    /// when it has ended its side or the stream was closed. As with stdio reads, a read cancelled here
+    /// stays pending in the guest until data comes or the stream is closed: close the stream after cancelling.
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>> PortForwardReadAsync(ulong streamId, int maxLength = MaxReadChunk, CancellationToken cancellationToken = default)
+    {
+        var r = await Wait(AgentMethods.PortForwardRead,
+            new Proto.PortForwardReadRequest { StreamId = streamId, MaxLen = (uint)Math.Clamp(maxLength, 1, MaxReadChunk) }, cancellationToken).ConfigureAwait(false);
+        return r.Eof ? ReadOnlyMemory<byte>.Empty : r.Data.Memory;
+    }
+
+    /// <summary>Half-close: the guest's server reads end of file; what it still sends can be read.</summary>
+    public Task PortForwardCloseWriteAsync(ulong streamId, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.PortForwardCloseWrite, new Proto.PortForwardStreamRequest { StreamId = streamId }, cancellationToken);
+
+    /// <summary>Closes the connection in the guest and forgets the stream; a pending read returns empty.</summary>
+    public Task PortForwardCloseAsync(ulong streamId, CancellationToken cancellationToken = default) =>
+        Call(AgentMethods.PortForwardClose, new Proto.PortForwardStreamRequest { StreamId = streamId }, cancellationToken);
+
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 
     private static Proto.ProcessRequest Process(string containerId, string? execId) => new() { ContainerId = containerId, ExecId = execId ?? "" };

@@ -38,4 +38,9 @@ internal static class AgentMethods
     internal static readonly TtrpcMethod<UpdateInterfaceRequest, Interface> UpdateInterface = new(AgentService, "UpdateInterface");
     internal static readonly TtrpcMethod<UpdateRoutesRequest, Routes> UpdateRoutes = new(AgentService, "UpdateRoutes");
     internal static readonly TtrpcMethod<ListInterfacesRequest, Interfaces> ListInterfaces = new(AgentService, "ListInterfaces");
+    internal static readonly TtrpcMethod<PortForwardOpenRequest, PortForwardOpenResponse> PortForwardOpen = new(AgentService, "PortForwardOpen");
+    internal static readonly TtrpcMethod<PortForwardWriteRequest, PortForwardWriteResponse> PortForwardWrite = new(AgentService, "PortForwardWrite");
+    internal static readonly TtrpcMethod<PortForwardReadRequest, PortForwardReadResponse> PortForwardRead = new(AgentService, "PortForwardRead");
+    internal static readonly TtrpcMethod<PortForwardStreamRequest, Empty> PortForwardCloseWrite = new(AgentService, "PortForwardCloseWrite");
+    internal static readonly TtrpcMethod<PortForwardStreamRequest, Empty> PortForwardClose = new(AgentService, "PortForwardClose");
 }

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Stencil.Agent.Containers;
 using Stencil.Agent.Guest;
 using Stencil.Agent.Logging;
+using Stencil.Agent.PortForward;
 using Stencil.Agent.Processes;
 using Stencil.Protocols.Agent;
 using Stencil.Ttrpc;
@@ -16,6 +17,9 @@ namespace Stencil.Agent.Service;
 internal sealed class AgentService(Sandbox sandbox, ContainerManager containers, Network network, CpuMemOnliner onliner)
 {
     private static readonly Empty s_empty = new();
+
+    // CRI port forwarding's connections in the guest; they end with the sandbox.
+    private readonly PortForwards _forwards = new();
 
     internal void Register(TtrpcServer server)
     {
@@ -103,6 +107,30 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
             result.Interfaces_.AddRange(await network.ListAsync(c.CancellationToken).ConfigureAwait(false));
             return result;
         });
+
+        server.Register(AgentMethods.PortForwardOpen, async (r, c) => new PortForwardOpenResponse
+        {
+            StreamId = await _forwards.OpenAsync(r.Port, c.CancellationToken).ConfigureAwait(false),
+        });
+        server.Register(AgentMethods.PortForwardWrite, async (r, c) => new PortForwardWriteResponse
+        {
+            Len = (uint)await _forwards.Get(r.StreamId).WriteAsync(r.Data.Memory, c.CancellationToken).ConfigureAwait(false),
+        });
+        server.Register(AgentMethods.PortForwardRead, async (r, c) =>
+        {
+            var data = await _forwards.Get(r.StreamId).ReadAsync((int)Math.Min(r.MaxLen, PortForwardConnection.MaxChunk), c.CancellationToken).ConfigureAwait(false);
+            return new PortForwardReadResponse { Data = UnsafeByteOperations.UnsafeWrap(data), Eof = data.Length == 0 };
+        });
+        server.Register(AgentMethods.PortForwardCloseWrite, (r, _) =>
+        {
+            _forwards.Get(r.StreamId).CloseWrite();
+            return Task.FromResult(s_empty);
+        });
+        server.Register(AgentMethods.PortForwardClose, (r, _) =>
+        {
+            _forwards.Close(r.StreamId);
+            return Task.FromResult(s_empty);
+        });
     }
 
     private Task<Empty> CreateSandboxAsync(CreateSandboxRequest r, TtrpcCallContext context)
@@ -114,6 +142,7 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
 
     private async Task<Empty> DestroySandboxAsync(DestroySandboxRequest r, TtrpcCallContext context)
     {
+        _forwards.CloseAll();
         await containers.RemoveAllAsync(context.CancellationToken).ConfigureAwait(false);
         sandbox.Destroy();
         return s_empty;

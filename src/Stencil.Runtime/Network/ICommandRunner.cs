@@ -4,4 +4,8 @@ namespace Stencil.Runtime.Network;
 internal interface ICommandRunner
 {
     Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken);
+
+    /// <summary>As above, with <paramref name="standardInput"/> written to the program's stdin, then closed
+    /// (<c>nft -f -</c> reads its ruleset so).</summary>
+    Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, string standardInput, CancellationToken cancellationToken);
 }

@@ -14,7 +14,7 @@ public sealed record NetworkTools(string Nsenter, string Ip, string Tc)
     public static NetworkTools Find() =>
         new(FindExecutable("nsenter", "util-linux"), FindExecutable("ip", "iproute2"), FindExecutable("tc", "iproute2"));
 
-    private static string FindExecutable(string name, string package)
+    internal static string FindExecutable(string name, string package)
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? "";
         foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(s_fallbackDirectories))

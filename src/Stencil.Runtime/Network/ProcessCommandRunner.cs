@@ -11,7 +11,10 @@ internal sealed class ProcessCommandRunner : ICommandRunner
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public async Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        RunAsync(fileName, arguments, "", cancellationToken);
+
+    public async Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, string standardInput, CancellationToken cancellationToken)
     {
         var commandLine = CommandLine.Format(fileName, arguments);
         var startInfo = new ProcessStartInfo(fileName)
@@ -32,7 +35,25 @@ internal sealed class ProcessCommandRunner : ICommandRunner
         {
             throw StencilException.FailedPrecondition($"cannot run `{commandLine}`: {ex.Message}");
         }
-        process.StandardInput.Close();
+        if (standardInput.Length > 0)
+        {
+            try
+            {
+                // Small inputs (a ruleset) fit the pipe's buffer; a program that exits without reading fails the write.
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // It exited early; its exit code and stderr say why.
+            }
+        }
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+        }
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -14,6 +14,9 @@ namespace Stencil.Runtime.Pod;
 /// </summary>
 public sealed class PodRuntime : IPodRuntime
 {
+    /// <summary>The exit code a Wait reports for an exec whose start failed (it never ran, so it did not succeed).</summary>
+    private const uint ExecNeverStartedExitCode = 255;
+
     private readonly PodRuntimeOptions _options;
     private readonly IPodVmProvider _vms;
     private readonly IMounter _mounter;
@@ -29,6 +32,7 @@ public sealed class PodRuntime : IPodRuntime
     private IPodVm? _vm;
     private IPodNetwork? _network;
     private TapAttachment? _podNetwork;
+    private PortForwardRelay? _portForward;
     private bool _disposed;
 
     /// <param name="network">The host side of pod networking; null: tc redirects through iproute2
@@ -222,7 +226,19 @@ public sealed class PodRuntime : IPodRuntime
         else
         {
             container.Init.Lifecycle.EnsureRunning("exec in");
-            var pid = await vm.Agent.ExecProcessAsync(id, process.ExecId, process.ProcessJson, cancellationToken).ConfigureAwait(false);
+            int pid;
+            try
+            {
+                pid = await vm.Agent.ExecProcessAsync(id, process.ExecId, process.ProcessJson, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is StencilException or OperationCanceledException)
+            {
+                // The process never ran: a Wait on it must return now (as runc's shim does), or containerd,
+                // which kills and waits for a failed exec before deleting it, waits out its whole deadline.
+                // No exit event: nothing was started.
+                process.Lifecycle.RecordExit(ExecNeverStartedExitCode, DateTimeOffset.UtcNow);
+                throw;
+            }
             process.Pid = (uint)pid;
             process.Forwarder = StdioForwarder.Start(vm.Agent, id, process.ExecId, process.Stdio, _log);
             process.Lifecycle.Started(process.Pid);
@@ -460,6 +476,7 @@ public sealed class PodRuntime : IPodRuntime
             }
             var networkNamespace = PodNetworkNamespace.FromSpec(firstBundle.Spec, firstContainerId);
             PodHostNamespaces.Refuse(firstBundle.Spec, firstContainerId);
+            var nft = networkNamespace is null ? null : FindNftForPortForwarding();
             Directory.CreateDirectory(SharedDir);
             var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
             Directory.CreateDirectory(runDir);
@@ -473,10 +490,12 @@ public sealed class PodRuntime : IPodRuntime
                     _network ??= new TcRedirectNetwork(log: _log);
                     _podNetwork = await PodNetworkSetup.AttachAsync(_network, vm, networkNamespace, cancellationToken).ConfigureAwait(false);
                     _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
+                    _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch
             {
+                await StopPortForwardAsync().ConfigureAwait(false);
                 await vm.DisposeAsync().ConfigureAwait(false);
                 await DetachNetworkAsync().ConfigureAwait(false);
                 throw;
@@ -496,6 +515,46 @@ public sealed class PodRuntime : IPodRuntime
         {
             _vmLock.Release();
         }
+    }
+
+    /// <summary>nft, which the port-forward relay needs; without it every CRI PortForward to the pod would
+    /// fail, so the pod is refused (before its VM starts) with the reason.</summary>
+    private string FindNftForPortForwarding()
+    {
+        try
+        {
+            return PortForwardRelay.FindNft();
+        }
+        catch (StencilException ex)
+        {
+            throw StencilException.FailedPrecondition($"port forwarding for pod {_options.PodId} could not be set up: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The relay that takes containerd's PortForward dials in the pod's namespace to the guest. Any
+    /// failure other than a missing nft is logged and the pod runs without port forwarding.
+    /// </summary>
+    private async Task<PortForwardRelay?> StartPortForwardAsync(IPodVm vm, string networkNamespace, string nft, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PortForwardRelay.StartAsync(networkNamespace, vm.Agent, nft, _log, $"pod {_options.PodId}", cancellationToken).ConfigureAwait(false);
+        }
+        catch (StencilException ex)
+        {
+            _log.Error($"port forwarding for pod {_options.PodId} could not be set up: {ex.Message}; the pod runs without it");
+            return null;
+        }
+    }
+
+    /// <summary>Closes the relay's listener and connections and removes its rule (before the VM goes, so guest streams close cleanly).</summary>
+    private async Task StopPortForwardAsync()
+    {
+        if (_portForward is not { } relay)
+            return;
+        _portForward = null;
+        await relay.DisposeAsync().ConfigureAwait(false);
     }
 
     private IPodVm RequireVm() =>
@@ -518,6 +577,7 @@ public sealed class PodRuntime : IPodRuntime
                     await DetachDevicesAsync(_vm, release).ConfigureAwait(false);
                 return;
             }
+            await StopPortForwardAsync().ConfigureAwait(false);
             if (_vm is { } vm)
             {
                 _vm = null;
