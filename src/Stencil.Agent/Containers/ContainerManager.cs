@@ -64,7 +64,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
 
             var terminal = spec.Process?.Terminal ?? false;
             var pidFile = Path.Combine(dir, "init.pid");
-            var pid = await RunWithStdioAsync(runtime, "create", dir, terminal, "console.sock",
+            var pid = await RunWithStdioAsync(runtime, "create", dir, terminal,
                 socket => cl => cl.Create(id, dir, pidFile, socket), pidFile, cancellationToken,
                 onIo: (i, c) => { io = i; console = c; }).ConfigureAwait(false);
 
@@ -219,7 +219,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
     }
 
     /// <summary>
-    /// The IPC (and PID) namespaces a CRI container shares with its pod's sandbox on the host are the
+    /// The IPC, UTS (and PID) namespaces a CRI container shares with its pod's sandbox on the host are the
     /// sandbox container's in the guest: the shim lists them in an annotation (the host paths mean
     /// nothing here), and the container joins the ones of the sandbox's first process. Without a
     /// running sandbox container in this guest the container keeps namespaces of its own.
@@ -237,7 +237,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
         if (pid is null)
             return;
         var join = types.Split(',');
-        foreach (var ns in namespaces.Where(n => n.Type is "ipc" or "pid" && join.Contains(n.Type)))
+        foreach (var ns in namespaces.Where(n => n.Type is "ipc" or "pid" or "uts" && join.Contains(n.Type)))
             ns.Path = $"/proc/{pid}/ns/{ns.Type}";
     }
 
@@ -279,7 +279,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             var processFile = Path.Combine(c.Dir, $"exec-{execId}.json");
             var pidFile = Path.Combine(c.Dir, $"exec-{execId}.pid");
             await File.WriteAllBytesAsync(processFile, SpecJson.Serialize(process), cancellationToken).ConfigureAwait(false);
-            var pid = await RunWithStdioAsync(c.Runtime, $"exec {execId} in", c.Dir, process.Terminal, $"exec-{execId}.sock",
+            var pid = await RunWithStdioAsync(c.Runtime, $"exec {execId} in", c.Dir, process.Terminal,
                 socket => cl => cl.Exec(id, processFile, pidFile, socket), pidFile, cancellationToken,
                 onIo: (i, s) => { io = i; console = s; }).ConfigureAwait(false);
             var guestProcess = new GuestProcess(id, execId, pid, io!, Reaper.Instance.WaitAsync(pid));
@@ -400,7 +400,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
     /// Runs `create` or `exec` with the process's stdio: pipes passed through the runtime to the
     /// process, or a console socket the runtime sends the terminal's master to. Returns the pid.
     /// </summary>
-    private static async Task<int> RunWithStdioAsync(OciRuntime runtime, string what, string dir, bool terminal, string socketName,
+    private static async Task<int> RunWithStdioAsync(OciRuntime runtime, string what, string dir, bool terminal,
         Func<string?, Func<OciCommandLine, IReadOnlyList<string>>> command, string pidFile, CancellationToken cancellationToken,
         Action<ProcessIo, ConsoleSocket?> onIo)
     {
@@ -408,7 +408,7 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
         if (terminal)
         {
             var io = ProcessIo.CreateTerminal();
-            var console = new ConsoleSocket(Path.Combine(dir, socketName));
+            var console = new ConsoleSocket(GuestPaths.NewConsoleSocketPath());
             onIo(io, console);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var master = console.ReceiveMasterAsync(stop.Token);

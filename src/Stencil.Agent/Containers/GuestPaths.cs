@@ -28,6 +28,19 @@ internal static partial class GuestPaths
 
     internal static string ContainerDir(string id) => Path.Combine(ContainersRoot, id);
 
+    /// <summary>Console sockets live in a folder of their own under short names: a unix socket path has at
+    /// most 107 bytes, and CONTAINER_DIR/exec-EXECID.sock with containerd's 64-character ids is 162.</summary>
+    internal const string ConsoleSocketsRoot = "/run/stencil/tty";
+
+    private static long s_consoleSockets;
+
+    /// <summary>A fresh path for an OCI runtime's --console-socket (the folder is made if missing).</summary>
+    internal static string NewConsoleSocketPath()
+    {
+        Directory.CreateDirectory(ConsoleSocketsRoot);
+        return Path.Combine(ConsoleSocketsRoot, $"{Interlocked.Increment(ref s_consoleSockets)}.sock");
+    }
+
     /// <summary>
     /// A path the host names relative to <paramref name="root"/> (or absolute inside it): no ".."
     /// component, no escape. Returns the absolute, normalized path. Pure.
