@@ -18,6 +18,7 @@ public sealed class StencilDeviceTests(StencilCriFixture fixture, ITestOutputHel
     {
         Assert.NotNull(refused);
         Assert.Null(probe);
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
         Assert.Contains("character device /dev/net/tun (10:200) cannot be passed into a VM", refused.Status.Detail);
     }
 }
