@@ -59,6 +59,7 @@ internal static class CheckCommand
                     : new(Level.Fail, "9p", "QEMU has no virtio-9p-pci device: containers' root file systems reach the guest over 9p"),
             Tmpfs(config.Factory, caps),
             Tc(config.Runtime),
+            Nft(config.Runtime),
             GuestFile("guest kernel", h.Kernel, "kernel"),
             GuestFile("guest initrd", h.Initrd, "initrd"),
         };
@@ -93,6 +94,20 @@ internal static class CheckCommand
                 return new(Level.Ok, "tc", tc);
         }
         return new(Level.Fail, "tc", "tc not found (install iproute2): internetworking_model = \"tcfilter\" joins the pod's veth to the VM's tap with it");
+    }
+
+    /// <summary>The port-forward relay's redirect rule is loaded with nft; a CRI pod with a network namespace is refused without it.</summary>
+    private static Line Nft(RuntimeConfig runtime)
+    {
+        if (runtime.InternetworkingModel != "tcfilter")
+            return new(Level.Ok, "nft", $"not needed (internetworking_model = \"{runtime.InternetworkingModel}\")");
+        foreach (var dir in new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" })
+        {
+            var nft = Path.Combine(dir, "nft");
+            if (File.Exists(nft))
+                return new(Level.Ok, "nft", nft);
+        }
+        return new(Level.Fail, "nft", "nft not found (install nftables): CRI PortForward reaches a pod's VM through an nftables redirect in the pod's namespace, and pods with a network namespace are refused without it");
     }
 
     private static Line GuestFile(string name, string path, string key) =>

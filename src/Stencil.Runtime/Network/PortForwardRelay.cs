@@ -296,6 +296,6 @@ public sealed class PortForwardRelay : IAsyncDisposable
             }
         }
         _stop.Dispose();
-        _log.Debug($"{_what}: port-forward relay on 127.0.0.1:{Port} closed");
+        _log.Info($"{_what}: port-forward relay on 127.0.0.1:{Port} in {_netns} closed");
     }
 }

@@ -28,10 +28,11 @@ public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper o
     public async Task Check_passes_on_this_host_and_names_each_piece()
     {
         Prerequisite.Executable("tc", "apt-get install iproute2 (scripts/deps.sh)");
+        Prerequisite.Executable("nft", "apt-get install nftables (scripts/deps.sh)");
         var (code, stdout, _) = await CliCommandTests.RunAsync("--config", WriteConfig("check", fixture.TemplatePath), "check");
         output.WriteLine(stdout);
         Assert.Equal(0, code);
-        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "guest kernel", "guest initrd", "template" })
+        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "nft", "guest kernel", "guest initrd", "template" })
             Assert.Matches($"(?m)^(ok|warn) +{name} ", stdout);
         Assert.Contains($"ok    tmpfs         {fixture.TemplatePath} is a tmpfs", stdout);
         Assert.EndsWith("all required checks passed\n", stdout);
