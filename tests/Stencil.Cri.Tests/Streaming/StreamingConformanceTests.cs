@@ -192,7 +192,7 @@ public abstract class StreamingConformanceTests(CriContainerdFixture fixture, st
     /// <summary>Port forward over the websocket stream server to <paramref name="port"/> of the pod, sending
     /// an HTTP request: what came back on the port's data channel and on its error channel (each without
     /// the 2-byte port prefix the server sends first).</summary>
-    private async Task<(string Data, string Error)> PortForwardAsync(CriPod pod, int port)
+    private async Task<(string Data, string Error)> PortForwardAsync(CriPod pod, int port, string path = "/")
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var forward = await Client.Runtime.PortForwardAsync(new PortForwardRequest { PodSandboxId = pod.Id, Port = { port } }, cancellationToken: cts.Token);
@@ -200,7 +200,7 @@ public abstract class StreamingConformanceTests(CriContainerdFixture fixture, st
         Assert.Equal(ChannelWebSocket.Protocol, socket.NegotiatedProtocol);
         try
         {
-            await socket.SendAsync(0, Encoding.ASCII.GetBytes("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"), cts.Token);
+            await socket.SendAsync(0, Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"), cts.Token);
         }
         catch (System.Net.WebSockets.WebSocketException e)
         {
@@ -222,7 +222,7 @@ public abstract class StreamingConformanceTests(CriContainerdFixture fixture, st
     }
 
     private static ContainerConfig HttpdContainer() => CriConfig.Container("web", CriContainerdFixture.BusyboxImage,
-        "sh", "-c", "mkdir -p /www && echo hello > /www/index.html && httpd -f -p 8080 -h /www");
+        "sh", "-c", "mkdir -p /www && echo hello > /www/index.html && head -c 2097152 /dev/zero | tr '\\0' x > /www/big && httpd -f -p 8080 -h /www");
 
     /// <summary>
     /// containerd dials localhost:PORT in the pod's network namespace: with runc the httpd listens there;
@@ -247,6 +247,14 @@ public abstract class StreamingConformanceTests(CriContainerdFixture fixture, st
         Assert.StartsWith("HTTP/1.", data);
         Assert.EndsWith("\r\n\r\nhello\n", data);
         Assert.Equal("", error);
+
+        // 2 MiB: what the data path costs (containerd waits 1 s after the answer before it closes, for both).
+        clock.Restart();
+        (data, error) = await PortForwardAsync(pod, 8080, "/big");
+        output.WriteLine($"{handler}: port forward of a 2 MiB answer in {clock.ElapsedMilliseconds} ms");
+        Assert.Equal("", error);
+        Assert.StartsWith("HTTP/1.", data);
+        Assert.EndsWith("\r\n\r\n" + new string('x', 2 << 20), data);
 
         clock.Restart();
         (data, error) = await PortForwardAsync(pod, 8081);
