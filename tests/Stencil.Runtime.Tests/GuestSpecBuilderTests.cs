@@ -76,14 +76,15 @@ public class GuestSpecBuilderTests
     }
 
     [Fact]
-    public void A_CRI_container_sharing_the_sandbox_IPC_and_PID_namespaces_asks_the_agent_to_join_the_sandbox()
+    public void A_CRI_container_sharing_the_sandbox_IPC_UTS_and_PID_namespaces_asks_the_agent_to_join_the_sandbox()
     {
         var host = JsonNode.Parse(HostSpec)!.AsObject();
         host["linux"]!["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "ipc", ["path"] = "/proc/42/ns/ipc" });
+        host["linux"]!["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "uts", ["path"] = "/proc/42/ns/uts" });
         host["annotations"] = new JsonObject { ["io.kubernetes.cri.container-type"] = "container", ["io.kubernetes.cri.sandbox-id"] = "pod1" };
         var plan = GuestSpecBuilder.Build(SpecJson.ParseSpec(Encoding.UTF8.GetBytes(host.ToJsonString()), "config.json"), "c1", _ => false);
         var spec = JsonNode.Parse(plan.GuestSpecJson)!;
-        Assert.Equal("pid,ipc", (string?)spec["annotations"]![GuestSpecBuilder.JoinSandboxNamespacesAnnotation]);
+        Assert.Equal("pid,ipc,uts", (string?)spec["annotations"]![GuestSpecBuilder.JoinSandboxNamespacesAnnotation]);
         Assert.All(spec["linux"]!["namespaces"]!.AsArray(), n => Assert.Null(n!["path"]));
 
         // Without CRI's annotations (ctr, the sandbox itself) nothing is joined.

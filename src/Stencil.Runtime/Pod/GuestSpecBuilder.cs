@@ -96,12 +96,12 @@ public static class GuestSpecBuilder
                     {
                         notes.Add($"{ns.Type} namespace path {ns.Path} dropped: it names a host namespace");
                         ns.Path = null;
-                        if (ns.Type is "ipc" or "pid")
+                        if (ns.Type is "ipc" or "pid" or "uts")
                             joinSandbox.Add(ns.Type);
                     }
                 }
-                // A CRI container names the pod sandbox's IPC (and, with a shared process namespace, PID)
-                // namespace on the host; in the guest the agent joins the sandbox container's instead.
+                // A CRI container names the pod sandbox's IPC and UTS (and, with a shared process namespace,
+                // PID) namespaces on the host; in the guest the agent joins the sandbox container's instead.
                 if (joinSandbox.Count > 0 && spec.Annotations is { } annotations
                     && annotations.GetValueOrDefault(CriContainerType) == "container" && annotations.ContainsKey(CriSandboxId))
                 {
