@@ -8,4 +8,6 @@ public enum StorageKind
     BlockByPci,
     /// <summary>A virtio-blk device found by its serial= property.</summary>
     BlockBySerial,
+    /// <summary>A tmpfs of the sandbox, by name, shared by the containers that name it.</summary>
+    Ephemeral,
 }

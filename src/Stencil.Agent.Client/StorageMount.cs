@@ -15,6 +15,11 @@ public sealed record StorageMount(StorageKind Kind, string Source, string MountP
     public static StorageMount BlockByPci(string pciAddress, string fsType, string mountPoint, IReadOnlyList<string>? options = null) =>
         new(StorageKind.BlockByPci, pciAddress, mountPoint, fsType, options);
 
+    /// <summary>The sandbox's tmpfs <paramref name="name"/> (made by the first container naming it, with
+    /// <paramref name="options"/> such as "size=N", "mode=1777"), bind-mounted at <paramref name="mountPoint"/>.</summary>
+    public static StorageMount Ephemeral(string name, string mountPoint, IReadOnlyList<string>? options = null) =>
+        new(StorageKind.Ephemeral, name, mountPoint, "tmpfs", options);
+
     public static StorageMount BlockBySerial(string serial, string fsType, string mountPoint, IReadOnlyList<string>? options = null) =>
         new(StorageKind.BlockBySerial, serial, mountPoint, fsType, options);
 }

@@ -57,6 +57,9 @@ internal static class ProtoMapping
             case StorageKind.BlockBySerial:
                 storage.Block = new Proto.BlockDevice { Serial = s.Source, TimeoutMs = timeoutMs };
                 break;
+            case StorageKind.Ephemeral:
+                storage.Ephemeral = s.Source;
+                break;
             default:
                 throw StencilException.InvalidArgument($"storage kind {s.Kind} is not known");
         }

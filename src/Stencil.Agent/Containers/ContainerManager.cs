@@ -368,6 +368,9 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
         }
     }
 
+    /// <summary>Unmounts the sandbox's tmpfs volumes (DestroySandbox, after <see cref="RemoveAllAsync"/>).</summary>
+    internal void UnmountEphemeralVolumes() => mounter.Ephemeral.UnmountAll();
+
     /// <summary>Removes every container (DestroySandbox).</summary>
     internal async Task RemoveAllAsync(CancellationToken cancellationToken)
     {

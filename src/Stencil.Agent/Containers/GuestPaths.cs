@@ -13,6 +13,7 @@ internal static partial class GuestPaths
     internal const string ContainersRoot = "/run/stencil/containers";
     internal const string RuntimeStateRoot = "/run/stencil/oci";
     internal const string DefaultSharedPath = "/run/stencil/shared";
+    internal const string EphemeralRoot = "/run/stencil/ephemeral";
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
     private static partial Regex IdPattern();

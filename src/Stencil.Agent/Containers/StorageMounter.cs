@@ -6,11 +6,20 @@ namespace Stencil.Agent.Containers;
 /// <summary>
 /// Mounts a container's storages under its folder: shared-folder paths are bind-mounted (after
 /// checking, symlinks resolved, that they stay inside the shared folder); block devices are found
-/// by PCI address or serial and mounted with their file system. Returns what it mounted, innermost
+/// by PCI address or serial and mounted with their file system; a sandbox tmpfs is made on first
+/// use and bind-mounted. Returns what it mounted, innermost
 /// last, so the caller unmounts in reverse.
 /// </summary>
-internal sealed class StorageMounter(BlockDeviceLocator locator)
+internal sealed class StorageMounter(BlockDeviceLocator locator, EphemeralVolumes ephemeral)
 {
+    internal StorageMounter(BlockDeviceLocator locator)
+        : this(locator, new EphemeralVolumes(GuestPaths.EphemeralRoot))
+    {
+    }
+
+    /// <summary>The sandbox's tmpfs volumes (unmounted when the sandbox goes).</summary>
+    internal EphemeralVolumes Ephemeral => ephemeral;
+
     /// <summary>Also finds the hot-plugged disks a container sees as device nodes.</summary>
     internal BlockDeviceLocator Locator => locator;
 
@@ -28,7 +37,14 @@ internal sealed class StorageMounter(BlockDeviceLocator locator)
                 if (target == containerDir)
                     throw StencilException.InvalidArgument($"{field}.mount_point \"{s.MountPoint}\" is the container folder itself");
                 var (flags, data) = MountOptions.Parse(s.Options);
-                if (s.SharedPath is not null)
+                if (s.Ephemeral is not null)
+                {
+                    var source = ephemeral.Ensure(s.Ephemeral, s.Options, $"{field}.ephemeral");
+                    CreateMountPoint(target, isFile: false, containerDir, $"{field}.mount_point");
+                    Check(Libc.Mount(source, target, null, Libc.MS_BIND, null), $"bind mount {source} on {target}");
+                    mounted.Add(target);
+                }
+                else if (s.SharedPath is not null)
                 {
                     if (sharedRoot is null)
                         throw StencilException.FailedPrecondition($"{field}.shared_path \"{s.SharedPath}\": the sandbox has no shared folder (CreateSandbox with one first)");

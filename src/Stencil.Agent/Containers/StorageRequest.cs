@@ -10,4 +10,8 @@ internal sealed record StorageRequest(
     TimeSpan DeviceTimeout,
     string FsType,
     IReadOnlyList<string> Options,
-    string MountPoint);
+    string MountPoint)
+{
+    /// <summary>The name of a sandbox tmpfs to bind (see <see cref="EphemeralVolumes"/>), or null.</summary>
+    public string? Ephemeral { get; init; }
+}

@@ -144,6 +144,7 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
     {
         _forwards.CloseAll();
         await containers.RemoveAllAsync(context.CancellationToken).ConfigureAwait(false);
+        containers.UnmountEphemeralVolumes();
         sandbox.Destroy();
         return s_empty;
     }
@@ -169,8 +170,11 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
                         _ => throw StencilException.InvalidArgument($"storages[{i}].block has neither pci_address nor serial"),
                     });
                     break;
+                case Storage.SourceOneofCase.Ephemeral:
+                    storages.Add(new StorageRequest(null, null, null, TimeSpan.Zero, "tmpfs", s.Options, s.MountPoint) { Ephemeral = s.Ephemeral });
+                    break;
                 default:
-                    throw StencilException.InvalidArgument($"storages[{i}] has neither shared_path nor block");
+                    throw StencilException.InvalidArgument($"storages[{i}] has neither shared_path, block nor ephemeral");
             }
         }
         var devices = new List<DeviceRequest>();
