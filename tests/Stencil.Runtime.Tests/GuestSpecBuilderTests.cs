@@ -90,4 +90,49 @@ public class GuestSpecBuilderTests
         // Without CRI's annotations (ctr, the sandbox itself) nothing is joined.
         Assert.Null(JsonNode.Parse(Plan().GuestSpecJson)!["annotations"]?[GuestSpecBuilder.JoinSandboxNamespacesAnnotation]);
     }
+
+    [Fact]
+    public void The_sandbox_shm_and_a_memory_emptyDir_become_guest_tmpfs_other_host_tmpfs_stay_shared()
+    {
+        const string json = """
+        {
+          "ociVersion": "1.0.2-dev",
+          "process": { "args": ["sh"], "cwd": "/", "user": { "uid": 0, "gid": 0 } },
+          "root": { "path": "rootfs" },
+          "mounts": [
+            { "destination": "/dev/shm", "type": "bind", "source": "/run/containerd/sandboxes/abc/shm", "options": ["rbind", "ro"] },
+            { "destination": "/scratch", "type": "bind", "source": "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch", "options": ["rbind"] },
+            { "destination": "/cache", "type": "bind", "source": "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/cache", "options": ["rbind"] },
+            { "destination": "/host-run", "type": "bind", "source": "/run", "options": ["rbind"] }
+          ]
+        }
+        """;
+        // Every source but the disk-backed emptyDir (cache) is a host tmpfs.
+        IReadOnlyList<string>? Tmpfs(string path) => path.EndsWith("/cache", StringComparison.Ordinal) ? null : ["size=64k", "nosuid"];
+        var plan = GuestSpecBuilder.Build(SpecJson.ParseSpec(Encoding.UTF8.GetBytes(json), "config.json"), "c1", _ => false, null, Tmpfs);
+
+        Assert.Equal(
+            [
+                StorageMount.Shared("c1/rootfs", "rootfs"),
+                StorageMount.Ephemeral("shm", "mounts/0", ["size=64k", "nosuid"]),
+                StorageMount.Ephemeral("emptydir-scratch", "mounts/1", ["size=64k", "nosuid"]),
+                StorageMount.Shared("c1/mounts/2", "mounts/2"),
+                StorageMount.Shared("c1/mounts/3", "mounts/3"),
+            ],
+            plan.Storages, new StorageMountComparer());
+        Assert.Equal(["/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/cache", "/run"], plan.HostBinds.Select(b => b.HostPath));
+        var mounts = JsonNode.Parse(plan.GuestSpecJson)!["mounts"]!.AsArray();
+        Assert.Equal(["mounts/0", "mounts/1", "mounts/2", "mounts/3"], mounts.Select(m => (string)m!["source"]!));
+        Assert.Equal("ro", (string?)mounts[0]!["options"]![1]);
+    }
+
+    /// <summary>Records compare their option lists by reference; these compare them by content.</summary>
+    private sealed class StorageMountComparer : IEqualityComparer<StorageMount>
+    {
+        public bool Equals(StorageMount? x, StorageMount? y) =>
+            x is not null && y is not null && x.Kind == y.Kind && x.Source == y.Source && x.MountPoint == y.MountPoint
+            && x.FsType == y.FsType && (x.Options ?? []).SequenceEqual(y.Options ?? []);
+
+        public int GetHashCode(StorageMount obj) => HashCode.Combine(obj.Kind, obj.Source, obj.MountPoint);
+    }
 }

@@ -48,7 +48,10 @@ public static class GuestSpecBuilder
     /// <param name="isFile">Is a bind-mount source a file (rather than a folder)?</param>
     /// <param name="findBlockDevice">The host node of a block device by major:minor, or null
     /// (the shim uses sysfs: /sys/dev/block/MAJOR:MINOR); null: every block device entry is NotFound.</param>
-    public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null)
+    /// <param name="tmpfsOptions">If a bind source is a tmpfs mount point on the host: the options a guest
+    /// tmpfs standing in for it gets (the shim reads /proc/self/mountinfo); else null. Null: never.</param>
+    public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null,
+        Func<string, IReadOnlyList<string>?>? tmpfsOptions = null)
     {
         // Work on a copy: the host spec stays as containerd wrote it.
         var spec = SpecJson.ParseSpec(SpecJson.Serialize(hostSpec), "spec");
@@ -66,6 +69,13 @@ public static class GuestSpecBuilder
                 var m = spec.Mounts[i];
                 if (!m.IsBind || string.IsNullOrEmpty(m.Source))
                     continue;
+                if (EphemeralName(m) is { } name && tmpfsOptions?.Invoke(m.Source) is { } options)
+                {
+                    storages.Add(StorageMount.Ephemeral(name, $"mounts/{i}", options));
+                    notes.Add($"bind mount {m.Source} -> {m.Destination} is a host tmpfs: the guest's tmpfs {name} ({string.Join(',', options)}) stands in for it");
+                    m.Source = $"mounts/{i}";
+                    continue;
+                }
                 var shared = $"{containerId}/mounts/{i}";
                 var readOnly = m.Options?.Contains("ro") ?? false;
                 binds.Add(new HostBind(m.Source, shared, isFile(m.Source), readOnly) { Propagation = GuestSecurityRules.SharedFolderPropagation(m) });
@@ -113,6 +123,25 @@ public static class GuestSpecBuilder
         }
 
         return new GuestSpecPlan(SpecJson.Serialize(spec), storages, binds, notes) { BlockDevices = devices };
+    }
+
+    /// <summary>
+    /// The pod-wide guest tmpfs a bind of a host tmpfs becomes, or null (it stays a 9p share): the
+    /// sandbox's /dev/shm that containerd binds into every container ("shm"), and a memory-backed
+    /// emptyDir the kubelet mounts at pods/UID/volumes/kubernetes.io~empty-dir/NAME ("emptydir-NAME").
+    /// Memory the pod's processes share must be the guest's: over 9p every open of a file has its own
+    /// inode, and MAP_SHARED mappings of one file by two processes need not see each other's writes.
+    /// Any other host tmpfs (a hostPath of the host's /run, say) is the host's data and stays shared.
+    /// </summary>
+    internal static string? EphemeralName(Mount mount)
+    {
+        if (mount.Destination == "/dev/shm")
+            return "shm";
+        var parts = mount.Source!.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || parts[^2] != "kubernetes.io~empty-dir")
+            return null;
+        var name = new string([.. parts[^1].Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-' ? c : '-')]);
+        return "emptydir-" + (name.Length > 54 ? name[..54] : name);
     }
 
     private static List<HostBlockDevice> PlanDevices(Linux linux, Func<long, long, string?>? findBlockDevice, List<string> notes)

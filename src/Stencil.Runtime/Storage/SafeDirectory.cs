@@ -54,13 +54,13 @@ public static class SafeDirectory
             var fields = line.Split(' ');
             if (fields.Length < 5)
                 continue;
-            var mountPoint = Unescape(fields[4]);
+            var mountPoint = UnescapeMountInfo(fields[4]);
             if (mountPoint == root || mountPoint.StartsWith(prefix, StringComparison.Ordinal))
                 yield return mountPoint;
         }
     }
 
     // mountinfo escapes space, tab, newline and backslash as octal (\040 ...).
-    private static string Unescape(string field) =>
+    internal static string UnescapeMountInfo(string field) =>
         field.Contains('\\') ? field.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\") : field;
 }

@@ -1,4 +1,5 @@
 using Stencil.Cri.V1;
+using Stencil.TestSupport;
 using Xunit.Abstractions;
 using static Stencil.Cri.Tests.Conformance.ConformanceRun;
 
@@ -87,7 +88,8 @@ public abstract class VolumeConformanceTests(CriContainerdFixture fixture, strin
     /// <summary>
     /// Two containers of one pod share emptyDir volumes (a plain folder, and a tmpfs for medium: Memory,
     /// as the kubelet mounts it on the host) and /dev/shm (containerd binds the sandbox's shm into every
-    /// container): each reads what the other wrote, and the host sees the emptyDir files.
+    /// container): each reads what the other wrote; both are tmpfs in the container; the host sees the
+    /// disk-backed emptyDir's files (and the memory-backed one's where <see cref="HostSeesMemoryBackedVolumes"/>).
     /// </summary>
     [Fact]
     public Task EmptyDir_on_disk_and_in_memory_and_dev_shm_are_shared_by_the_pods_containers() => fixture.WithLogOnFailureAsync(output, async () =>
@@ -130,13 +132,16 @@ public abstract class VolumeConformanceTests(CriContainerdFixture fixture, strin
             Assert.True(back.ExitCode == 0, $"{handler}: the first container reads the second's files: {back}");
             Assert.Equal("second\nsecond\nsecond\n", back.StdoutText);
 
-            foreach (var folder in new[] { disk, memory })
+            foreach (var folder in HostSeesMemoryBackedVolumes ? new[] { disk, memory } : [disk])
             {
                 Assert.Equal("first\n", await File.ReadAllTextAsync(Path.Combine(folder, "first")));
                 Assert.Equal("second\n", await File.ReadAllTextAsync(Path.Combine(folder, "second")));
             }
+            if (!HostSeesMemoryBackedVolumes)
+                Assert.Empty(Directory.GetFileSystemEntries(memory));
             var firstSeen = Parse(LogText(pod, first));
-            AssertFileSystemTypes(firstSeen["scratch_fs"], firstSeen["shm_fs"]);
+            Assert.Equal("tmpfs", firstSeen["scratch_fs"]);
+            Assert.Equal("tmpfs", firstSeen["shm_fs"]);
             await pod.RemoveAsync();
         }
         finally
@@ -147,6 +152,58 @@ public abstract class VolumeConformanceTests(CriContainerdFixture fixture, strin
         }
     });
 
-    /// <summary>The file system types a container sees for the memory-backed emptyDir and for /dev/shm.</summary>
-    protected abstract void AssertFileSystemTypes(string memoryEmptyDir, string devShm);
+    /// <summary>Does the host's tmpfs hold what containers write to a memory-backed emptyDir?</summary>
+    protected virtual bool HostSeesMemoryBackedVolumes => true;
+
+    /// <summary>
+    /// POSIX shared memory as programs use it: one process maps a file in /dev/shm (and one in a
+    /// memory-backed emptyDir) MAP_SHARED and writes into the mapping without msync; another process,
+    /// in the other container of the pod, maps the same file and must read what was written.
+    /// </summary>
+    [Fact]
+    public Task Shared_memory_mappings_in_dev_shm_and_a_memory_emptyDir_are_one_memory_for_the_pod() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var dir = Directory.CreateTempSubdirectory("stencil-test-shm-").FullName;
+        var scratch = Directory.CreateDirectory(Path.Combine(dir, "pods", Guid.NewGuid().ToString(), "volumes", "kubernetes.io~empty-dir", "scratch")).FullName;
+        var probeDir = Directory.CreateDirectory(Path.Combine(dir, "probe")).FullName;
+        var mounted = false;
+        try
+        {
+            var clang = Prerequisite.Executable("clang", "clang (apt-get install clang; scripts/deps.sh lists it)");
+            await HostAsync(clang, "-static", "-O2", "-o", Path.Combine(probeDir, "shmprobe"), Path.Combine(AppContext.BaseDirectory, "Conformance", "shmprobe.c"));
+            await HostAsync("mount", "-t", "tmpfs", "-o", "size=4m,mode=0777", "tmpfs", scratch);
+            mounted = true;
+            await using var pod = await RunPodAsync("vol-shm");
+
+            var writer = Shell("writer",
+                "/probe/shmprobe write /dev/shm/segment shm-from-writer & /probe/shmprobe write /scratch/segment scratch-from-writer & exec sleep 3600");
+            var reader = Shell("reader", "exec sleep 3600");
+            foreach (var c in new[] { writer, reader })
+            {
+                c.Mounts.Add(new Mount { HostPath = probeDir, ContainerPath = "/probe", Readonly = true });
+                c.Mounts.Add(new Mount { HostPath = scratch, ContainerPath = "/scratch" });
+            }
+            await pod.RunContainerAsync(writer);
+            var readerId = await pod.RunContainerAsync(reader);
+            // Both writers say "mapped" once their text is in the mapping.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (LogText(pod, writer).Split('\n').Count(l => l == "mapped") < 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{handler}: the writers did not map their files:\n{LogText(pod, writer)}");
+                await Task.Delay(100);
+            }
+
+            var read = await Client.ExecSyncAsync(readerId, ["sh", "-c", "/probe/shmprobe read /dev/shm/segment; /probe/shmprobe read /scratch/segment"], ExecTimeout);
+            output.WriteLine($"{handler}: exit {read.ExitCode}\n{read.StdoutText}{read.StderrText}");
+            Assert.Equal(0, read.ExitCode);
+            Assert.Equal("read=shm-from-writer\nread=scratch-from-writer\n", read.StdoutText);
+            await pod.RemoveAsync();
+        }
+        finally
+        {
+            if (mounted)
+                await HostAsync("umount", scratch);
+            Directory.Delete(dir, recursive: true);
+        }
+    });
 }
