@@ -93,6 +93,16 @@ public class GuestSpecDeviceTests
         Assert.Equal("character device /dev/ttyUSB0 (188:0) cannot be passed into a VM", ex.Message);
     }
 
+    [Fact]
+    public void A_privileged_container_given_every_host_device_is_told_how_to_configure_containerd()
+    {
+        // containerd for a privileged container without privileged_without_host_devices.
+        var ex = Assert.Throws<StencilException>(() => Build(Spec("""{ "path": "/dev/ttyS0", "type": "c", "major": 4, "minor": 64 }""", """{ "allow": true, "access": "rwm" }""")));
+
+        Assert.Equal("character device /dev/ttyS0 (4:64) cannot be passed into a VM (the container is privileged and containerd passed it every host device: "
+            + "set privileged_without_host_devices = true for the stencil runtime in containerd's config, as config/containerd/stencil-runtime.toml does)", ex.Message);
+    }
+
     [Theory]
     [InlineData("/dev/null", 1, 3)]
     [InlineData("/dev/zero", 1, 5)]

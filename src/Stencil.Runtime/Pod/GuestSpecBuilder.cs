@@ -156,7 +156,8 @@ public static class GuestSpecBuilder
             {
                 case "c" or "u":
                     if (!s_guestCharDevices.Contains((d.Major, d.Minor)))
-                        throw StencilException.InvalidArgument($"character device {d.Path} ({d.Major}:{d.Minor}) cannot be passed into a VM");
+                        throw StencilException.InvalidArgument($"character device {d.Path} ({d.Major}:{d.Minor}) cannot be passed into a VM"
+                            + (AllowsEveryDevice(rules) ? PrivilegedHint : ""));
                     notes.Add($"character device {d.Path} ({d.Major}:{d.Minor}) is the guest's own");
                     break;
                 case "b":
@@ -174,6 +175,18 @@ public static class GuestSpecBuilder
             throw StencilException.InvalidArgument($"linux.devices names {twice.Key} more than once");
         return planned;
     }
+
+    /// <summary>What containerd does for a privileged container unless the runtime has
+    /// privileged_without_host_devices: every host device in linux.devices, and one rule allowing all.</summary>
+    private const string PrivilegedHint =
+        " (the container is privileged and containerd passed it every host device: set privileged_without_host_devices = true for the stencil runtime in containerd's config, as config/containerd/stencil-runtime.toml does)";
+
+    private static bool AllowsEveryDevice(JsonElement? rules) =>
+        rules is { } r && r.EnumerateArray().Any(rule => rule.ValueKind == JsonValueKind.Object
+            && rule.TryGetProperty("allow", out var allow) && allow.ValueKind == JsonValueKind.True
+            && (!rule.TryGetProperty("type", out var t) || t.GetString() is null or "a")
+            && Matches(rule, "major", -2) && Matches(rule, "minor", -2)
+            && (!rule.TryGetProperty("access", out var a) || a.GetString() is null or "" or "rwm"));
 
     /// <summary>
     /// Do the cgroup device rules (applied in order, the last match wins) let the container write
