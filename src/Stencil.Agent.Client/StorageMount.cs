@@ -8,6 +8,10 @@ namespace Stencil.Agent.Client;
 public sealed record StorageMount(StorageKind Kind, string Source, string MountPoint, string FsType = "",
     IReadOnlyList<string>? Options = null, TimeSpan? DeviceTimeout = null)
 {
+    /// <summary>For <see cref="StorageKind.Ephemeral"/>: a folder inside the tmpfs to bind instead of
+    /// all of it (relative; made when missing). Empty: the whole tmpfs.</summary>
+    public string Subpath { get; init; } = "";
+
     /// <param name="sharedPath">Relative to the shared folder; no "..".</param>
     public static StorageMount Shared(string sharedPath, string mountPoint, IReadOnlyList<string>? options = null) =>
         new(StorageKind.SharedPath, sharedPath, mountPoint, "", options);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Stencil.Agent.Client;
 using Stencil.Oci;
 using Stencil.Runtime.Pod;
+using Stencil.Runtime.Storage;
 
 namespace Stencil.Runtime.Tests;
 
@@ -103,12 +104,20 @@ public class GuestSpecBuilderTests
             { "destination": "/dev/shm", "type": "bind", "source": "/run/containerd/sandboxes/abc/shm", "options": ["rbind", "ro"] },
             { "destination": "/scratch", "type": "bind", "source": "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch", "options": ["rbind"] },
             { "destination": "/cache", "type": "bind", "source": "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/cache", "options": ["rbind"] },
-            { "destination": "/host-run", "type": "bind", "source": "/run", "options": ["rbind"] }
+            { "destination": "/host-run", "type": "bind", "source": "/run", "options": ["rbind"] },
+            { "destination": "/logs", "type": "bind", "source": "/var/lib/kubelet/pods/u1/volume-subpaths/scratch/app/0", "options": ["rbind"] }
           ]
         }
         """;
-        // Every source but the disk-backed emptyDir (cache) is a host tmpfs.
-        IReadOnlyList<string>? Tmpfs(string path) => path.EndsWith("/cache", StringComparison.Ordinal) ? null : ["size=64k", "nosuid"];
+        // Every source but the disk-backed emptyDir (cache) is a host tmpfs; the subPath bind shows the
+        // folder logs/app of the scratch volume's tmpfs.
+        HostTmpfsMount? Tmpfs(string path) => path switch
+        {
+            _ when path.EndsWith("/cache", StringComparison.Ordinal) => null,
+            _ when path.Contains("volume-subpaths", StringComparison.Ordinal) =>
+                new(["size=64k", "nosuid"], "/logs/app", "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch"),
+            _ => new(["size=64k", "nosuid"], "/", null),
+        };
         var plan = GuestSpecBuilder.Build(SpecJson.ParseSpec(Encoding.UTF8.GetBytes(json), "config.json"), "c1", _ => false, null, Tmpfs);
 
         Assert.Equal(
@@ -118,11 +127,12 @@ public class GuestSpecBuilderTests
                 StorageMount.Ephemeral("emptydir-scratch", "mounts/1", ["size=64k", "nosuid"]),
                 StorageMount.Shared("c1/mounts/2", "mounts/2"),
                 StorageMount.Shared("c1/mounts/3", "mounts/3"),
+                StorageMount.Ephemeral("emptydir-scratch", "mounts/4", ["size=64k", "nosuid"]) with { Subpath = "logs/app" },
             ],
             plan.Storages, new StorageMountComparer());
         Assert.Equal(["/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/cache", "/run"], plan.HostBinds.Select(b => b.HostPath));
         var mounts = JsonNode.Parse(plan.GuestSpecJson)!["mounts"]!.AsArray();
-        Assert.Equal(["mounts/0", "mounts/1", "mounts/2", "mounts/3"], mounts.Select(m => (string)m!["source"]!));
+        Assert.Equal(["mounts/0", "mounts/1", "mounts/2", "mounts/3", "mounts/4"], mounts.Select(m => (string)m!["source"]!));
         Assert.Equal("ro", (string?)mounts[0]!["options"]![1]);
     }
 
@@ -131,7 +141,7 @@ public class GuestSpecBuilderTests
     {
         public bool Equals(StorageMount? x, StorageMount? y) =>
             x is not null && y is not null && x.Kind == y.Kind && x.Source == y.Source && x.MountPoint == y.MountPoint
-            && x.FsType == y.FsType && (x.Options ?? []).SequenceEqual(y.Options ?? []);
+            && x.FsType == y.FsType && (x.Options ?? []).SequenceEqual(y.Options ?? []) && x.Subpath == y.Subpath;
 
         public int GetHashCode(StorageMount obj) => HashCode.Combine(obj.Kind, obj.Source, obj.MountPoint);
     }

@@ -12,32 +12,44 @@ public class HostTmpfsTests
         501 27 0:71 / /srv/with\040space ro,relatime - tmpfs tmpfs rw
         502 27 0:72 / /srv/disk rw,relatime - ext4 /dev/vdb rw
         503 502 0:73 / /srv/disk rw,nosuid,relatime - tmpfs tmpfs rw,size=8k
+        504 27 0:70 /logs/app /var/lib/kubelet/pods/u1/volume-subpaths/scratch/app/0 rw,relatime - tmpfs tmpfs rw,size=4096k,nr_inodes=1000,mode=777
+        505 27 0:25 /stencil /var/lib/kubelet/pods/u1/volume-subpaths/run/app/0 rw,relatime - tmpfs tmpfs rw
         """;
 
     [Fact]
     public void The_sandbox_shm_gives_its_size_and_mount_flags()
     {
-        Assert.Equal(["size=65536k", "nosuid", "nodev", "noexec"],
-            HostTmpfs.Parse(MountInfo, "/run/containerd/io.containerd.grpc.v1.cri/sandboxes/abc/shm"));
+        Assert.Equal(new HostTmpfsMount(["size=65536k", "nosuid", "nodev", "noexec"], "/", null),
+            HostTmpfs.Parse(MountInfo, "/run/containerd/io.containerd.grpc.v1.cri/sandboxes/abc/shm"), new MountComparer());
     }
 
     [Fact]
     public void An_emptyDir_keeps_size_inode_count_and_mode()
     {
-        Assert.Equal(["size=4096k", "nr_inodes=1000", "mode=777"],
-            HostTmpfs.Parse(MountInfo, "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch/"));
+        Assert.Equal(new HostTmpfsMount(["size=4096k", "nr_inodes=1000", "mode=777"], "/", null),
+            HostTmpfs.Parse(MountInfo, "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch/"), new MountComparer());
+    }
+
+    [Fact]
+    public void A_subPath_of_a_memory_emptyDir_names_the_folder_and_the_volume()
+    {
+        var mount = HostTmpfs.Parse(MountInfo, "/var/lib/kubelet/pods/u1/volume-subpaths/scratch/app/0");
+        Assert.Equal(new HostTmpfsMount(["size=4096k", "nr_inodes=1000", "mode=777"], "/logs/app",
+            "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch"), mount, new MountComparer());
+        // A folder of a tmpfs that is no emptyDir (the host's /run) names none.
+        Assert.Null(HostTmpfs.Parse(MountInfo, "/var/lib/kubelet/pods/u1/volume-subpaths/run/app/0")!.EmptyDirMountPoint);
     }
 
     [Fact]
     public void Escaped_mount_points_default_options_and_read_only_mounts()
     {
-        Assert.Equal(["ro"], HostTmpfs.Parse(MountInfo, "/srv/with space"));
+        Assert.Equal(["ro"], HostTmpfs.Parse(MountInfo, "/srv/with space")!.GuestOptions);
     }
 
     [Fact]
     public void The_topmost_mount_at_a_path_counts()
     {
-        Assert.Equal(["size=8k", "nosuid"], HostTmpfs.Parse(MountInfo, "/srv/disk"));
+        Assert.Equal(["size=8k", "nosuid"], HostTmpfs.Parse(MountInfo, "/srv/disk")!.GuestOptions);
     }
 
     [Theory]
@@ -49,6 +61,21 @@ public class HostTmpfsTests
         Assert.Null(HostTmpfs.Parse(MountInfo, path));
     }
 
+    [Theory]
+    [InlineData("/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch", "scratch")]
+    [InlineData("/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/scratch/", "scratch")]
+    [InlineData("/var/lib/kubelet/pods/u1/volumes/kubernetes.io~configmap/cfg", null)]
+    [InlineData("/kubernetes.io~empty-dir", null)]
+    public void EmptyDir_volume_names(string path, string? name) => Assert.Equal(name, HostTmpfs.EmptyDirVolumeName(path));
+
     [Fact]
-    public void This_hosts_proc_is_not_a_tmpfs() => Assert.Null(HostTmpfs.GuestOptions("/proc"));
+    public void This_hosts_proc_is_not_a_tmpfs() => Assert.Null(HostTmpfs.Find("/proc"));
+
+    private sealed class MountComparer : IEqualityComparer<HostTmpfsMount?>
+    {
+        public bool Equals(HostTmpfsMount? x, HostTmpfsMount? y) =>
+            x is not null && y is not null && x.GuestOptions.SequenceEqual(y.GuestOptions) && x.Root == y.Root && x.EmptyDirMountPoint == y.EmptyDirMountPoint;
+
+        public int GetHashCode(HostTmpfsMount? obj) => obj?.Root.GetHashCode() ?? 0;
+    }
 }

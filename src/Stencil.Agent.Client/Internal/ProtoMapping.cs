@@ -59,6 +59,7 @@ internal static class ProtoMapping
                 break;
             case StorageKind.Ephemeral:
                 storage.Ephemeral = s.Source;
+                storage.EphemeralSubpath = s.Subpath;
                 break;
             default:
                 throw StencilException.InvalidArgument($"storage kind {s.Kind} is not known");

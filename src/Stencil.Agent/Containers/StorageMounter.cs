@@ -40,6 +40,12 @@ internal sealed class StorageMounter(BlockDeviceLocator locator, EphemeralVolume
                 if (s.Ephemeral is not null)
                 {
                     var source = ephemeral.Ensure(s.Ephemeral, s.Options, $"{field}.ephemeral");
+                    if (s.EphemeralSubpath.Length > 0)
+                    {
+                        var folder = GuestPaths.Inside(source, s.EphemeralSubpath, $"{field}.ephemeral_subpath", allowAbsolute: false);
+                        Directory.CreateDirectory(folder);
+                        source = GuestPaths.RealPathInside(folder, $"{field}.ephemeral_subpath", source);
+                    }
                     CreateMountPoint(target, isFile: false, containerDir, $"{field}.mount_point");
                     Check(Libc.Mount(source, target, null, Libc.MS_BIND, null), $"bind mount {source} on {target}");
                     mounted.Add(target);

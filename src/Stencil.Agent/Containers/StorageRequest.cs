@@ -14,4 +14,7 @@ internal sealed record StorageRequest(
 {
     /// <summary>The name of a sandbox tmpfs to bind (see <see cref="EphemeralVolumes"/>), or null.</summary>
     public string? Ephemeral { get; init; }
+
+    /// <summary>A folder inside that tmpfs to bind instead of all of it (relative), or empty.</summary>
+    public string EphemeralSubpath { get; init; } = "";
 }

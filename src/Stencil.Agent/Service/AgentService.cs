@@ -171,7 +171,7 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
                     });
                     break;
                 case Storage.SourceOneofCase.Ephemeral:
-                    storages.Add(new StorageRequest(null, null, null, TimeSpan.Zero, "tmpfs", s.Options, s.MountPoint) { Ephemeral = s.Ephemeral });
+                    storages.Add(new StorageRequest(null, null, null, TimeSpan.Zero, "tmpfs", s.Options, s.MountPoint) { Ephemeral = s.Ephemeral, EphemeralSubpath = s.EphemeralSubpath });
                     break;
                 default:
                     throw StencilException.InvalidArgument($"storages[{i}] has neither shared_path, block nor ephemeral");

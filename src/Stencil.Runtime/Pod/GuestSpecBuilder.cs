@@ -2,6 +2,7 @@ using System.Text.Json;
 using Stencil.Agent.Client;
 using Stencil.Oci;
 using Stencil.Oci.Model;
+using Stencil.Runtime.Storage;
 
 namespace Stencil.Runtime.Pod;
 
@@ -48,10 +49,10 @@ public static class GuestSpecBuilder
     /// <param name="isFile">Is a bind-mount source a file (rather than a folder)?</param>
     /// <param name="findBlockDevice">The host node of a block device by major:minor, or null
     /// (the shim uses sysfs: /sys/dev/block/MAJOR:MINOR); null: every block device entry is NotFound.</param>
-    /// <param name="tmpfsOptions">If a bind source is a tmpfs mount point on the host: the options a guest
-    /// tmpfs standing in for it gets (the shim reads /proc/self/mountinfo); else null. Null: never.</param>
+    /// <param name="findTmpfs">If a bind source is a tmpfs mount point on the host: what it is (the shim
+    /// reads /proc/self/mountinfo); else null. Null: never.</param>
     public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null,
-        Func<string, IReadOnlyList<string>?>? tmpfsOptions = null)
+        Func<string, HostTmpfsMount?>? findTmpfs = null)
     {
         // Work on a copy: the host spec stays as containerd wrote it.
         var spec = SpecJson.ParseSpec(SpecJson.Serialize(hostSpec), "spec");
@@ -69,10 +70,10 @@ public static class GuestSpecBuilder
                 var m = spec.Mounts[i];
                 if (!m.IsBind || string.IsNullOrEmpty(m.Source))
                     continue;
-                if (EphemeralName(m) is { } name && tmpfsOptions?.Invoke(m.Source) is { } options)
+                if (findTmpfs?.Invoke(m.Source) is { } tmpfs && Ephemeral(m, tmpfs) is var (name, subpath))
                 {
-                    storages.Add(StorageMount.Ephemeral(name, $"mounts/{i}", options));
-                    notes.Add($"bind mount {m.Source} -> {m.Destination} is a host tmpfs: the guest's tmpfs {name} ({string.Join(',', options)}) stands in for it");
+                    storages.Add(StorageMount.Ephemeral(name, $"mounts/{i}", tmpfs.GuestOptions) with { Subpath = subpath });
+                    notes.Add($"bind mount {m.Source} -> {m.Destination} is a host tmpfs: the guest's tmpfs {name}{(subpath.Length > 0 ? $" (folder {subpath})" : "")} ({string.Join(',', tmpfs.GuestOptions)}) stands in for it");
                     m.Source = $"mounts/{i}";
                     continue;
                 }
@@ -126,21 +127,30 @@ public static class GuestSpecBuilder
     }
 
     /// <summary>
-    /// The pod-wide guest tmpfs a bind of a host tmpfs becomes, or null (it stays a 9p share): the
-    /// sandbox's /dev/shm that containerd binds into every container ("shm"), and a memory-backed
-    /// emptyDir the kubelet mounts at pods/UID/volumes/kubernetes.io~empty-dir/NAME ("emptydir-NAME").
-    /// Memory the pod's processes share must be the guest's: over 9p every open of a file has its own
-    /// inode, and MAP_SHARED mappings of one file by two processes need not see each other's writes.
-    /// Any other host tmpfs (a hostPath of the host's /run, say) is the host's data and stays shared.
+    /// The pod-wide guest tmpfs (and the folder in it) a bind of a host tmpfs becomes, or null (it stays
+    /// a 9p share): the sandbox's /dev/shm that containerd binds into every container ("shm"); a
+    /// memory-backed emptyDir the kubelet mounts at pods/UID/volumes/kubernetes.io~empty-dir/NAME
+    /// ("emptydir-NAME"); and a subPath of one (a bind of a folder inside that tmpfs), the same tmpfs's
+    /// folder. Memory the pod's processes share must be the guest's: over 9p every open of a file has
+    /// its own inode, and MAP_SHARED mappings of one file by two processes need not see each other's
+    /// writes. Any other host tmpfs (a hostPath of the host's /run, say) is the host's data and stays shared.
     /// </summary>
-    internal static string? EphemeralName(Mount mount)
+    internal static (string Name, string Subpath)? Ephemeral(Mount mount, HostTmpfsMount tmpfs)
     {
-        if (mount.Destination == "/dev/shm")
-            return "shm";
-        var parts = mount.Source!.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length < 2 || parts[^2] != "kubernetes.io~empty-dir")
-            return null;
-        var name = new string([.. parts[^1].Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-' ? c : '-')]);
+        if (tmpfs.Root == "/")
+        {
+            if (mount.Destination == "/dev/shm")
+                return ("shm", "");
+            return HostTmpfs.EmptyDirVolumeName(mount.Source!) is { } name ? (EmptyDirName(name), "") : null;
+        }
+        return tmpfs.EmptyDirMountPoint is { } whole && HostTmpfs.EmptyDirVolumeName(whole) is { } volume
+            ? (EmptyDirName(volume), tmpfs.Root.TrimStart('/'))
+            : null;
+    }
+
+    private static string EmptyDirName(string volume)
+    {
+        var name = new string([.. volume.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-' ? c : '-')]);
         return "emptydir-" + (name.Length > 54 ? name[..54] : name);
     }
 

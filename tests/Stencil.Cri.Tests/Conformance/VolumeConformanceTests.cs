@@ -152,6 +152,54 @@ public abstract class VolumeConformanceTests(CriContainerdFixture fixture, strin
         }
     });
 
+    /// <summary>
+    /// A subPath of a memory-backed emptyDir, as the kubelet makes it (a bind of the volume's folder at
+    /// pods/UID/volume-subpaths/VOLUME/CONTAINER/N), and the whole volume in another container of the
+    /// pod: the same files either way.
+    /// </summary>
+    [Fact]
+    public Task A_subPath_of_a_memory_emptyDir_and_the_whole_volume_are_the_same_files() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var dir = Directory.CreateTempSubdirectory("stencil-test-subpath-").FullName;
+        var podDir = Path.Combine(dir, "pods", Guid.NewGuid().ToString());
+        var scratch = Directory.CreateDirectory(Path.Combine(podDir, "volumes", "kubernetes.io~empty-dir", "scratch")).FullName;
+        var subpathMount = Directory.CreateDirectory(Path.Combine(podDir, "volume-subpaths", "scratch", "part", "0")).FullName;
+        var mounts = new List<string>();
+        try
+        {
+            await HostAsync("mount", "-t", "tmpfs", "-o", "size=4m,mode=0777", "tmpfs", scratch);
+            mounts.Add(scratch);
+            var folder = Directory.CreateDirectory(Path.Combine(scratch, "logs", "app")).FullName;
+            await HostAsync("mount", "--bind", folder, subpathMount);
+            mounts.Add(subpathMount);
+            await using var pod = await RunPodAsync("vol-subpath");
+
+            // The kubelet makes the subPath's folder when it prepares the container that uses it; the
+            // other container makes it itself (with stencil the host's tmpfs is not the pod's memory).
+            var whole = Shell("whole", "mkdir -p /scratch/logs/app; echo from-whole > /scratch/logs/app/first; echo READY; exec sleep 3600");
+            whole.Mounts.Add(new Mount { HostPath = scratch, ContainerPath = "/scratch" });
+            var part = Shell("part", "echo first=$(cat /logs/first); echo from-part > /logs/second; echo written=$?");
+            part.Mounts.Add(new Mount { HostPath = subpathMount, ContainerPath = "/logs" });
+
+            var wholeId = await pod.RunContainerAsync(whole);
+            await WaitForLogLineAsync(pod, whole, "READY");
+            var (status, log) = await RunToExitAsync(Client, pod, part);
+            output.WriteLine($"{handler}: part exit {status.ExitCode}\n{log}");
+            Assert.Equal(0, status.ExitCode);
+            Assert.Equal("from-whole", Parse(log)["first"]);
+            var back = await Client.ExecSyncAsync(wholeId, ["cat", "/scratch/logs/app/second"], ExecTimeout);
+            Assert.True(back.ExitCode == 0, $"{handler}: the whole volume shows the subPath's file: {back}");
+            Assert.Equal("from-part\n", back.StdoutText);
+            await pod.RemoveAsync();
+        }
+        finally
+        {
+            foreach (var m in Enumerable.Reverse(mounts))
+                await HostAsync("umount", m);
+            Directory.Delete(dir, recursive: true);
+        }
+    });
+
     /// <summary>Does the host's tmpfs hold what containers write to a memory-backed emptyDir?</summary>
     protected virtual bool HostSeesMemoryBackedVolumes => true;
 
