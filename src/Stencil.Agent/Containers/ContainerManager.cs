@@ -45,6 +45,9 @@ internal sealed class ContainerManager(Sandbox sandbox, IReadOnlyList<OciRuntime
             var sharedRoot = sandbox.SharedRoot;
             var spec = SpecRewriter.Rewrite(specJson.Span, id, dir, sharedRoot);
             DeviceRewriter.Apply(spec, await FindDevicesAsync(devices, cancellationToken).ConfigureAwait(false));
+            var privileged = PrivilegedDevices.Apply(spec, PrivilegedDevices.FromSysfs);
+            if (privileged > 0)
+                AgentLog.Info($"container {id}: privileged, given the guest's {privileged} device nodes");
             if (Directory.Exists(dir))
                 throw StencilException.AlreadyExists($"{dir} is left over from an earlier container \"{id}\"");
             Directory.CreateDirectory(dir);

@@ -160,14 +160,20 @@ public static class GuestSpecBuilder
         var rules = linux.Resources?.Extra is { } extra && extra.TryGetValue("devices", out var r) && r.ValueKind == JsonValueKind.Array
             ? (JsonElement?)r
             : null;
+        if (AllowsEveryDevice(rules))
+        {
+            // Privileged inside the VM: the guest's devices (the agent adds them), never the host's.
+            notes.Add($"privileged: the host's {linux.Devices!.Count} devices dropped; the guest gives its own");
+            linux.Devices!.Clear();
+            return planned;
+        }
         foreach (var d in linux.Devices!)
         {
             switch (d.Type)
             {
                 case "c" or "u":
                     if (!s_guestCharDevices.Contains((d.Major, d.Minor)))
-                        throw StencilException.InvalidArgument($"character device {d.Path} ({d.Major}:{d.Minor}) cannot be passed into a VM"
-                            + (AllowsEveryDevice(rules) ? PrivilegedHint : ""));
+                        throw StencilException.InvalidArgument($"character device {d.Path} ({d.Major}:{d.Minor}) cannot be passed into a VM");
                     notes.Add($"character device {d.Path} ({d.Major}:{d.Minor}) is the guest's own");
                     break;
                 case "b":
@@ -187,10 +193,8 @@ public static class GuestSpecBuilder
     }
 
     /// <summary>What containerd does for a privileged container unless the runtime has
-    /// privileged_without_host_devices: every host device in linux.devices, and one rule allowing all.</summary>
-    private const string PrivilegedHint =
-        " (the container is privileged and containerd passed it every host device: set privileged_without_host_devices = true for the stencil runtime in containerd's config, as config/containerd/stencil-runtime.toml does)";
-
+    /// privileged_without_host_devices (and what ctr run --privileged does): every host device in
+    /// linux.devices, and one rule allowing all.</summary>
     private static bool AllowsEveryDevice(JsonElement? rules) =>
         rules is { } r && r.EnumerateArray().Any(rule => rule.ValueKind == JsonValueKind.Object
             && rule.TryGetProperty("allow", out var allow) && allow.ValueKind == JsonValueKind.True

@@ -146,7 +146,18 @@ public abstract class SecurityContextConformanceTests(CriContainerdFixture fixtu
         Assert.Equal("rw", probe["rootfs"]);
         // Nothing read-only: /proc/sys is not a read-only mount.
         Assert.NotEqual("ro", probe["procsys"]);
+
+        // The devices: those of the kernel the container runs on (the host's for runc, the guest's for stencil).
+        const string DeviceProbe = "echo devices=$(find /dev -type c -o -type b | sort | tr '\\n' ' ')";
+        var devices = Container("privileged-devices", DeviceProbe);
+        devices.Linux.SecurityContext.Privileged = true;
+        var seen = (await RunProbeAsync(pod, devices, DeviceProbe))["devices"].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        output.WriteLine($"{handler}: {seen.Length} device nodes: {string.Join(' ', seen)}");
+        AssertPrivilegedDevices(seen);
     });
+
+    /// <summary>The device nodes a privileged container of a privileged pod sees.</summary>
+    protected abstract void AssertPrivilegedDevices(IReadOnlyList<string> devices);
 
     [Fact]
     public Task Sysctls_hostname_dns_and_hosts_reach_the_container() => fixture.WithLogOnFailureAsync(output, async () =>

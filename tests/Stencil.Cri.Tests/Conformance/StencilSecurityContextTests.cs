@@ -12,6 +12,17 @@ public sealed class StencilSecurityContextTests(StencilCriFixture fixture, ITest
 {
     private StencilCriFixture StencilFixture => (StencilCriFixture)Fixture;
 
+    /// <summary>Privileged inside the VM: the guest's devices (its virtio-serial port, its memory), never
+    /// the host's (the host's /dev/kvm, its disks).</summary>
+    protected override void AssertPrivilegedDevices(IReadOnlyList<string> devices)
+    {
+        Assert.Contains(devices, d => d.StartsWith("/dev/vport", StringComparison.Ordinal));
+        Assert.Contains("/dev/mem", devices);
+        Assert.DoesNotContain("/dev/kvm", devices);
+        foreach (var disk in Directory.GetFiles("/dev", "vd*"))
+            Assert.DoesNotContain(disk, devices);
+    }
+
     [Theory]
     [InlineData("pid", "host PID namespace is not supported by a VM runtime")]
     [InlineData("ipc", "host IPC namespace is not supported by a VM runtime")]
