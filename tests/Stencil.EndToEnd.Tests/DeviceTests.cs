@@ -55,6 +55,21 @@ public sealed class DeviceTests(StencilContainerd s)
         await Eventually.NothingLeftAsync(s);
     }
 
+    [Fact]
+    public async Task Ctr_privileged_gives_the_guests_devices_and_none_of_the_hosts()
+    {
+        // ctr --privileged lists every host device and allows all: the shim drops the host's, the agent adds the guest's.
+        var r = await s.Ctr("run", "--rm", "--runtime", R, "--privileged", I, "e2e-privileged",
+            "sh", "-c", "find /dev -type c -o -type b | sort | tr '\\n' ' '");
+        Assert.True(r.ExitCode == 0, $"ctr run --privileged: {r.Stderr}\n{s.Containerd.ReadLog()}");
+        var devices = r.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(devices, d => d.StartsWith("/dev/vport", StringComparison.Ordinal));
+        Assert.DoesNotContain("/dev/kvm", devices);
+        foreach (var disk in Directory.GetFiles("/dev", "vd*"))
+            Assert.DoesNotContain(disk, devices);
+        await Eventually.NothingLeftAsync(s);
+    }
+
     /// <summary>"7:3" as stat's %t:%T prints it (hexadecimal).</summary>
     private static async Task<string> NumbersAsync(string node) =>
         (await ChildProcess.RunAsync("stat", ["-c", "%t:%T", node], s_toolTimeout)).EnsureSuccess("stat").Trim();
