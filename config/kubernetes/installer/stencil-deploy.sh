@@ -140,6 +140,11 @@ install() {
   if [ ! -e "$(host "$QEMU_PATH")" ] && [ ! -L "$(host "$QEMU_PATH")" ]; then
     die "QEMU is not installed on this node ($QEMU_PATH is missing): install it on the host (Debian/Ubuntu: apt-get install qemu-system-x86) or set QEMU_PATH"
   fi
+  local nft_found=""
+  for d in /usr/sbin /sbin /usr/bin /bin; do
+    if [ -e "$(host "$d/nft")" ] || [ -L "$(host "$d/nft")" ]; then nft_found=1; fi
+  done
+  [ -n "$nft_found" ] || die "nftables is not installed on this node (no nft in /usr/sbin, /sbin, /usr/bin, /bin): the shim's PortForward relay needs it; install it on the host (Debian/Ubuntu: apt-get install nftables)"
   [ -e "$(host /dev/kvm)" ] || log "note: this node has no /dev/kvm; VMs will run with TCG (slow)"
 
   local config

@@ -19,6 +19,7 @@ public sealed class InstallerScriptTests : IDisposable
             Write(Path.Combine(Payload, file), content);
         File.Copy(Path.Combine(RepoPaths.Root, "config", "configuration.toml"), Path.Combine(Directory.CreateDirectory(Path.Combine(Payload, "etc")).FullName, "configuration.toml"));
         Write(Host("/usr/bin/qemu-system-x86_64"), "");
+        Write(Host("/usr/sbin/nft"), "");
     }
 
     private string Payload => Path.Combine(_dir, "payload");
@@ -106,7 +107,7 @@ public sealed class InstallerScriptTests : IDisposable
     }
 
     [Fact]
-    public async Task A_stencil_runtime_defined_by_hand_a_disabled_CRI_plugin_or_no_QEMU_is_refused()
+    public async Task A_stencil_runtime_defined_by_hand_a_disabled_CRI_plugin_no_QEMU_or_no_nft_is_refused()
     {
         Write(ConfigPath, "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]\n  runtime_type = \"io.containerd.stencil.v2\"\n");
         var byHand = await RunAsync("install", expectFailure: true);
@@ -120,6 +121,12 @@ public sealed class InstallerScriptTests : IDisposable
         var noQemu = await RunAsync("install", expectFailure: true);
         Assert.Contains("QEMU is not installed on this node (/usr/bin/qemu-system-x86_64 is missing)", noQemu.Stderr);
         Assert.Contains("apt-get install qemu-system-x86", noQemu.Stderr);
+        Write(Host("/usr/bin/qemu-system-x86_64"), "");
+
+        File.Delete(Host("/usr/sbin/nft"));
+        var noNft = await RunAsync("install", expectFailure: true);
+        Assert.Contains("nftables is not installed on this node", noNft.Stderr);
+        Assert.Contains("apt-get install nftables", noNft.Stderr);
         Assert.False(Directory.Exists(Host("/opt/stencil")), "a refused install left files behind");
     }
 
