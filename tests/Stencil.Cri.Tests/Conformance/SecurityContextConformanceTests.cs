@@ -159,6 +159,19 @@ public abstract class SecurityContextConformanceTests(CriContainerdFixture fixtu
     /// <summary>The device nodes a privileged container of a privileged pod sees.</summary>
     protected abstract void AssertPrivilegedDevices(IReadOnlyList<string> devices);
 
+    /// <summary>A sysctl no namespace holds (vm.*) would change the whole kernel: runc refuses it, and so
+    /// does crun in the guest (the VM's kernel is the pod's, but the rule is the same as runc's).</summary>
+    [Fact]
+    public Task A_sysctl_the_kernel_does_not_namespace_is_refused() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var name = $"sc-sysctl-{handler}";
+        var config = CriConfig.Sandbox(name, fixture.LogDirectory(name));
+        config.Linux.Sysctls["vm.swappiness"] = "10";
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => Client.RunPodSandboxAsync(config, handler));
+        output.WriteLine($"{handler}: {refused.Status.StatusCode}: {refused.Status.Detail}");
+        Assert.Contains("vm.swappiness", refused.Status.Detail, StringComparison.Ordinal);
+    });
+
     [Fact]
     public Task Sysctls_hostname_dns_and_hosts_reach_the_container() => fixture.WithLogOnFailureAsync(output, async () =>
     {
