@@ -98,6 +98,50 @@ public sealed class CleanupTests
         Assert.Empty(cleanup.Warnings);
     }
 
+    [Fact]
+    public void A_QEMU_that_outlived_its_shim_is_killed_before_the_pod_state_goes()
+    {
+        using var dir = new TempDir();
+        var paths = new StatePaths(dir.Combine("state"));
+        var vmDir = Directory.CreateDirectory(paths.VmDir("ns", "pod")).FullName;
+        var pidFile = System.IO.Path.Combine(vmDir, "qemu.pid");
+        // A stand-in for QEMU: its command line names the pidfile, as QEMU's -pidfile does.
+        using var fake = System.Diagnostics.Process.Start("sh", ["-c", "while :; do sleep 0.1; done", "qemu", "-pidfile", pidFile])!;
+        File.WriteAllText(pidFile, $"{fake.Id}\n");
+        var cleanup = new ContainerCleanup(new LinuxMounter());
+
+        cleanup.RemovePod(paths, "ns", "pod");
+
+        Assert.True(fake.WaitForExit(5000), "the stand-in QEMU still runs");
+        Assert.Equal($"pod pod: QEMU (pid {fake.Id}, {pidFile}) outlived its shim daemon: killed", Assert.Single(cleanup.Warnings));
+        Assert.False(Directory.Exists(vmDir));
+    }
+
+    [Fact]
+    public void A_pid_that_is_not_this_pods_QEMU_is_left_alone()
+    {
+        using var dir = new TempDir();
+        var paths = new StatePaths(dir.Combine("state"));
+        var vmDir = Directory.CreateDirectory(paths.VmDir("ns", "pod")).FullName;
+        // The pid was reused by another process (here: a sleep that does not name the pidfile).
+        using var other = System.Diagnostics.Process.Start("sleep", ["30"])!;
+        try
+        {
+            File.WriteAllText(System.IO.Path.Combine(vmDir, "qemu.pid"), $"{other.Id}\n");
+            var cleanup = new ContainerCleanup(new LinuxMounter());
+
+            cleanup.RemovePod(paths, "ns", "pod");
+
+            Assert.False(other.HasExited);
+            Assert.Empty(cleanup.Warnings);
+        }
+        finally
+        {
+            other.Kill();
+            other.WaitForExit();
+        }
+    }
+
     /// <summary>A mounter whose unmount fails (a mount busy beyond a lazy unmount, say).</summary>
     private sealed class RefusingMounter(IMounter real) : IMounter
     {

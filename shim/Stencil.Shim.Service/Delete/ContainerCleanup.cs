@@ -31,8 +31,21 @@ internal sealed class ContainerCleanup(IMounter mounter)
 
     public void RemovePod(StatePaths paths, string ns, string podId)
     {
+        // The VM first: its 9p server holds the shared folder's mounts open.
+        Try(() =>
+        {
+            if (OrphanedVm.Stop(paths.VmDir(ns, podId), TimeSpan.FromSeconds(10)) is { } stopped)
+                _warnings.Add($"pod {podId}: {stopped}");
+        });
         RemoveTree(paths.PodDir(ns, podId));
         RemoveTree(paths.VmDir(ns, podId));
+        // The namespace's folder, once its last pod is gone (as the daemon does when it ends normally).
+        Try(() =>
+        {
+            var namespaceDir = Path.GetDirectoryName(paths.PodDir(ns, podId))!;
+            if (Directory.Exists(namespaceDir) && !Directory.EnumerateFileSystemEntries(namespaceDir).Any())
+                Directory.Delete(namespaceDir);
+        });
     }
 
     private void RemoveTree(string path) => Try(() => SafeDirectory.RemoveTree(path, mounter));
