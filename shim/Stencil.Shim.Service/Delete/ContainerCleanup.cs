@@ -40,12 +40,7 @@ internal sealed class ContainerCleanup(IMounter mounter)
         RemoveTree(paths.PodDir(ns, podId));
         RemoveTree(paths.VmDir(ns, podId));
         // The namespace's folder, once its last pod is gone (as the daemon does when it ends normally).
-        Try(() =>
-        {
-            var namespaceDir = Path.GetDirectoryName(paths.PodDir(ns, podId))!;
-            if (Directory.Exists(namespaceDir) && !Directory.EnumerateFileSystemEntries(namespaceDir).Any())
-                Directory.Delete(namespaceDir);
-        });
+        SafeDirectory.RemoveIfEmpty(Path.GetDirectoryName(paths.PodDir(ns, podId))!);
     }
 
     private void RemoveTree(string path) => Try(() => SafeDirectory.RemoveTree(path, mounter));

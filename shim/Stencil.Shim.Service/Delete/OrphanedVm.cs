@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Stencil.Shim.Interop;
 
 namespace Stencil.Shim.Delete;
 
@@ -8,10 +9,8 @@ namespace Stencil.Shim.Delete;
 /// The pid comes from QEMU's pidfile in the pod's VM folder, and is acted on only while that process's
 /// command line names the same pidfile, so a reused pid is never killed.
 /// </summary>
-internal static partial class OrphanedVm
+internal static class OrphanedVm
 {
-    private const int SIGKILL = 9;
-
     /// <summary>Kills the QEMU whose pidfile is <c>qemu.pid</c> in <paramref name="vmDirectory"/> if it still
     /// runs, and waits (up to <paramref name="wait"/>) until it has exited. Returns what it did, or null.</summary>
     public static string? Stop(string vmDirectory, TimeSpan wait)
@@ -30,7 +29,7 @@ internal static partial class OrphanedVm
             return $"{pidFile} holds no pid (\"{text.Trim()}\"); its QEMU, if any, was left alone";
         if (!Runs(pid, pidFile))
             return null;
-        if (Kill(pid, SIGKILL) != 0)
+        if (Libc.Kill(pid, Libc.SIGKILL) != 0)
             return $"QEMU (pid {pid}, {pidFile}) outlived its shim daemon and could not be killed: errno {Marshal.GetLastPInvokeError()}";
         var deadline = DateTime.UtcNow + wait;
         while (Runs(pid, pidFile) && DateTime.UtcNow < deadline)
@@ -59,7 +58,4 @@ internal static partial class OrphanedVm
             return false;
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -31,6 +31,7 @@ internal static unsafe partial class Libc
     public const int SpawnFileActionsSize = 512;
     public const int SpawnAttrSize = 1024;
     public const int SigsetSize = 128;
+    public const int SIGKILL = 9;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);

@@ -109,7 +109,7 @@ internal static unsafe class DaemonLauncher
                 return Describe(status);
             Thread.Sleep(10);
         }
-        Libc.Kill(pid, 9); // still our unreaped child, so the pid cannot have been reused
+        Libc.Kill(pid, Libc.SIGKILL); // still our unreaped child, so the pid cannot have been reused
         return Libc.WaitPid(pid, &status, 0) == pid ? Describe(status) + ", after it hung" : "exit status unknown";
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Stencil.Oci;
 using Stencil.Oci.Model;
 
 namespace Stencil.Agent.Containers;
@@ -24,7 +25,7 @@ internal static class PrivilegedDevices
     {
         if (spec.Linux is not { } linux || !IsPrivileged(spec))
             return 0;
-        if (!AllowsEveryDevice(linux))
+        if (!DeviceRules.AllowsEveryDevice(linux))
         {
             linux.Resources ??= new Resources();
             linux.Resources.Extra ??= [];
@@ -53,22 +54,10 @@ internal static class PrivilegedDevices
     {
         if (spec.Linux is not { } linux)
             return false;
-        if (AllowsEveryDevice(linux))
+        if (DeviceRules.AllowsEveryDevice(linux))
             return true;
         return spec.Process?.Capabilities?.Bounding?.Contains("CAP_SYS_ADMIN") == true
             && (linux.MaskedPaths?.Count ?? 0) == 0 && (linux.ReadonlyPaths?.Count ?? 0) == 0;
-    }
-
-    /// <summary>Does linux.resources.devices hold a rule allowing every device (type all, any numbers, rwm)?</summary>
-    internal static bool AllowsEveryDevice(Linux linux)
-    {
-        if (linux.Resources?.Extra is not { } extra || !extra.TryGetValue("devices", out var rules) || rules.ValueKind != JsonValueKind.Array)
-            return false;
-        return rules.EnumerateArray().Any(rule => rule.ValueKind == JsonValueKind.Object
-            && rule.TryGetProperty("allow", out var allow) && allow.ValueKind == JsonValueKind.True
-            && (!rule.TryGetProperty("type", out var t) || t.ValueKind == JsonValueKind.Null || t.GetString() == "a")
-            && Wildcard(rule, "major") && Wildcard(rule, "minor")
-            && (!rule.TryGetProperty("access", out var a) || a.ValueKind == JsonValueKind.Null || a.GetString() is "" or "rwm"));
     }
 
     /// <summary>
@@ -116,8 +105,4 @@ internal static class PrivilegedDevices
 
     private static uint? NodeMode(string path) =>
         OperatingSystem.IsLinux() && File.Exists(path) ? (uint)File.GetUnixFileMode(path) & 0x1FF : null;
-
-    /// <summary>An absent, null or -1 major/minor is a wildcard.</summary>
-    private static bool Wildcard(JsonElement rule, string name) =>
-        !rule.TryGetProperty(name, out var n) || n.ValueKind != JsonValueKind.Number || (n.TryGetInt64(out var v) && v == -1);
 }

@@ -48,14 +48,12 @@ public static class GuestSecurityRules
         {
             process.ApparmorProfile = AppArmor(process.ApparmorProfile, containerId, notes);
             if (!string.IsNullOrEmpty(process.SelinuxLabel))
-                throw StencilException.InvalidArgument(
-                    $"container \"{containerId}\" asks for SELinux process label \"{process.SelinuxLabel}\": the guest kernel does not run SELinux, so a VM runtime cannot apply it; run the pod without seLinuxOptions (containerd: enable_selinux = false) or with another runtime class");
+                throw SelinuxRefused(containerId, "process", process.SelinuxLabel);
         }
         if (spec.Linux is { } linux)
         {
             if (linux.Extra?.TryGetValue("mountLabel", out var label) == true && label.ValueKind == JsonValueKind.String && label.GetString() is { Length: > 0 } mountLabel)
-                throw StencilException.InvalidArgument(
-                    $"container \"{containerId}\" asks for SELinux mount label \"{mountLabel}\": the guest kernel does not run SELinux, so a VM runtime cannot apply it; run the pod without seLinuxOptions (containerd: enable_selinux = false) or with another runtime class");
+                throw SelinuxRefused(containerId, "mount", mountLabel);
             if (linux.Seccomp is { ValueKind: JsonValueKind.Object } seccomp
                 && seccomp.TryGetProperty("listenerPath", out var listener) && listener.ValueKind == JsonValueKind.String && listener.GetString() is { Length: > 0 } listenerPath)
                 throw StencilException.InvalidArgument(
@@ -74,6 +72,10 @@ public static class GuestSecurityRules
     /// which runc's private mount does not.</summary>
     public static string SharedFolderPropagation(Mount mount) =>
         mount.Options?.LastOrDefault(o => o is "rslave" or "slave" or "rprivate" or "private") is "rslave" or "slave" ? "rslave" : "rprivate";
+
+    private static StencilException SelinuxRefused(string containerId, string kind, string label) =>
+        StencilException.InvalidArgument(
+            $"container \"{containerId}\" asks for SELinux {kind} label \"{label}\": the guest kernel does not run SELinux, so a VM runtime cannot apply it; run the pod without seLinuxOptions (containerd: enable_selinux = false) or with another runtime class");
 
     private static bool IsShared(string? option) => option is "shared" or "rshared";
 

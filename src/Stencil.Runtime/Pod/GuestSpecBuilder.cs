@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Stencil.Agent.Client;
 using Stencil.Oci;
 using Stencil.Oci.Model;
@@ -157,10 +156,7 @@ public static class GuestSpecBuilder
     private static List<HostBlockDevice> PlanDevices(Linux linux, Func<long, long, string?>? findBlockDevice, List<string> notes)
     {
         var planned = new List<HostBlockDevice>();
-        var rules = linux.Resources?.Extra is { } extra && extra.TryGetValue("devices", out var r) && r.ValueKind == JsonValueKind.Array
-            ? (JsonElement?)r
-            : null;
-        if (AllowsEveryDevice(rules))
+        if (DeviceRules.AllowsEveryDevice(linux))
         {
             // Privileged inside the VM: the guest's devices (the agent adds them), never the host's.
             notes.Add($"privileged: the host's {linux.Devices!.Count} devices dropped; the guest gives its own");
@@ -179,7 +175,7 @@ public static class GuestSpecBuilder
                 case "b":
                     var hostPath = findBlockDevice?.Invoke(d.Major, d.Minor)
                         ?? throw StencilException.NotFound($"block device {d.Major}:{d.Minor} (linux.devices path {d.Path}) does not exist on the host");
-                    var readOnly = !WriteAllowed(rules, d.Major, d.Minor);
+                    var readOnly = !DeviceRules.AllowsBlockWrite(linux, d.Major, d.Minor);
                     planned.Add(new HostBlockDevice(hostPath, d.Path!, d.Major, d.Minor, readOnly));
                     notes.Add($"block device {d.Path} ({d.Major}:{d.Minor}) is host {hostPath}, hot-plugged as virtio-blk{(readOnly ? " read-only" : "")}");
                     break;
@@ -191,41 +187,4 @@ public static class GuestSpecBuilder
             throw StencilException.InvalidArgument($"linux.devices names {twice.Key} more than once");
         return planned;
     }
-
-    /// <summary>What containerd does for a privileged container unless the runtime has
-    /// privileged_without_host_devices (and what ctr run --privileged does): every host device in
-    /// linux.devices, and one rule allowing all.</summary>
-    private static bool AllowsEveryDevice(JsonElement? rules) =>
-        rules is { } r && r.EnumerateArray().Any(rule => rule.ValueKind == JsonValueKind.Object
-            && rule.TryGetProperty("allow", out var allow) && allow.ValueKind == JsonValueKind.True
-            && (!rule.TryGetProperty("type", out var t) || t.GetString() is null or "a")
-            && Matches(rule, "major", -2) && Matches(rule, "minor", -2)
-            && (!rule.TryGetProperty("access", out var a) || a.GetString() is null or "" or "rwm"));
-
-    /// <summary>
-    /// Do the cgroup device rules (applied in order, the last match wins) let the container write
-    /// block device major:minor? No rules at all: nothing restricts it.
-    /// </summary>
-    private static bool WriteAllowed(JsonElement? rules, long major, long minor)
-    {
-        if (rules is null)
-            return true;
-        var write = false;
-        foreach (var rule in rules.Value.EnumerateArray())
-        {
-            if (rule.ValueKind != JsonValueKind.Object)
-                continue;
-            var type = rule.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : "a";
-            if (type is not ("a" or "b") || !Matches(rule, "major", major) || !Matches(rule, "minor", minor))
-                continue;
-            var access = rule.TryGetProperty("access", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
-            if (string.IsNullOrEmpty(access) || access.Contains('w'))
-                write = rule.TryGetProperty("allow", out var allow) && allow.ValueKind == JsonValueKind.True;
-        }
-        return write;
-    }
-
-    /// <summary>An absent (or null, or -1) number is a wildcard.</summary>
-    private static bool Matches(JsonElement rule, string name, long value) =>
-        !rule.TryGetProperty(name, out var n) || n.ValueKind != JsonValueKind.Number || !n.TryGetInt64(out var v) || v == -1 || v == value;
 }

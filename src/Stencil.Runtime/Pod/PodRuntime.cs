@@ -78,7 +78,7 @@ public sealed class PodRuntime : IPodRuntime
             // Everything that can be refused from the host side alone is refused before a VM starts.
             var podBase = PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, bundle.Spec.Annotations);
             var plan = GuestSpecBuilder.Build(bundle.Spec, request.Id, File.Exists, (major, minor) => HostDevices.FindBlockDevice(major, minor),
-                HostTmpfs.Find);
+                HostTmpfs.Snapshot());
             CheckHostSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
@@ -591,7 +591,7 @@ public sealed class PodRuntime : IPodRuntime
             // Also when no VM ever came up (its start failed): the folders made for it go.
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
             SafeDirectory.RemoveTree(podDir, _mounter);
-            TryRemoveEmptyFolder(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
+            SafeDirectory.RemoveIfEmpty(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
             SafeDirectory.RemoveTree(_options.Paths.VmDir(_options.Namespace, _options.PodId), _mounter);
         }
         finally
@@ -656,19 +656,6 @@ public sealed class PodRuntime : IPodRuntime
         {
             var container = Get(id);
             return (container, container.Process(execId));
-        }
-    }
-
-    private static void TryRemoveEmptyFolder(string path)
-    {
-        try
-        {
-            // rmdir semantics: fails (harmlessly) when another pod of the namespace still has a folder here.
-            if (Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any())
-                Directory.Delete(path);
-        }
-        catch (IOException)
-        {
         }
     }
 

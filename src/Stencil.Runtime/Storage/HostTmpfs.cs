@@ -13,16 +13,14 @@ public static class HostTmpfs
     private static readonly string[] s_mountFlags = ["ro", "nosuid", "nodev", "noexec"];
 
     /// <summary>The tmpfs mounted at <paramref name="path"/> on this host, or null.</summary>
-    public static HostTmpfsMount? Find(string path)
+    public static HostTmpfsMount? Find(string path) => Snapshot()(path);
+
+    /// <summary>Questions about one moment's mounts: /proc/self/mountinfo is read on the first one and
+    /// kept (a container has several bind mounts; a node's mountinfo can be long).</summary>
+    public static Func<string, HostTmpfsMount?> Snapshot()
     {
-        try
-        {
-            return Parse(File.ReadAllText("/proc/self/mountinfo"), path);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+        List<string[]>? lines = null;
+        return path => Find(lines ??= Split(ReadMountInfo()), path);
     }
 
     /// <summary>
@@ -31,11 +29,27 @@ public static class HostTmpfs
     /// has that folder as its root; if the same tmpfs is mounted whole as an emptyDir volume
     /// (…/kubernetes.io~empty-dir/NAME), that mount point is named too.
     /// </summary>
-    public static HostTmpfsMount? Parse(string mountinfo, string path)
+    public static HostTmpfsMount? Parse(string mountinfo, string path) => Find(Split(mountinfo), path);
+
+    // ID PARENT MAJ:MIN ROOT MOUNT_POINT MOUNT_OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
+    private static List<string[]> Split(string mountinfo) =>
+        mountinfo.Split('\n').Select(l => l.Split(' ')).Where(f => f.Length >= 10).ToList();
+
+    private static string ReadMountInfo()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/self/mountinfo");
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private static HostTmpfsMount? Find(List<string[]> lines, string path)
     {
         var wanted = Trim(path);
-        var lines = mountinfo.Split('\n').Select(l => l.Split(' ')).Where(f => f.Length >= 10).ToList();
-        // ID PARENT MAJ:MIN ROOT MOUNT_POINT MOUNT_OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
         var top = lines.LastOrDefault(f => SafeDirectory.UnescapeMountInfo(f[4]) == wanted); // later lines are on top
         if (top is null || FsType(top) != "tmpfs")
             return null;
@@ -51,7 +65,7 @@ public static class HostTmpfs
             emptyDir = lines
                 .Where(f => f[2] == top[2] && f[3] == "/" && FsType(f) == "tmpfs")
                 .Select(f => SafeDirectory.UnescapeMountInfo(f[4]))
-                .FirstOrDefault(mountPoint => IsEmptyDirVolume(mountPoint));
+                .FirstOrDefault(mountPoint => EmptyDirVolumeName(mountPoint) is not null);
         }
         return new HostTmpfsMount(options, root, emptyDir);
     }
@@ -63,8 +77,6 @@ public static class HostTmpfs
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         return parts.Length >= 2 && parts[^2] == EmptyDirFolder ? parts[^1] : null;
     }
-
-    private static bool IsEmptyDirVolume(string path) => EmptyDirVolumeName(path) is not null;
 
     private static string? FsType(string[] fields)
     {

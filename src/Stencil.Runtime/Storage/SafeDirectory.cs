@@ -8,6 +8,20 @@ namespace Stencil.Runtime.Storage;
 /// </summary>
 public static class SafeDirectory
 {
+    /// <summary>Removes <paramref name="path"/> if it is an empty folder (rmdir: another pod's folder in
+    /// it, or a race with one being made, leaves it in place without an error).</summary>
+    public static void RemoveIfEmpty(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any())
+                Directory.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
     public static void RemoveTree(string path, IMounter mounter)
     {
         var given = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
