@@ -4,7 +4,10 @@
 #                        boots it with -kernel directly and skips the ~3 s XZ decompression)
 #   build/guest/initrd   busybox, kernel modules, the OCI runtime, the agent, /init
 # Nothing is installed on the host: packages are fetched with `apt-get download` into
-# build/guest/cache and unpacked with `dpkg -x` under build/guest/work. The image is rebuilt only
+# build/guest/cache and unpacked with `dpkg -x` under build/guest/work. The kernel comes from the
+# machine's own suite; the userland (busybox, the OCI runtime, glibc and every library they load)
+# from GUEST_SUITE through a private package list (scripts/debian-suite.sh), resolved by that
+# suite's own dynamic loader, so the image never mixes two glibc versions. The image is rebuilt only
 # when an input changes (this script, config/guest/*, the agent binary, a package version).
 set -euo pipefail
 self=$(readlink -f "$0")
@@ -65,9 +68,10 @@ kpkg=$(kernel_package)
 kver=${kpkg#linux-image-}                      # e.g. 6.1.0-56-amd64: the modules folder name
 
 packages=("$kpkg")
+userland=()
 for line in "${package_lines[@]}"; do
 	read -r pkg tag _ <<< "$line"
-	if wanted "$pkg" "$tag"; then packages+=("$pkg"); fi
+	if wanted "$pkg" "$tag"; then userland+=("$pkg"); fi
 done
 
 declare -A version
@@ -79,13 +83,22 @@ resolve_versions() {
 resolve_versions || { apt_update; resolve_versions; } ||
 	die "apt-cache policy shows no candidate version for one of: ${packages[*]}"
 
+# The userland and its libraries (Depends, recursively; libc6 always: the agent needs it) from GUEST_SUITE.
+suite() { scripts/debian-suite.sh "$GUEST_SUITE" "$@"; }
+mapfile -t sysroot_packages < <(suite closure "${userland[@]}" libc6) ||
+	die "no package list for suite $GUEST_SUITE"
+while read -r p v; do version[$p]=$v; done < <(suite versions "${sysroot_packages[@]}")
+for p in "${sysroot_packages[@]}"; do
+	[ -n "${version[$p]:-}" ] || die "suite $GUEST_SUITE has no candidate version of $p"
+done
+
 # --- up to date? ------------------------------------------------------------------------------
 inputs_hash() {
 	{
 		sha256sum scripts/build-guest.sh "$agent"   # relative: a moved clone stays up to date
 		find "$recipe" -type f -print0 | sort -z | xargs -0 sha256sum
-		for p in "${packages[@]}"; do echo "$p=${version[$p]}"; done
-		echo "OCI_RUNTIME=$OCI_RUNTIME INITRD_COMPRESSION=$INITRD_COMPRESSION"
+		for p in "${packages[@]}" "${sysroot_packages[@]}"; do echo "$p=${version[$p]}"; done
+		echo "OCI_RUNTIME=$OCI_RUNTIME INITRD_COMPRESSION=$INITRD_COMPRESSION GUEST_SUITE=$GUEST_SUITE"
 	} | sha256sum | cut -d' ' -f1
 }
 hash=$(inputs_hash)
@@ -98,7 +111,7 @@ print_sizes() {
 }
 
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$hash" ] && [ -f "$out/vmlinux" ] && [ -f "$out/initrd" ]; then
-	echo "build-guest: up to date ($kpkg, ${OCI_RUNTIME// /+}, $INITRD_COMPRESSION)"
+	echo "build-guest: up to date ($kpkg, ${OCI_RUNTIME// /+} from $GUEST_SUITE, $INITRD_COMPRESSION)"
 	print_sizes
 	exit 0
 fi
@@ -122,6 +135,9 @@ for p in "${packages[@]}"; do
 	deb=$(deb_of "$p")
 	[ -f "$deb" ] || die "apt-get download $p=${version[$p]} left no $deb"
 done
+sysroot_debs=()
+for p in "${sysroot_packages[@]}"; do sysroot_debs+=("$p=${version[$p]}"); done
+suite download "$cache" "${sysroot_debs[@]}"
 
 unpack() {   # unpack <package> -> prints the folder; reuses it when the version is unchanged
 	local dir=$work/pkg/$1
@@ -174,29 +190,46 @@ install -m 0755 "$recipe/init" "$root/init"
 install -m 0755 "$recipe/bench-runtimes" "$root/usr/libexec/stencil/bench-runtimes"
 cp -a "$recipe/rootfs/." "$root/"
 
+# The guest suite's libraries, all packages unpacked into one tree; its own loader lists what a
+# binary needs (as ldd would on a machine of that suite).
+sysroot=$work/sysroot
+rm -rf "$sysroot"
+mkdir -p "$sysroot"
+for p in "${sysroot_packages[@]}"; do dpkg-deb -x "$(deb_of "$p")" "$sysroot"; done
+multiarch=x86_64-linux-gnu
+libdirs=$sysroot/usr/lib/$multiarch:$sysroot/lib/$multiarch
+loader=$(find "$sysroot" -name ld-linux-x86-64.so.2 -path "*/lib/$multiarch/*" 2>/dev/null | head -n 1)
+[ -n "$loader" ] || die "libc6 of $GUEST_SUITE has no ld-linux-x86-64.so.2"
+
 copy_with_libs() {   # copy_with_libs <source file> <path in the image>
 	install -D -m 0755 "$1" "$root$2"
-	local libs lib
-	libs=$(ldd "$1" 2>/dev/null || true)   # a static binary: "not a dynamic executable", exit 1
+	local libs lib name
+	# A static binary: "not a dynamic executable" (exit 1); nothing to copy.
+	libs=$("$loader" --library-path "$libdirs" --list "$(readlink -f "$1")" 2>&1) || return 0
 	if grep -q 'not found' <<< "$libs"; then
-		die "$1 needs libraries this host lacks: $(grep 'not found' <<< "$libs" | tr -s ' \t\n' ' ')"
+		die "$1 needs libraries that $GUEST_SUITE's packages ${sysroot_packages[*]} lack: $(grep 'not found' <<< "$libs" | tr -s ' \t\n' ' ')"
 	fi
-	# "name => /path (addr)" for each library, and "/path (addr)" for the loader.
-	for lib in $(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<< "$libs"); do
-		[ -f "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
-	done
+	# "name => /path (addr)" for each library: into /lib/<multiarch>, on the loader's default path;
+	# "/interp => /path (addr)": the loader, at the path the binary names (/lib64/ld-linux-x86-64.so.2).
+	while read -r name lib; do
+		case $name in /*) ;; *) name=/lib/$multiarch/$name ;; esac
+		[ -f "$root$name" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$name"
+	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' <<< "$libs")
 }
 
 for line in "${package_lines[@]}"; do
 	read -r pkg tag files <<< "$line"
 	if wanted "$pkg" "$tag"; then
 		pdir=$(unpack "$pkg")
-		for f in $files; do
-			[ -f "$pdir$f" ] || die "$f is not in package $pkg=${version[$pkg]}"
-			copy_with_libs "$pdir$f" "$f"
+		for f in $files; do   # "<file in the package>[:<path in the image>]"
+			src=${f%%:*}
+			dst=${f#*:}
+			[ -f "$pdir$src" ] || die "$src is not in package $pkg=${version[$pkg]}"
+			copy_with_libs "$pdir$src" "$dst"
 		done
 		# The agent runs whichever runtime is first in OCI_RUNTIME through one fixed path.
-		[ "$pkg" != "${OCI_RUNTIME%% *}" ] || ln -s "${files%% *}" "$root/usr/bin/oci-runtime"
+		first=${files%% *}
+		[ "$pkg" != "${OCI_RUNTIME%% *}" ] || ln -s "${first#*:}" "$root/usr/bin/oci-runtime"
 	fi
 done
 
@@ -243,5 +276,5 @@ compress() {
 	compress > "$out/initrd.tmp"
 mv "$out/initrd.tmp" "$out/initrd"
 echo "$hash" > "$out/stamp"
-echo "build-guest: built $kpkg=${version[$kpkg]}, runtime ${OCI_RUNTIME// /+}, initrd $INITRD_COMPRESSION"
+echo "build-guest: built $kpkg=${version[$kpkg]}, runtime ${OCI_RUNTIME// /+} from $GUEST_SUITE ($(for r in $OCI_RUNTIME; do printf '%s=%s ' "$r" "${version[$r]}"; done | sed 's/ $//')), initrd $INITRD_COMPRESSION"
 print_sizes
