@@ -61,6 +61,7 @@ public static class GuestSpecBuilder
 
         spec.Root = new Root { Path = RootfsMountPoint, Readonly = spec.Root?.Readonly ?? false };
         GuestSecurityRules.Apply(spec, containerId, notes);
+        GuestSpecFeatures.Check(spec, containerId);
 
         if (spec.Mounts is not null)
         {
