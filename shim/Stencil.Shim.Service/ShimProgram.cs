@@ -1,3 +1,4 @@
+using Stencil.Containerd;
 using Stencil.Runtime;
 using Stencil.Runtime.Storage;
 using Stencil.Shim.Delete;
@@ -22,6 +23,10 @@ public static class ShimProgram
     /// It is never meant for users; the shim logs a warning when it is set.
     /// </summary>
     public const string FakeRuntimeVariable = "STENCIL_TEST_FAKE_RUNTIME";
+
+    // containerd answers its version service in milliseconds; a containerd too busy to answer within
+    // this gets task API 2, which every release serves.
+    private static readonly TimeSpan s_containerdVersionTimeout = TimeSpan.FromSeconds(1);
 
     public static async Task<int> RunAsync(string[] args, IPodRuntimeFactory factory)
     {
@@ -48,8 +53,14 @@ public static class ShimProgram
                     Console.Out.WriteLine($"containerd-shim-stencil-v2:\n  Version: {TaskService.Version}\n  Runtime: io.containerd.stencil.v2\n");
                     return 0;
                 case ShimAction.Start:
+                    // Asked while the daemon starts: which task API to announce (containerd 1.7+ only).
+                    var maxShimVersion = Environment.GetEnvironmentVariable(BootstrapAnswer.MaxShimVersionVariable);
+                    var containerd = BootstrapAnswer.ReadsJson(maxShimVersion)
+                        ? ContainerdVersionClient.QueryAsync(Environment.GetEnvironmentVariable("GRPC_ADDRESS") ?? flags.Address, s_containerdVersionTimeout)
+                        : null;
                     var address = StartCommand.Run(flags, ReadRuntimeOptions(), Environment.ProcessPath ?? "/proc/self/exe");
-                    Console.Out.Write(address);
+                    var version = containerd is null ? null : (await containerd.ConfigureAwait(false)).Version;
+                    Console.Out.Write(BootstrapAnswer.Format(address, maxShimVersion, ContainerdSupport.TaskApiVersion(version)));
                     Console.Out.Flush();
                     return 0;
                 case ShimAction.Delete:

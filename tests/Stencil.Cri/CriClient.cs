@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Stencil.Containerd;
 using Stencil.Cri.V1;
 
 namespace Stencil.Cri;
@@ -38,30 +39,7 @@ public sealed class CriClient : IDisposable
     public static CriClient Connect(string socketPath, TimeSpan? callTimeout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-            // One connection carries every call (HTTP/2 multiplexes); keep it alive while a test idles.
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-        };
-        var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        });
+        var channel = UnixSocketChannel.Create(socketPath, new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
         return new CriClient(socketPath, channel, callTimeout ?? TimeSpan.FromSeconds(60));
     }
 

@@ -8,7 +8,8 @@ using static Stencil.Shim.Serve.TaskConversions;
 namespace Stencil.Shim.Serve;
 
 /// <summary>
-/// containerd.task.v2.Task over ttRPC: each method converts the request, calls the pod runtime and
+/// containerd.task.v2.Task (and the same methods as containerd.task.v3.Task, which containerd 2.x
+/// calls when `start` announced version 3) over ttRPC: each method converts the request, calls the pod runtime and
 /// converts the answer back, nothing more. Errors are the runtime's StencilExceptions, which the ttRPC
 /// server maps to status codes in one place; events are the runtime's, forwarded by the publisher.
 /// Calls run concurrently (a Wait blocks for as long as the process runs; State never waits behind it).
@@ -16,6 +17,9 @@ namespace Stencil.Shim.Serve;
 internal sealed class TaskService
 {
     public const string ServiceName = "containerd.task.v2.Task";
+
+    /// <summary>containerd 2.x's name for the same service: its messages and methods are those of v2.</summary>
+    public const string V3ServiceName = "containerd.task.v3.Task";
 
     private static readonly TtrpcMethod<StateRequest, StateResponse> s_state = new(ServiceName, "State");
     private static readonly TtrpcMethod<CreateTaskRequest, CreateTaskResponse> s_create = new(ServiceName, "Create");
@@ -55,65 +59,65 @@ internal sealed class TaskService
 
     public void Register(TtrpcServer server)
     {
-        server.Register(s_state, (r, c) => Call("State", r.Id, () => Task.FromResult(ToState(_runtime.State(r.Id, ExecId(r.ExecId))))));
-        server.Register(s_create, (r, c) => Call("Create", r.Id, async () =>
+        Register(server, s_state, (r, c) => Call("State", r.Id, () => Task.FromResult(ToState(_runtime.State(r.Id, ExecId(r.ExecId))))));
+        Register(server, s_create, (r, c) => Call("Create", r.Id, async () =>
             new CreateTaskResponse { Pid = await _runtime.CreateAsync(ToCreate(r), c.CancellationToken).ConfigureAwait(false) }));
-        server.Register(s_start, (r, c) => Call("Start", r.Id, async () =>
+        Register(server, s_start, (r, c) => Call("Start", r.Id, async () =>
             new StartResponse { Pid = await _runtime.StartAsync(r.Id, ExecId(r.ExecId), c.CancellationToken).ConfigureAwait(false) }));
-        server.Register(s_delete, (r, c) => Call("Delete", r.Id, async () =>
+        Register(server, s_delete, (r, c) => Call("Delete", r.Id, async () =>
             ToDelete(await _runtime.DeleteAsync(r.Id, ExecId(r.ExecId), c.CancellationToken).ConfigureAwait(false))));
-        server.Register(s_pids, (r, c) => Call("Pids", r.Id, async () =>
+        Register(server, s_pids, (r, c) => Call("Pids", r.Id, async () =>
             ToPids(await _runtime.PidsAsync(r.Id, c.CancellationToken).ConfigureAwait(false))));
-        server.Register(s_pause, (r, c) => Call("Pause", r.Id, async () =>
+        Register(server, s_pause, (r, c) => Call("Pause", r.Id, async () =>
         {
             await _runtime.PauseAsync(r.Id, c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_resume, (r, c) => Call("Resume", r.Id, async () =>
+        Register(server, s_resume, (r, c) => Call("Resume", r.Id, async () =>
         {
             await _runtime.ResumeAsync(r.Id, c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_checkpoint, (r, c) => Call<Empty>("Checkpoint", r.Id, () =>
+        Register(server, s_checkpoint, (r, c) => Call<Empty>("Checkpoint", r.Id, () =>
             throw StencilException.Unimplemented("checkpoint is not supported by stencil (VM-isolated tasks cannot be checkpointed yet)")));
-        server.Register(s_kill, (r, c) => Call("Kill", r.Id, async () =>
+        Register(server, s_kill, (r, c) => Call("Kill", r.Id, async () =>
         {
             await _runtime.KillAsync(r.Id, ExecId(r.ExecId), r.Signal, r.All, c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_exec, (r, c) => Call("Exec", r.Id, async () =>
+        Register(server, s_exec, (r, c) => Call("Exec", r.Id, async () =>
         {
             await _runtime.ExecAsync(ToExec(r), c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_resizePty, (r, c) => Call("ResizePty", r.Id, async () =>
+        Register(server, s_resizePty, (r, c) => Call("ResizePty", r.Id, async () =>
         {
             await _runtime.ResizePtyAsync(r.Id, ExecId(r.ExecId), r.Width, r.Height, c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_closeIO, (r, c) => Call("CloseIO", r.Id, async () =>
+        Register(server, s_closeIO, (r, c) => Call("CloseIO", r.Id, async () =>
         {
             // containerd only ever asks to close stdin; without that flag there is nothing to do.
             if (r.Stdin)
                 await _runtime.CloseStdinAsync(r.Id, ExecId(r.ExecId), c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_update, (r, c) => Call("Update", r.Id, async () =>
+        Register(server, s_update, (r, c) => Call("Update", r.Id, async () =>
         {
             await _runtime.UpdateAsync(r.Id, ResourcesJson(r), r.Annotations, c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        server.Register(s_wait, (r, c) => Call("Wait", r.Id, async () =>
+        Register(server, s_wait, (r, c) => Call("Wait", r.Id, async () =>
             ToWait(await _runtime.WaitAsync(r.Id, ExecId(r.ExecId), c.CancellationToken).ConfigureAwait(false))));
-        server.Register(s_stats, (r, c) => Call("Stats", r.Id, async () =>
+        Register(server, s_stats, (r, c) => Call("Stats", r.Id, async () =>
             ToStats(await _runtime.StatsAsync(r.Id, c.CancellationToken).ConfigureAwait(false))));
-        server.Register(s_connect, (r, c) => Call("Connect", r.Id, () => Task.FromResult(new ConnectResponse
+        Register(server, s_connect, (r, c) => Call("Connect", r.Id, () => Task.FromResult(new ConnectResponse
         {
             ShimPid = (uint)Environment.ProcessId,
             TaskPid = TaskPid(r.Id),
             Version = Version,
         })));
-        server.Register(s_shutdown, (r, c) => Call("Shutdown", r.Id, () =>
+        Register(server, s_shutdown, (r, c) => Call("Shutdown", r.Id, () =>
         {
             // containerd calls Shutdown after deleting each task; the daemon serves the whole pod and
             // stays while any container remains, unless told to go now.
@@ -124,6 +128,15 @@ internal sealed class TaskService
                 _log.Debug("shutdown ignored: containers remain", ShimLog.Field("containers", count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             return Task.FromResult(s_empty);
         }));
+    }
+
+    private static void Register<TRequest, TResponse>(TtrpcServer server, TtrpcMethod<TRequest, TResponse> method,
+        Func<TRequest, TtrpcCallContext, Task<TResponse>> handler)
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new()
+    {
+        server.Register(method, handler);
+        server.Register(new TtrpcMethod<TRequest, TResponse>(V3ServiceName, method.Name), handler);
     }
 
     private uint TaskPid(string id)
