@@ -117,9 +117,7 @@ public class CriContainerdFixture : IAsyncLifetime
 
         _containerd = await PrivateContainerd.StartAsync(new PrivateContainerdOptions
         {
-            CriPluginToml = $"""
-                sandbox_image = "{PauseImage}"
-                """,
+            SandboxImage = PauseImage,
             ExtraToml = $"""
                 [plugins."io.containerd.grpc.v1.cri".cni]
                   bin_dir = "{CniBinDir}"

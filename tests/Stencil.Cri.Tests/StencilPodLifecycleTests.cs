@@ -18,6 +18,7 @@ public sealed class StencilPodLifecycleTests(StencilCriFixture fixture, ITestOut
     private CriClient Client => fixture.Client;
 
     [Fact]
+    [Trait("Category", "Smoke")]
     public Task A_pod_runs_execs_reports_stats_and_logs_and_is_removed_without_leftovers() => fixture.WithLogOnFailureAsync(output, async () =>
     {
         var clock = Stopwatch.StartNew();

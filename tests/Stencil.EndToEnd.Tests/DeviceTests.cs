@@ -50,7 +50,10 @@ public sealed class DeviceTests(StencilContainerd s)
 
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("character device /dev/kmsg (1:11) cannot be passed into a VM", r.Stderr);
-        Assert.Contains("invalid argument", r.Stderr);
+        // containerd 1.x appends the status code's words; 2.x passes the code on (CRI sees InvalidArgument)
+        // but ctr prints the message alone.
+        if (s.Containerd.Version is { Major: < 2 })
+            Assert.Contains("invalid argument", r.Stderr);
         await s.Ctr("containers", "rm", "e2e-chardev");
         await Eventually.NothingLeftAsync(s);
     }

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Stencil.Containerd;
 
 namespace Stencil.TestSupport;
 
 /// <summary>
-/// Debian's containerd (1.6) started by a test with its own root, state, sockets and opt folder under
+/// containerd (the first on PATH: Debian 12's 1.6, or 1.7 / 2.x unpacked by scripts/containerd-release.sh) started by a test with its own root, state, sockets and opt folder under
 /// one short private folder (/tmp/stencil-ctd-XXXX: unix socket paths must stay under 108 bytes),
 /// cgroupfs, overlayfs, and the CRI plugin configured as this machine needs it (no CAP_SYS_RESOURCE:
 /// restrict_oom_score_adj; no AppArmor). Disposing stops it (SIGTERM, then SIGKILL), unmounts whatever
@@ -25,8 +26,9 @@ public sealed class PrivateContainerd : IAsyncDisposable
     private Process _process;
     private bool _disposed;
 
-    private PrivateContainerd(string directory, Process process, string containerd, string ctr, PrivateContainerdOptions options)
+    private PrivateContainerd(string directory, Process process, string containerd, string ctr, PrivateContainerdOptions options, ContainerdVersion? version = null)
     {
+        Version = version;
         Directory = directory;
         _process = process;
         _containerd = containerd;
@@ -53,6 +55,13 @@ public sealed class PrivateContainerd : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The release running (from `containerd --version`): the test matrix runs the suites
+    /// against 1.6, 1.7 and 2.x, chosen by which containerd is first on PATH (scripts/run-tests.sh).</summary>
+    public ContainerdVersion? Version { get; }
+
+    /// <summary>The folder containerd keeps a task's bundle in (config.json, address, bootstrap.json).</summary>
+    public string TaskBundle(string @namespace, string id) => Path.Combine(State, "io.containerd.runtime.v2.task", @namespace, id);
+
     public static Task<PrivateContainerd> StartAsync(string? extraToml = null, CancellationToken cancellationToken = default) =>
         StartAsync(new PrivateContainerdOptions { ExtraToml = extraToml }, cancellationToken);
 
@@ -64,10 +73,12 @@ public sealed class PrivateContainerd : IAsyncDisposable
         Process? process = null;
         try
         {
-            var config = Config(directory, options);
+            var version = ContainerdVersion.FromVersionCommand(
+                (await ChildProcess.RunAsync(containerd, ["--version"], TimeSpan.FromSeconds(30))).EnsureSuccess("containerd --version"));
+            var config = Config(directory, options, version);
             await File.WriteAllTextAsync(Path.Combine(directory, "config.toml"), config, cancellationToken);
             process = Launch(containerd, directory, options);
-            var started = new PrivateContainerd(directory, process, containerd, ctr, options);
+            var started = new PrivateContainerd(directory, process, containerd, ctr, options, version);
             await started.WaitUntilAnsweringAsync(cancellationToken);
             return started;
         }
@@ -128,12 +139,18 @@ public sealed class PrivateContainerd : IAsyncDisposable
         }
     }
 
-    /// <summary>The generated config.toml (version 2), every path inside <paramref name="directory"/>.</summary>
-    public static string Config(string directory, PrivateContainerdOptions options)
+    /// <summary>
+    /// The generated config.toml, every path inside <paramref name="directory"/>: version 2 for
+    /// containerd 1.x, version 3 for 2.x (as each release's own `config default` writes it). The
+    /// options' TOML is written with version 2 table names; for version 3 the CRI tables are renamed
+    /// (<see cref="ToVersion3Tables"/>).
+    /// </summary>
+    public static string Config(string directory, PrivateContainerdOptions options, ContainerdVersion? version = null)
     {
+        var v3 = version is { Major: >= 2 };
         var toml = new StringBuilder();
         toml.AppendLine($"""
-            version = 2
+            version = {(v3 ? 3 : 2)}
             root = "{directory}/root"
             state = "{directory}/state"
 
@@ -146,27 +163,62 @@ public sealed class PrivateContainerd : IAsyncDisposable
             [plugins."io.containerd.internal.v1.opt"]
               path = "{directory}/opt"
 
-            [plugins."io.containerd.grpc.v1.cri"]
-              restrict_oom_score_adj = true
-              disable_apparmor = true
             """);
-        if (!string.IsNullOrWhiteSpace(options.CriPluginToml))
-            toml.AppendLine(options.CriPluginToml);
-        toml.AppendLine("""
+        if (v3)
+        {
+            toml.AppendLine("""
+                [plugins."io.containerd.cri.v1.runtime"]
+                  restrict_oom_score_adj = true
+                  disable_apparmor = true
 
-            [plugins."io.containerd.grpc.v1.cri".containerd]
-              snapshotter = "overlayfs"
+                [plugins."io.containerd.cri.v1.images"]
+                  snapshotter = "overlayfs"
+                """);
+            if (options.SandboxImage is { } sandbox)
+                toml.AppendLine($"""
+
+                    [plugins."io.containerd.cri.v1.images".pinned_images]
+                      sandbox = "{sandbox}"
+                    """);
+        }
+        else
+        {
+            toml.AppendLine("""
+                [plugins."io.containerd.grpc.v1.cri"]
+                  restrict_oom_score_adj = true
+                  disable_apparmor = true
+                """);
+            if (options.SandboxImage is { } sandbox)
+                toml.AppendLine($"  sandbox_image = \"{sandbox}\"");
+            toml.AppendLine("""
+
+                [plugins."io.containerd.grpc.v1.cri".containerd]
+                  snapshotter = "overlayfs"
+                """);
+        }
+        toml.AppendLine(ToVersion(v3, """
 
             [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
               runtime_type = "io.containerd.runc.v2"
 
             [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
               SystemdCgroup = false
-            """);
+            """));
         if (!string.IsNullOrWhiteSpace(options.ExtraToml))
-            toml.AppendLine().AppendLine(options.ExtraToml);
+            toml.AppendLine().AppendLine(ToVersion(v3, options.ExtraToml));
         return toml.ToString();
     }
+
+    private static string ToVersion(bool v3, string toml) => v3 ? ToVersion3Tables(toml) : toml;
+
+    /// <summary>
+    /// Version 2 CRI table names as containerd 2.x names them in a version 3 file: the runtimes and CNI
+    /// moved from io.containerd.grpc.v1.cri to io.containerd.cri.v1.runtime (what `containerd config
+    /// migrate` does for these tables).
+    /// </summary>
+    public static string ToVersion3Tables(string toml) => toml
+        .Replace("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.", "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.", StringComparison.Ordinal)
+        .Replace("[plugins.\"io.containerd.grpc.v1.cri\".cni]", "[plugins.\"io.containerd.cri.v1.runtime\".cni]", StringComparison.Ordinal);
 
     /// <summary>`ctr --address Address -n NAMESPACE args...` run to completion.</summary>
     public Task<CommandResult> CtrAsync(string @namespace, params string[] args) =>

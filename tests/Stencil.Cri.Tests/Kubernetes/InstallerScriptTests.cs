@@ -75,11 +75,16 @@ public sealed class InstallerScriptTests : IDisposable
         Assert.DoesNotContain("restarting", again.Stdout);
     }
 
-    [Fact]
-    public async Task Without_a_config_one_is_created_and_removed_again()
+    [Theory]
+    [InlineData("1.6.20", "version = 2", "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]")]
+    [InlineData("1.7.24", "version = 2", "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]")]
+    [InlineData("2.1.9", "version = 3", "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.stencil]")]
+    public async Task Without_a_config_one_of_the_containerds_own_version_is_created_and_removed_again(string containerd, string version, string table)
     {
-        await RunAsync("install");
-        Assert.StartsWith("version = 2\n\n# BEGIN stencil-deploy", File.ReadAllText(ConfigPath));
+        await RunAsync("install", ("CONTAINERD_VERSION", containerd));
+        var config = File.ReadAllText(ConfigPath);
+        Assert.StartsWith(version + "\n\n# BEGIN stencil-deploy", config);
+        Assert.Contains("\n" + table + "\n", config);
         await RunAsync("cleanup");
         Assert.False(File.Exists(ConfigPath));
     }
@@ -138,8 +143,14 @@ public sealed class InstallerScriptTests : IDisposable
         Write(ConfigPath, defaults.EnsureSuccess("containerd config default"));
         await RunAsync("install");
         var dump = await ChildProcess.RunAsync(containerd, ["--config", ConfigPath, "config", "dump"], TimeSpan.FromSeconds(30));
-        var text = dump.EnsureSuccess("containerd config dump");
-        var block = text[text.IndexOf("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]", StringComparison.Ordinal)..];
+        // containerd 2.x quotes table names with ' where 1.x uses ".
+        var text = dump.EnsureSuccess("containerd config dump").Replace('\'', '"');
+        // containerd 1.x dumps a version 2 config, 2.x version 3 (whatever version the file had).
+        var table = System.Text.RegularExpressions.Regex.IsMatch(text, "(?m)^version = 3$")
+            ? "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.stencil]"
+            : "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]";
+        Assert.Contains(table, text);
+        var block = text[text.IndexOf(table, StringComparison.Ordinal)..];
         Assert.Contains("runtime_type = \"io.containerd.stencil.v2\"", block);
         Assert.Contains("pod_annotations = [\"io.stencil.*\"]", block);
         Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration.toml\"", block);

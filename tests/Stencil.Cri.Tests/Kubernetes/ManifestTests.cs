@@ -46,6 +46,9 @@ public sealed partial class ManifestTests
         Assert.Contains("runtime_type = \"io.containerd.stencil.v2\"", script);
         var snippet = File.ReadAllText(Path.Combine(RepoPathsRoot, "config", "containerd", "stencil-runtime.toml"));
         Assert.Contains($"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.{handler}]", snippet);
+        var snippetV3 = File.ReadAllText(Path.Combine(RepoPathsRoot, "config", "containerd", "stencil-runtime-v3.toml"));
+        Assert.Contains("\nversion = 3\n", snippetV3);
+        Assert.Contains($"[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.{handler}]", snippetV3);
 
         // Pods go only where the installer ran.
         // (Label keys contain dots: read the selector as a map, not through a dotted path.)

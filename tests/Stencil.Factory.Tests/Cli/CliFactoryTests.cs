@@ -32,10 +32,25 @@ public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper o
         var (code, stdout, _) = await CliCommandTests.RunAsync("--config", WriteConfig("check", fixture.TemplatePath), "check");
         output.WriteLine(stdout);
         Assert.Equal(0, code);
-        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "nft", "guest kernel", "guest initrd", "template" })
+        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "nft", "guest kernel", "guest initrd", "containerd", "template" })
             Assert.Matches($"(?m)^(ok|warn) +{name} ", stdout);
         Assert.Contains($"ok    tmpfs         {fixture.TemplatePath} is a tmpfs", stdout);
         Assert.EndsWith("all required checks passed\n", stdout);
+    }
+
+    [Fact]
+    public async Task Check_names_the_version_of_the_containerd_that_answers_and_whether_it_is_supported()
+    {
+        // The published NativeAOT binary, as an administrator runs it, asking a private containerd.
+        var stencil = Path.Combine(RepoPaths.Build, "bin", "stencil");
+        Prerequisite.File(stencil, "make publish");
+        await using var containerd = await PrivateContainerd.StartAsync();
+        var run = await ChildProcess.RunAsync(stencil, ["--config", WriteConfig("check-containerd", fixture.TemplatePath), "check"], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });
+        output.WriteLine(run.Stdout);
+        var version = containerd.Version ?? throw new InvalidOperationException("containerd --version named no version");
+        Assert.Matches($@"(?m)^ok +containerd +supported: containerd {System.Text.RegularExpressions.Regex.Escape(version.ToString())}\b.*; running at {System.Text.RegularExpressions.Regex.Escape(containerd.Address)}$", run.Stdout);
+        Assert.Contains(version.Major >= 2 ? "config version 3" : "config version 2", run.Stdout);
     }
 
     [Fact]
