@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Stencil.Containerd;
 using Stencil.Factory;
 using Stencil.Hypervisor;
 using Stencil.Runtime.Configuration;
@@ -63,9 +65,46 @@ internal static class CheckCommand
             GuestFile("guest kernel", h.Kernel, "kernel"),
             GuestFile("guest initrd", h.Initrd, "initrd"),
         };
+        lines.Add(await ContainerdAsync(cancellationToken).ConfigureAwait(false));
         if (config.Factory.EnableTemplate && File.Exists(h.Kernel) && File.Exists(h.Initrd) && caps.QemuProblem is null)
             lines.Add(await TemplateAsync(config, cancellationToken).ConfigureAwait(false));
         return lines;
+    }
+
+    /// <summary>The containerd that answers at $CONTAINERD_ADDRESS (as ctr reads it; default
+    /// /run/containerd/containerd.sock), else the one on PATH, and whether Stencil supports it.</summary>
+    private static async Task<Line> ContainerdAsync(CancellationToken cancellationToken)
+    {
+        var address = Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : "/run/containerd/containerd.sock";
+        var (version, error) = await ContainerdVersionClient.QueryAsync(address, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        var where = $"running at {address}";
+        if (version is null)
+        {
+            var binary = FindOnPath("containerd");
+            if (binary is null)
+                return new(Level.Warn, "containerd", $"not found ({error}; no containerd on PATH): Stencil runs under containerd 1.6, 1.7 or 2.x");
+            version = await VersionOfBinaryAsync(binary, cancellationToken).ConfigureAwait(false);
+            if (version is null)
+                return new(Level.Warn, "containerd", $"{binary} --version named no version it could read ({error})");
+            where = $"{binary}, not running ({error})";
+        }
+        var (verdict, why) = ContainerdSupport.Describe(version);
+        var level = verdict switch { "supported" => Level.Ok, "untested" => Level.Warn, _ => Level.Fail };
+        return new(level, "containerd", $"{verdict}: {why}; {where}");
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
+            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
+    private static async Task<ContainerdVersion?> VersionOfBinaryAsync(string binary, CancellationToken cancellationToken)
+    {
+        using var process = Process.Start(new ProcessStartInfo(binary, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
+        if (process is null)
+            return null;
+        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return ContainerdVersion.FromVersionCommand(output);
     }
 
     private static Line Tmpfs(FactoryConfig factory, HostCapabilities caps)

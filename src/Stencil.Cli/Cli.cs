@@ -14,7 +14,9 @@ internal static class Cli
 
         commands:
           check                  what this host offers Stencil: QEMU, KVM or TCG, vhost-vsock, 9p, tmpfs,
-                                 tc, the guest image; exits 1 when something required is missing
+                                 tc, the guest image, containerd's version (the one answering at
+                                 $CONTAINERD_ADDRESS, default /run/containerd/containerd.sock, else the
+                                 one on PATH); exits 1 when something required is missing
           factory init           build the VM template for the current configuration (if not built yet)
           factory init --rebuild build a new template even if the current one exists
           factory status         the templates: fingerprint, sizes, age, clones served
