@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: a container in a VM through a private containerd, started cold and from the template.
-# Everything it starts (containerd, VMs, the template's tmpfs) is stopped on exit.
+# Everything it starts (containerd, VMs, the template's tmpfs) is stopped on exit. The containerd is
+# the newest Debian has (sid's 2.x, fetched into build/containerd; STENCIL_CONTAINERD=bookworm for 1.6).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+PATH="$("$repo/scripts/containerd-release.sh" "${STENCIL_CONTAINERD:-sid}"):$PATH"
+export PATH
 dir=/tmp/stencil-demo            # short: unix socket paths below it must fit in 108 bytes
 image=docker.io/library/busybox:latest
 runtime=io.containerd.stencil.v2
@@ -32,7 +35,7 @@ TOML
 write_config "$dir/cold.toml" false
 write_config "$dir/template.toml" true
 
-echo "== starting a private containerd in $dir"
+echo "== starting a private containerd in $dir ($(containerd --version | awk '{ print $3 }'))"
 address=$("$repo/scripts/private-containerd.sh" start "$dir")
 ctr() { command ctr --address "$address" "$@"; }
 echo "== importing a busybox image built from Debian's busybox-static"
@@ -40,7 +43,7 @@ echo "== importing a busybox image built from Debian's busybox-static"
 ctr images import "$dir/busybox.tar" > /dev/null
 
 echo "== stencil check: what this host offers ($(nproc) cores)"
-"$repo/build/bin/stencil" check --config "$dir/template.toml"
+CONTAINERD_ADDRESS="$address" "$repo/build/bin/stencil" check --config "$dir/template.toml"
 
 run() { # name config
   local start end

@@ -15,9 +15,14 @@ else
 fi
 echo "install: containerd-shim-stencil-v2 and stencil in $prefix/bin, guest image in /usr/share/stencil"
 echo
+# containerd 2.x reads config version 3 natively (it migrates a version 2 file too).
+snippet=stencil-runtime.toml
+case "$(containerd --version 2>/dev/null | awk '{ v = $3; sub(/^v/, "", v); print v }')" in
+  [2-9].*) snippet=stencil-runtime-v3.toml ;;
+esac
 echo "To enable the runtime, add this to /etc/containerd/config.toml and restart containerd:"
 echo
-cat "$repo/config/containerd/stencil-runtime.toml"
+cat "$repo/config/containerd/$snippet"
 echo
 echo "Then: ctr run --rm --runtime io.containerd.stencil.v2 docker.io/library/busybox:latest hello echo hello"
 echo "Check the host with: stencil check"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) a private containerd for the demo, with its own root, state and sockets under
 # DIR, and the Stencil runtime configured. The shim is found on containerd's PATH (build/bin first).
+# The containerd is the first on PATH; its config is version 3 for containerd 2.x, else version 2.
 #   scripts/private-containerd.sh start DIR      prints the gRPC socket path
 #   scripts/private-containerd.sh stop DIR
 set -euo pipefail
@@ -10,8 +11,12 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 case "$cmd" in
 start)
   mkdir -p "$dir"
+  case "$(containerd --version | awk '{ v = $3; sub(/^v/, "", v); print v }')" in
+    [2-9].*) version=3 cri='plugins."io.containerd.cri.v1.runtime"' ;;
+    *) version=2 cri='plugins."io.containerd.grpc.v1.cri"' ;;
+  esac
   cat > "$dir/config.toml" <<TOML
-version = 2
+version = $version
 root = "$dir/root"
 state = "$dir/state"
 [grpc]
@@ -20,10 +25,10 @@ state = "$dir/state"
   address = "$dir/containerd.sock.ttrpc"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
-[plugins."io.containerd.grpc.v1.cri"]
+[$cri]
   disable_apparmor = true
   restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil]
+  [$cri.containerd.runtimes.stencil]
     runtime_type = "io.containerd.stencil.v2"
     pod_annotations = ["io.stencil.*"]
 TOML

@@ -7,6 +7,9 @@
 # pod start to first exec runc vs stencil, ten pods at once, PSS per idle pod at 1/10/20 pods; same
 # needs; about 2 minutes), ttrpc (unary echo over a unix socket) and vm (cold boot vs template clone,
 # PSS per VM, pool hand-over; needs the guest image).
+# The shim and cri benchmarks run once per containerd release in BENCH_CONTAINERD (Debian suites,
+# default "bookworm sid": 1.6 and 2.x, fetched by scripts/containerd-release.sh), one after the other
+# in the same run, so their ratios to runc can be set side by side.
 # Extra arguments go to every benchmark, e.g. scripts/run-bench.sh --duration 10 --warmup 3
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +19,21 @@ bench() { dotnet run --project "$project" -c Release --no-build -- "$@"; }
 names=$(bench list) || { echo "run-bench: could not list benchmarks"; exit 1; }
 failed=()
 for name in $names; do
-  echo "== $name"
-  if ! bench "$name" "$@"; then failed+=("$name"); fi
-  echo
+  case $name in
+  shim|cri)
+    for suite in ${BENCH_CONTAINERD:-bookworm sid}; do
+      bin=$(scripts/containerd-release.sh "$suite") || { failed+=("$name($suite)"); continue; }
+      echo "== $name, containerd $("$bin/containerd" --version | awk '{ print $3 }') ($suite)"
+      if ! PATH="$bin:$PATH" bench "$name" "$@"; then failed+=("$name($suite)"); fi
+      echo
+    done
+    ;;
+  *)
+    echo "== $name"
+    if ! bench "$name" "$@"; then failed+=("$name"); fi
+    echo
+    ;;
+  esac
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "run-bench: failed: ${failed[*]}"

@@ -25,6 +25,8 @@
 #   CONTAINERD_CONFIG  containerd's config file                               (/etc/containerd/config.toml)
 #   QEMU_PATH          the host's QEMU                                        (/usr/bin/qemu-system-x86_64)
 #   TEMPLATE_DIR       the VM template folder (tmpfs) removed by cleanup      (/run/stencil/template)
+#   CONTAINERD_VERSION the host's containerd release, when the config file does
+#                      not exist yet (2.x gets a version 3 file)              (asked: containerd --version on the host)
 set -euo pipefail
 
 HOST_ROOT=${HOST_ROOT:-/host}
@@ -116,6 +118,14 @@ replace_config() { # CONFIG CONTENT-FILE
   return 0
 }
 
+# The host's containerd release ("2.1.9"), or nothing when it cannot be asked.
+host_containerd_version() {
+  if [ -n "${CONTAINERD_VERSION:-}" ]; then echo "$CONTAINERD_VERSION"; return 0; fi
+  [ "$HOST_EXEC" != none ] || return 0
+  # shellcheck disable=SC2086 # HOST_EXEC is a command prefix, split on purpose
+  $HOST_EXEC containerd --version 2>/dev/null | awk '{ v = $3; sub(/^v/, "", v); print v; exit }' || true
+}
+
 restart_containerd() {
   log "restarting containerd on the host: $RESTART_CMD"
   # shellcheck disable=SC2086 # RESTART_CMD is a command line
@@ -174,18 +184,22 @@ install() {
   ln -sfn "$INSTALL_DIR/bin/$SHIM" "$(host "$BIN_DIR/$SHIM")"
 
   mkdir -p "$(dirname "$config")"
-  local table new
+  local table new fresh_version=2
   if [ -f "$config" ]; then
     table=$(runtime_table "$config")
   else
-    table='plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil' # the file install creates is version 2
+    # No file yet: write the version the host's containerd reads natively (3 for 2.x).
+    case "$(host_containerd_version)" in 0.*|1.*|"") fresh_version=2 ;; *) fresh_version=3 ;; esac
+    echo "version = $fresh_version" > "$config.stencil-probe"
+    table=$(runtime_table "$config.stencil-probe")
+    rm -f "$config.stencil-probe"
   fi
   new=$(mktemp "$config.stencil-XXXXXX")
   {
     if [ -f "$config" ]; then
       without_block "$config" | trim_trailing_blank_lines
     else
-      echo "version = 2"
+      echo "version = $fresh_version"
     fi
     echo
     runtime_block "$table"
@@ -211,7 +225,7 @@ cleanup() {
     new=$(mktemp "$config.stencil-XXXXXX")
     # Drop the blank line install put before the block, so install + cleanup gives the file back.
     without_block "$config" | trim_trailing_blank_lines > "$new"
-    if [ "$(cat "$new")" = "version = 2" ]; then
+    if grep -qxE 'version = [23]' "$new" && [ "$(wc -l < "$new")" -le 1 ]; then
       rm -f "$new" "$config" # install created the file: nothing of the host's is in it
     else
       replace_config "$config" "$new" || true
