@@ -12,7 +12,7 @@ namespace Stencil.Agent.Client;
 /// GetOOMEvent) wait until they are answered or cancelled. Errors are StencilExceptions with the
 /// agent's kind (NotFound, InvalidArgument, ...); a lost connection is Unavailable.
 /// </summary>
-public sealed class AgentClient : IAsyncDisposable
+public sealed class AgentClient : IAgentClient
 {
     /// <summary>The largest chunk ReadStdout/ReadStderr return.</summary>
     public const int MaxReadChunk = 1 << 20;
@@ -223,27 +223,6 @@ public sealed class AgentClient : IAsyncDisposable
         var method = stream == StdioStream.Stdout ? AgentMethods.ReadStdout : AgentMethods.ReadStderr;
         var r = await Wait(method, request, cancellationToken).ConfigureAwait(false);
         return r.Eof ? ReadOnlyMemory<byte>.Empty : r.Data.Memory;
-    }
-
-    public Task<ReadOnlyMemory<byte>> ReadStdoutAsync(string containerId, string? execId, int maxLength = MaxReadChunk, CancellationToken cancellationToken = default) =>
-        ReadAsync(containerId, execId, StdioStream.Stdout, maxLength, cancellationToken);
-
-    public Task<ReadOnlyMemory<byte>> ReadStderrAsync(string containerId, string? execId, int maxLength = MaxReadChunk, CancellationToken cancellationToken = default) =>
-        ReadAsync(containerId, execId, StdioStream.Stderr, maxLength, cancellationToken);
-
-    /// <summary>Copies a stream of the process to <paramref name="destination"/> until its end. Returns the byte count.</summary>
-    public async Task<long> CopyOutputAsync(string containerId, string? execId, StdioStream stream, Stream destination,
-        CancellationToken cancellationToken = default)
-    {
-        long total = 0;
-        while (true)
-        {
-            var chunk = await ReadAsync(containerId, execId, stream, MaxReadChunk, cancellationToken).ConfigureAwait(false);
-            if (chunk.IsEmpty)
-                return total;
-            await destination.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
-            total += chunk.Length;
-        }
     }
 
     /// <summary>End of input: closes the stdin pipe (a terminal gets ^D instead).</summary>

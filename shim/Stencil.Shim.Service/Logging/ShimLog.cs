@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Stencil.Shim.Logging;
 
 /// <summary>
@@ -54,6 +52,4 @@ public sealed class ShimLog : ILog
 
     /// <summary>A field for <see cref="Write"/>: <c>log.Info("...", ShimLog.Field("error", ex.Message))</c>.</summary>
     public static KeyValuePair<string, string> Field(string key, string value) => new(key, value);
-
-    internal static Action<string> Utf8Writer(Action<byte[]> writeBytes) => line => writeBytes(Encoding.UTF8.GetBytes(line));
 }

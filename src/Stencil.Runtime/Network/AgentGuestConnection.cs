@@ -3,7 +3,7 @@ using Stencil.Agent.Client;
 namespace Stencil.Runtime.Network;
 
 /// <summary>A port-forward stream of the agent, as the relay uses it.</summary>
-internal sealed class AgentGuestConnection(AgentClient agent, ulong streamId) : IGuestConnection
+internal sealed class AgentGuestConnection(IAgentClient agent, ulong streamId) : IGuestConnection
 {
     // Closing must not hang a pod's teardown on a VM that stopped answering.
     private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(5);

@@ -3,7 +3,7 @@ using Stencil.Agent.Client;
 namespace Stencil.Runtime.Network;
 
 /// <summary>Guest connections through the agent's PortForward* calls.</summary>
-internal sealed class AgentGuestPortDialer(AgentClient agent) : IGuestPortDialer
+internal sealed class AgentGuestPortDialer(IAgentClient agent) : IGuestPortDialer
 {
     public async Task<IGuestConnection> DialAsync(int port, CancellationToken cancellationToken)
     {

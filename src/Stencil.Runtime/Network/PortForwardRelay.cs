@@ -67,7 +67,7 @@ public sealed class PortForwardRelay : IAsyncDisposable
 
     /// <summary>Starts relaying port forwards in <paramref name="networkNamespacePath"/> to the agent's guest.</summary>
     /// <param name="what">For log lines, e.g. "pod abc".</param>
-    public static Task<PortForwardRelay> StartAsync(string networkNamespacePath, AgentClient agent, string nft, ILog log, string what,
+    public static Task<PortForwardRelay> StartAsync(string networkNamespacePath, IAgentClient agent, string nft, ILog log, string what,
         CancellationToken cancellationToken = default) =>
         StartAsync(networkNamespacePath, new AgentGuestPortDialer(agent), NetworkTools.FindExecutable("nsenter", "util-linux"), nft,
             ProcessCommandRunner.Instance, log, what, cancellationToken);

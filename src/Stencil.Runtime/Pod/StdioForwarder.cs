@@ -11,7 +11,7 @@ namespace Stencil.Runtime.Pod;
 /// </summary>
 internal sealed class StdioForwarder : IAsyncDisposable
 {
-    private readonly AgentClient _agent;
+    private readonly IAgentClient _agent;
     private readonly string _containerId;
     private readonly string? _execId;
     private readonly StdioPaths _paths;
@@ -27,7 +27,7 @@ internal sealed class StdioForwarder : IAsyncDisposable
 
     private string StdinProcPath => $"/proc/self/fd/{_stdinPathFd}";
 
-    private StdioForwarder(AgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
+    private StdioForwarder(IAgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
     {
         _agent = agent;
         _containerId = containerId;
@@ -39,7 +39,7 @@ internal sealed class StdioForwarder : IAsyncDisposable
     /// <summary>Completes when stdout and stderr have both reached EOF (or forwarding was stopped).</summary>
     public Task OutputDone { get; private set; } = Task.CompletedTask;
 
-    public static StdioForwarder Start(AgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
+    public static StdioForwarder Start(IAgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
     {
         var f = new StdioForwarder(agent, containerId, execId, paths, log);
         var outputs = new List<Task>();

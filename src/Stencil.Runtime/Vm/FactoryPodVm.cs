@@ -16,7 +16,7 @@ internal sealed class FactoryPodVm : IPodVm
         SharedDirectory = vm.SharedDirectory ?? requestedSharedDirectory;
     }
 
-    public AgentClient Agent => _vm.Agent;
+    public IAgentClient Agent => _vm.Agent;
 
     public string SharedDirectory { get; }
 

@@ -10,7 +10,7 @@ namespace Stencil.Runtime.Vm;
 /// </summary>
 public interface IPodVm : IAsyncDisposable
 {
-    AgentClient Agent { get; }
+    IAgentClient Agent { get; }
 
     /// <summary>
     /// The host folder the guest sees over 9p (mount tag <see cref="PodVmRequest.SharedMountTag"/>): where the
