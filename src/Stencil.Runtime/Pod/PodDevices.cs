@@ -1,0 +1,44 @@
+using Stencil.Agent.Client;
+using Stencil.Runtime.Vm;
+
+namespace Stencil.Runtime.Pod;
+
+/// <summary>A container's host block devices in the pod's VM: hot-plugged at create, unplugged when it goes.</summary>
+internal static class PodDevices
+{
+    /// <summary>Hot-plugs the container's host block devices; the agent finds each by its serial.</summary>
+    public static async Task<List<ContainerDevice>> AttachAsync(IPodVm vm, PodContainer container, GuestSpecPlan plan, ILog log, CancellationToken cancellationToken)
+    {
+        var devices = new List<ContainerDevice>();
+        foreach (var d in plan.BlockDevices)
+        {
+            var serial = await vm.AttachBlockDeviceAsync(d.HostPath, d.ReadOnly, cancellationToken).ConfigureAwait(false);
+            container.Devices.Add(new AttachedDevice(serial, d.HostPath, d.ContainerPath));
+            devices.Add(new ContainerDevice(serial, d.ContainerPath));
+            log.Info($"container {container.Id}: {d.HostPath} hot-plugged as virtio-blk {serial} for {d.ContainerPath}");
+        }
+        return devices;
+    }
+
+    public static async Task DetachAsync(IPodVm vm, IReadOnlyList<AttachedDevice> devices, ILog log)
+    {
+        foreach (var d in devices)
+        {
+            if (vm.Exited.IsCompleted)
+            {
+                // A dead VM holds nothing: QEMU's exit closed the host device.
+                log.Debug($"{d.HostPath} ({d.Serial}): the VM is gone, nothing to unplug");
+                continue;
+            }
+            try
+            {
+                await vm.DetachBlockDeviceAsync(d.Serial, CancellationToken.None).ConfigureAwait(false);
+                log.Info($"{d.HostPath} ({d.Serial}) unplugged from the VM");
+            }
+            catch (Exception ex) when (ex is StencilException or ObjectDisposedException)
+            {
+                log.Warning($"unplugging {d.HostPath} ({d.Serial}) for {d.ContainerPath} failed: {ex.Message}");
+            }
+        }
+    }
+}

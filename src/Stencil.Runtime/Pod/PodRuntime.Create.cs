@@ -1,0 +1,63 @@
+using Stencil.Agent.Client;
+using Stencil.Oci;
+using Stencil.Runtime.Storage;
+
+namespace Stencil.Runtime.Pod;
+
+public sealed partial class PodRuntime
+{
+    public async Task<uint> CreateAsync(CreateContainerRequest request, CancellationToken cancellationToken)
+    {
+        var bundle = Bundle.Load(request.Bundle);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_containers.ContainsKey(request.Id) || !_creating.Add(request.Id))
+                throw StencilException.AlreadyExists($"container \"{request.Id}\" already exists");
+        }
+
+        var init = new PodProcess(request.Id, "", request.Stdio, ReadOnlyMemory<byte>.Empty);
+        var container = new PodContainer(request.Id, bundle, init, request.RootfsMounts);
+        try
+        {
+            // Everything that can be refused from the host side alone is refused before a VM starts.
+            var podBase = PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, bundle.Spec.Annotations);
+            var plan = GuestSpecBuilder.Build(bundle.Spec, request.Id, File.Exists, (major, minor) => HostDevices.FindBlockDevice(major, minor),
+                HostTmpfs.Snapshot());
+            HostStorage.CheckSources(container, plan);
+            foreach (var note in plan.Notes)
+                _log.Debug($"container {request.Id}: {note}");
+
+            var vm = await _sandbox.EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
+            await _sizer.GrowForAsync(vm, request.Id, bundle.Spec,
+                PodSizing.HasBaseAnnotations(bundle.Spec.Annotations) ? podBase : null, cancellationToken).ConfigureAwait(false);
+            _storage.Mount(container, plan);
+            var devices = await PodDevices.AttachAsync(vm, container, plan, _log, cancellationToken).ConfigureAwait(false);
+
+            var pid = await vm.Agent.CreateContainerAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages, Devices: devices), cancellationToken)
+                .ConfigureAwait(false);
+            container.CreatedInGuest = true;
+            init.Pid = (uint)pid;
+            init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log);
+            // Waiting starts now: a container killed before it is started exits too.
+            init.Waiter = WaitForExitAsync(vm, init);
+            lock (_gate)
+            {
+                _creating.Remove(request.Id);
+                _containers.Add(request.Id, container);
+            }
+            Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, init.Pid));
+            _log.Info($"container {request.Id} created in the guest (pid {pid})");
+            return init.Pid;
+        }
+        catch
+        {
+            lock (_gate)
+                _creating.Remove(request.Id);
+            _sizer.Forget(request.Id);
+            await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest).ConfigureAwait(false);
+            await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,236 @@
+using Stencil.Agent.Client;
+using Stencil.Oci;
+using Stencil.Runtime.Lifecycle;
+using Stencil.Runtime.Network;
+using Stencil.Runtime.Storage;
+using Stencil.Runtime.Vm;
+
+namespace Stencil.Runtime.Pod;
+
+/// <summary>
+/// The pod's sandbox on the host: its VM (through <see cref="PodLifecycle"/>), the VM's network and the
+/// port-forward relay, and the pod's folders. Started for the first container, stopped once none is left.
+/// </summary>
+/// <remarks>
+/// Under CRI the first container is the sandbox (pause) container: its spec names the pod's network
+/// namespace, which CNI has set up, so the VM gets the pod's network before any container runs. The
+/// sandbox container itself runs in the guest like any other (as Kata does): it holds the pod's VM for
+/// its whole life, and its Wait completes when StopPodSandbox kills it. Later containers of the pod name
+/// the same namespace and join the VM as it is. A pod without a network namespace of its own (host
+/// network), or sharing the host's PID or IPC namespace, is refused before a VM starts.
+/// </remarks>
+internal sealed class PodSandbox : IAsyncDisposable
+{
+    private readonly PodRuntimeOptions _options;
+    private readonly IPodVmProvider _vms;
+    private readonly IMounter _mounter;
+    private readonly ILog _log;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private IPodNetwork? _network;
+    private TapAttachment? _podNetwork;
+    private PortForwardRelay? _portForward;
+
+    public PodSandbox(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log, IPodNetwork? network)
+    {
+        _options = options;
+        _vms = vms;
+        _mounter = mounter;
+        _log = log;
+        _network = network;
+        Lifecycle = new PodLifecycle(options.PodId);
+    }
+
+    public PodLifecycle Lifecycle { get; }
+
+    /// <summary>The folder exported to the guest over 9p (where container root file systems go).</summary>
+    public string SharedDir => _options.Paths.SharedDir(_options.Namespace, _options.PodId);
+
+    /// <summary>The VM for a call into the guest (see <see cref="PodLifecycle.RequireVm"/>).</summary>
+    public IPodVm RequireVm() => Lifecycle.RequireVm();
+
+    /// <summary>The pod's VM, started for the first container (see the remarks).</summary>
+    public async Task<IPodVm> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Lifecycle.Vm is { } existing)
+            {
+                // Its exit may not have been noticed yet.
+                if (existing.Exited.IsCompleted)
+                    Lifecycle.VmDied(existing, existing.ExitReason ?? "qemu exited");
+                return Lifecycle.RequireVm();
+            }
+            Lifecycle.BeginVmStart();
+            try
+            {
+                var vm = await StartVmAsync(firstContainerId, firstBundle, cancellationToken).ConfigureAwait(false);
+                Lifecycle.VmReady(vm);
+                _ = WatchAsync(vm);
+                return vm;
+            }
+            catch
+            {
+                Lifecycle.VmStartFailed();
+                throw;
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task<IPodVm> StartVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
+    {
+        var networkNamespace = PodNetworkNamespace.FromSpec(firstBundle.Spec, firstContainerId);
+        PodHostNamespaces.Refuse(firstBundle.Spec, firstContainerId);
+        var nft = networkNamespace is null ? null : FindNftForPortForwarding();
+        Directory.CreateDirectory(SharedDir);
+        var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
+        Directory.CreateDirectory(runDir);
+        var vm = await _vms.StartAsync(new PodVmRequest($"pod {_options.Namespace}/{_options.PodId}", SharedDir, runDir), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
+                Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken).ConfigureAwait(false);
+            if (networkNamespace is not null)
+            {
+                _network ??= new TcRedirectNetwork(log: _log);
+                _podNetwork = await PodNetworkSetup.AttachAsync(_network, vm, networkNamespace, cancellationToken).ConfigureAwait(false);
+                _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
+                _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await StopPortForwardAsync().ConfigureAwait(false);
+            await vm.DisposeAsync().ConfigureAwait(false);
+            await DetachNetworkAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (Path.TrimEndingDirectorySeparator(vm.SharedDirectory) != Path.TrimEndingDirectorySeparator(SharedDir))
+        {
+            // A pooled VM exports a folder chosen before the pod existed: the pod's folder points there,
+            // so every path the runtime and `delete` use stays the same.
+            Directory.Delete(SharedDir);
+            Directory.CreateSymbolicLink(SharedDir, vm.SharedDirectory);
+        }
+        _log.Info($"pod {_options.PodId}: VM ready ({vm.Origin}, {vm.StartupTime.TotalMilliseconds:F0} ms, qemu pid {vm.ProcessId})");
+        return vm;
+    }
+
+    /// <summary>Marks the pod failed when its VM exits on its own (a stop on purpose takes it out of the lifecycle first).</summary>
+    private async Task WatchAsync(IPodVm vm)
+    {
+        await vm.Exited.ConfigureAwait(false);
+        if (Lifecycle.VmDied(vm, vm.ExitReason ?? "qemu exited"))
+            _log.Warning($"pod {_options.PodId}: the VM died: {vm.ExitReason}");
+    }
+
+    /// <summary>
+    /// Stops the VM when <paramref name="idle"/> says no container is left (asked under the sandbox's lock,
+    /// so a container being created meanwhile either keeps the VM or finds it stopped). Otherwise unplugs
+    /// <paramref name="release"/>, the disks a removed container had; with the VM stopping, QEMU's exit
+    /// releases them (an unplug would only add the guest's PCIe hotplug delay).
+    /// </summary>
+    public async Task StopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!idle())
+            {
+                if (Lifecycle.Vm is { } running && release is { Count: > 0 })
+                    await PodDevices.DetachAsync(running, release, _log).ConfigureAwait(false);
+                return;
+            }
+            if (Lifecycle.State == PodState.Stopped)
+                return;
+            await StopPortForwardAsync().ConfigureAwait(false);
+            var vm = Lifecycle.BeginStop();
+            if (vm is not null)
+            {
+                await vm.DisposeAsync().ConfigureAwait(false);
+                _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
+            }
+            await DetachNetworkAsync().ConfigureAwait(false);
+            // Also when no VM ever came up (its start failed): the folders made for it go.
+            var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
+            SafeDirectory.RemoveTree(podDir, _mounter);
+            SafeDirectory.RemoveIfEmpty(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
+            SafeDirectory.RemoveTree(_options.Paths.VmDir(_options.Namespace, _options.PodId), _mounter);
+            Lifecycle.StopCompleted();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>nft, which the port-forward relay needs; without it every CRI PortForward to the pod would
+    /// fail, so the pod is refused (before its VM starts) with the reason.</summary>
+    private string FindNftForPortForwarding()
+    {
+        try
+        {
+            return PortForwardRelay.FindNft();
+        }
+        catch (StencilException ex)
+        {
+            throw StencilException.FailedPrecondition($"port forwarding for pod {_options.PodId} could not be set up: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The relay that takes containerd's PortForward dials in the pod's namespace to the guest. Any
+    /// failure other than a missing nft is logged and the pod runs without port forwarding.
+    /// </summary>
+    private async Task<PortForwardRelay?> StartPortForwardAsync(IPodVm vm, string networkNamespace, string nft, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PortForwardRelay.StartAsync(networkNamespace, vm.Agent, nft, _log, $"pod {_options.PodId}", cancellationToken).ConfigureAwait(false);
+        }
+        catch (StencilException ex)
+        {
+            _log.Error($"port forwarding for pod {_options.PodId} could not be set up: {ex.Message}; the pod runs without it");
+            return null;
+        }
+    }
+
+    /// <summary>Closes the relay's listener and connections and removes its rule (before the VM goes, so guest streams close cleanly).</summary>
+    private async Task StopPortForwardAsync()
+    {
+        if (_portForward is not { } relay)
+            return;
+        _portForward = null;
+        await relay.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Removes the tap and the filters once QEMU is gone (it held the tap); CNI removes the veth later.</summary>
+    private async Task DetachNetworkAsync()
+    {
+        if (_podNetwork is not { } attachment || _network is null)
+            return;
+        _podNetwork = null;
+        try
+        {
+            await _network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StencilException ex)
+        {
+            _log.Error($"pod {_options.PodId}: detaching the network of {attachment.NetworkNamespacePath} failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>Stops whatever runs and closes the lifecycle for good.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopIfIdleAsync(static () => true).ConfigureAwait(false);
+        Lifecycle.Close();
+        if (_vms is IAsyncDisposable provider)
+            await provider.DisposeAsync().ConfigureAwait(false);
+        _lock.Dispose();
+    }
+}

@@ -1,0 +1,59 @@
+using System.Runtime.InteropServices;
+using Stencil.Runtime.Vm;
+
+namespace Stencil.Runtime.Tests.Pod;
+
+/// <summary>A VM that exists only as its agent: <see cref="Die"/> ends it as a QEMU crash would.</summary>
+internal sealed class FakePodVm(string sharedDirectory) : IPodVm
+{
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public FakeAgentClient FakeAgent { get; } = new();
+
+    public Stencil.Agent.Client.IAgentClient Agent => FakeAgent;
+
+    public string SharedDirectory { get; } = sharedDirectory;
+
+    public int? ProcessId => 4242;
+
+    public string Origin => "fake";
+
+    public TimeSpan StartupTime => TimeSpan.FromMilliseconds(1);
+
+    public Task Exited => _exited.Task;
+
+    public string? ExitReason { get; private set; }
+
+    public bool Disposed { get; private set; }
+
+    public List<(int Vcpus, int MemoryMiB)> Resizes { get; } = [];
+
+    /// <summary>QEMU exits on its own: the agent link breaks, <see cref="Exited"/> completes.</summary>
+    public void Die(string reason)
+    {
+        ExitReason = reason;
+        FakeAgent.Break(reason);
+        _exited.TrySetResult();
+    }
+
+    public Task<string> AttachBlockDeviceAsync(string hostPath, bool readOnly, CancellationToken cancellationToken) => Task.FromResult("blk0");
+
+    public Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task AddNetworkAsync(SafeHandle tapFd, string macAddress, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken)
+    {
+        Resizes.Add((vcpus, memoryMiB));
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Disposed = true;
+        ExitReason ??= "stopped";
+        FakeAgent.Break("the VM was stopped");
+        _exited.TrySetResult();
+        return ValueTask.CompletedTask;
+    }
+}

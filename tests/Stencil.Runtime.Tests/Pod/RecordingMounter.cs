@@ -1,0 +1,26 @@
+using Stencil.Runtime.Storage;
+
+namespace Stencil.Runtime.Tests.Pod;
+
+/// <summary>Records the mounts asked for; nothing is mounted, so folders are removed as plain folders.</summary>
+internal sealed class RecordingMounter : IMounter
+{
+    public List<(MountSpec Mount, string Target)> Mounts { get; } = [];
+
+    /// <summary>When set, a mount throws it.</summary>
+    public Exception? Failure { get; set; }
+
+    public void Mount(MountSpec mount, string target)
+    {
+        if (Failure is { } failure)
+            throw failure;
+        lock (Mounts)
+            Mounts.Add((mount, target));
+    }
+
+    public void Unmount(string target)
+    {
+    }
+
+    public bool IsMountPoint(string path) => false;
+}
