@@ -20,11 +20,13 @@ deps:
 build: deps
 	$(DOTNET) build Runtime.sln -c $(CONFIG) --no-restore --verbosity quiet
 
-## publish: the NativeAOT executables: shim and `stencil` into build/bin, the agent into build/agent.
+## publish: the NativeAOT executables: shim and `stencil` into build/bin, the agent into build/agent,
+## and the tests' shim with a simulated pod runtime (tests/Stencil.Shim.TestHost) into build/test-bin.
 publish: deps
 	$(DOTNET) publish shim/Stencil.Shim -c Release -o $(BIN) --verbosity quiet
 	$(DOTNET) publish src/Stencil.Cli -c Release -o $(BIN) --verbosity quiet
 	$(DOTNET) publish src/Stencil.Agent -c Release -o build/agent --verbosity quiet
+	$(DOTNET) publish tests/Stencil.Shim.TestHost -c Release -o build/test-bin --verbosity quiet
 
 ## guest: kernel (vmlinux) and initrd with the agent, under build/guest.
 guest: publish

@@ -6,7 +6,6 @@ using Stencil.Shim.Flags;
 using Stencil.Shim.Interop;
 using Stencil.Shim.Serve;
 using Stencil.Shim.Start;
-using Stencil.Shim.Testing;
 
 namespace Stencil.Shim;
 
@@ -17,13 +16,6 @@ namespace Stencil.Shim;
 /// </summary>
 public static class ShimProgram
 {
-    /// <summary>
-    /// TEST ONLY: with this variable set to 1 the daemon runs a simulated pod runtime (no VM, nothing
-    /// executed) instead of <c>factory</c>, so tests can drive the real binary through containerd.
-    /// It is never meant for users; the shim logs a warning when it is set.
-    /// </summary>
-    public const string FakeRuntimeVariable = "STENCIL_TEST_FAKE_RUNTIME";
-
     // containerd answers its version service in milliseconds; a containerd too busy to answer within
     // this gets task API 2, which every release serves.
     private static readonly TimeSpan s_containerdVersionTimeout = TimeSpan.FromSeconds(1);
@@ -71,7 +63,7 @@ public static class ShimProgram
                         stdout.Write(response);
                     return 0;
                 default:
-                    return await ShimDaemon.RunAsync(flags, SelectFactory(factory)).ConfigureAwait(false);
+                    return await ShimDaemon.RunAsync(flags, factory).ConfigureAwait(false);
             }
         }
         catch (StencilException ex)
@@ -80,9 +72,6 @@ public static class ShimProgram
             return 1;
         }
     }
-
-    private static IPodRuntimeFactory SelectFactory(IPodRuntimeFactory factory) =>
-        Environment.GetEnvironmentVariable(FakeRuntimeVariable) == "1" ? new SimulatedRuntimeFactory() : factory;
 
     /// <summary>
     /// containerd writes the runtime options to stdin (or gives /dev/null); a person running `start`

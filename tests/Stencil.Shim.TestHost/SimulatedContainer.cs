@@ -1,4 +1,4 @@
-namespace Stencil.Shim.Testing;
+namespace Stencil.Shim.TestHost;
 
 /// <summary>A container of <see cref="SimulatedPodRuntime"/>: its init and its execs.</summary>
 internal sealed class SimulatedContainer(string id, string bundle, SimulatedProcess init)

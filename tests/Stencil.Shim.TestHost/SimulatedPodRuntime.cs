@@ -2,13 +2,11 @@ using System.Threading.Channels;
 using Stencil.Oci;
 using Stencil.Runtime;
 using Stencil.Runtime.Lifecycle;
-using Stencil.Shim.Start;
 
-namespace Stencil.Shim.Testing;
+namespace Stencil.Shim.TestHost;
 
 /// <summary>
-/// FOR TESTS ONLY (selected by STENCIL_TEST_FAKE_RUNTIME=1, see <see cref="ShimProgram"/>): a pod
-/// runtime without a VM, so the real shim binary can be driven end to end by containerd. Processes
+/// The test host's pod runtime: a pod runtime without a VM, so the real shim binary can be driven end to end by containerd. Processes
 /// are simulated: one whose args[0] is "true" or "false" exits by itself right after it starts (0 or
 /// 1); any other runs until a signal ends it with 128 + signal. No command is ever executed.
 /// </summary>
@@ -35,7 +33,7 @@ internal sealed class SimulatedPodRuntime : IPodRuntime
 
     public Task<uint> CreateAsync(CreateContainerRequest request, CancellationToken cancellationToken)
     {
-        var spec = BundleFiles.ReadSpec(request.Bundle);
+        var spec = SpecJson.ParseSpec(File.ReadAllBytes(Path.Combine(request.Bundle, "config.json")), "config.json");
         var container = new SimulatedContainer(request.Id, request.Bundle,
             new SimulatedProcess($"container {request.Id}", request.Stdio, spec.Process?.Args ?? []));
         lock (_lock)

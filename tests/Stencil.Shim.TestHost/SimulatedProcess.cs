@@ -2,16 +2,15 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Stencil.Runtime;
 using Stencil.Runtime.Lifecycle;
-using Stencil.Shim.Interop;
 
-namespace Stencil.Shim.Testing;
+namespace Stencil.Shim.TestHost;
 
 /// <summary>
 /// A process of <see cref="SimulatedPodRuntime"/>; nothing is executed. It still opens its stdout and
 /// stderr FIFOs while it "runs" and closes them when it exits, because containerd's clients (ctr) wait
 /// for EOF on them before they finish a task.
 /// </summary>
-internal sealed class SimulatedProcess(string what, StdioPaths stdio, IReadOnlyList<string> args)
+internal sealed partial class SimulatedProcess(string what, StdioPaths stdio, IReadOnlyList<string> args)
 {
     private static readonly TimeSpan s_openTimeout = TimeSpan.FromSeconds(10);
     private Task<SafeFileHandle?[]>? _io;
@@ -60,7 +59,7 @@ internal sealed class SimulatedProcess(string what, StdioPaths stdio, IReadOnlyL
         var deadline = DateTime.UtcNow + s_openTimeout;
         while (true)
         {
-            var fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+            var fd = Open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
             if (fd >= 0)
                 return new SafeFileHandle(fd, ownsHandle: true);
             if (Marshal.GetLastPInvokeError() != ENXIO || DateTime.UtcNow > deadline)
@@ -68,4 +67,12 @@ internal sealed class SimulatedProcess(string what, StdioPaths stdio, IReadOnlyL
             await Task.Delay(10).ConfigureAwait(false);
         }
     }
+
+    private const int O_WRONLY = 0x1;
+    private const int O_NONBLOCK = 0x800;
+    private const int O_CLOEXEC = 0x80000;
+
+    // A FIFO opened for writing without blocking: ENXIO until containerd (the reader) has it open.
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
 }

@@ -6,7 +6,7 @@ namespace Stencil.Shim.Tests.EndToEnd;
 /// <summary>
 /// Debian's containerd 1.6 (private instance) finds containerd-shim-stencil-v2 on its PATH (build/bin)
 /// and drives it with `ctr`, the same client -> task -> shim path nerdctl takes. The shim serves the
-/// simulated runtime (STENCIL_TEST_FAKE_RUNTIME=1): no command runs, so there is no output to check,
+/// simulated runtime (the test host shim, build/test-bin): no command runs, so there is no output to check,
 /// but create/start/wait/exec/pause/metrics/kill/delete round trips and a clean exit are real.
 /// </summary>
 public sealed class RealContainerdTests
@@ -18,8 +18,8 @@ public sealed class RealContainerdTests
     [Fact]
     public async Task Ctr_runs_tasks_through_the_shim_and_nothing_is_left_running()
     {
-        var shim = Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2");
-        Prerequisite.File(shim, "dotnet publish shim/Stencil.Shim -c Release -o build/bin");
+        var shim = Path.Combine(RepoPaths.Build, "test-bin", "containerd-shim-stencil-v2");
+        Prerequisite.File(shim, "make publish (tests/Stencil.Shim.TestHost -> build/test-bin)");
         Prerequisite.File("/bin/busybox", "apt-get install busybox-static");
         using var dir = new TempDir();
         var socketDir = dir.Combine("s");
@@ -37,7 +37,6 @@ public sealed class RealContainerdTests
             Environment = new Dictionary<string, string>
             {
                 ["PATH"] = $"{Path.GetDirectoryName(shim)}:{Environment.GetEnvironmentVariable("PATH")}",
-                [ShimProgram.FakeRuntimeVariable] = "1",
                 // ctr passes no runtime options, so the shim finds its configuration here.
                 ["STENCIL_CONFIG"] = config,
             },

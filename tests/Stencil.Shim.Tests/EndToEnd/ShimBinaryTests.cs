@@ -8,7 +8,7 @@ namespace Stencil.Shim.Tests.EndToEnd;
 
 /// <summary>
 /// The published containerd-shim-stencil-v2 run as containerd runs it (start, the Task API on the
-/// socket it prints, delete), with the simulated runtime (STENCIL_TEST_FAKE_RUNTIME=1).
+/// socket it prints, delete), with the simulated runtime (the test host shim, build/test-bin).
 /// </summary>
 public sealed class ShimBinaryTests
 {

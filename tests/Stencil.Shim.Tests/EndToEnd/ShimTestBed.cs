@@ -11,7 +11,7 @@ namespace Stencil.Shim.Tests.EndToEnd;
 /// <summary>
 /// The published shim binary driven as containerd drives it: bundles with config.json and a `log`
 /// FIFO, TTRPC_ADDRESS pointing at a fake Events server, the runtime options on stdin, and
-/// STENCIL_TEST_FAKE_RUNTIME=1 so the daemon serves a simulated pod (no VM). Its configuration keeps
+/// the test host's shim (tests/Stencil.Shim.TestHost: the product's ShimProgram with a simulated pod, no VM). Its configuration keeps
 /// sockets and state inside the test's own folder. Disposing kills any daemon still alive.
 /// </summary>
 internal sealed class ShimTestBed : IAsyncDisposable
@@ -24,8 +24,8 @@ internal sealed class ShimTestBed : IAsyncDisposable
 
     private ShimTestBed()
     {
-        Binary = Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2");
-        Prerequisite.File(Binary, "dotnet publish shim/Stencil.Shim -c Release -o build/bin");
+        Binary = Path.Combine(RepoPaths.Build, "test-bin", "containerd-shim-stencil-v2");
+        Prerequisite.File(Binary, "make publish (tests/Stencil.Shim.TestHost -> build/test-bin)");
         ConfigPath = _dir.WriteFile("stencil.toml", $"""
             [runtime]
             state_dir = "{StateDir}"
@@ -106,7 +106,6 @@ internal sealed class ShimTestBed : IAsyncDisposable
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         info.Environment["TTRPC_ADDRESS"] = Events.SocketPath;
-        info.Environment[ShimProgram.FakeRuntimeVariable] = "1";
         info.Environment.Remove("STENCIL_CONFIG");
 
         var clock = Stopwatch.StartNew();
