@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Google.Protobuf;
 using Stencil.Agent.Client.Internal;
 using Stencil.Ttrpc;
+using Stencil.Protocols.Agent;
 using Proto = Stencil.Protocols.Agent;
 
 namespace Stencil.Agent.Client;

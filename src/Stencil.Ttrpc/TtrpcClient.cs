@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Google.Protobuf;
-using Stencil.Protocols.Ttrpc;
+using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Google.Protobuf;
-using Stencil.Protocols.Rpc;
+using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc;

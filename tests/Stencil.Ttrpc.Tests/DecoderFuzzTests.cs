@@ -1,5 +1,5 @@
 using System.Buffers;
-using Stencil.Protocols.Ttrpc;
+using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc.Tests;

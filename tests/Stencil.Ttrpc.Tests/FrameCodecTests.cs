@@ -1,7 +1,6 @@
 using System.Buffers;
 using Google.Protobuf;
-using Stencil.Protocols.Rpc;
-using Stencil.Protocols.Ttrpc;
+using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc.Tests;

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Stencil.Protocols.Ttrpc;
+using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc.Tests;

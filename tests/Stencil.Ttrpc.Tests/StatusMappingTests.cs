@@ -1,4 +1,4 @@
-using Stencil.Protocols.Rpc;
+using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc.Tests;

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Google.Protobuf;
-using Stencil.Protocols.Rpc;
-using Stencil.Protocols.Ttrpc;
+using Stencil.Ttrpc.Wire;
 
 namespace Stencil.Ttrpc.Internal;
 

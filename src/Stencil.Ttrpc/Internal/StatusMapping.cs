@@ -1,4 +1,4 @@
-using Stencil.Protocols.Rpc;
+using Stencil.Ttrpc.Wire;
 
 namespace Stencil.Ttrpc.Internal;
 

@@ -3,11 +3,11 @@ using Stencil.Ttrpc;
 
 namespace Stencil.Agent.Tests.Unit;
 
-/// <summary>The agent and the client each list the ttRPC methods; both lists must match agent.proto.</summary>
+/// <summary>The agent serves and the client calls the methods of one table (Stencil.Protocols.Agent.AgentMethods); it must match agent.proto.</summary>
 public class MethodTableTests
 {
     private static IEnumerable<(string Service, string Name, Type Request, Type Response)> Methods(Type table) =>
-        table.GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)
+        table.GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public)
             .Where(f => f.FieldType.IsGenericType && f.FieldType.GetGenericTypeDefinition() == typeof(TtrpcMethod<,>))
             .Select(f =>
             {
@@ -21,10 +21,6 @@ public class MethodTableTests
             (s.FullName, m.Name, m.InputType.ClrType, m.OutputType.ClrType)));
 
     [Fact]
-    public void Agent_serves_exactly_the_proto_methods() =>
-        Assert.Equal(FromProto().OrderBy(m => m.Name), Methods(typeof(Stencil.Agent.Service.AgentMethods)).OrderBy(m => m.Name));
-
-    [Fact]
-    public void Client_calls_exactly_the_proto_methods() =>
-        Assert.Equal(FromProto().OrderBy(m => m.Name), Methods(typeof(Stencil.Agent.Client.Internal.AgentMethods)).OrderBy(m => m.Name));
+    public void The_one_method_table_is_exactly_the_proto_methods() =>
+        Assert.Equal(FromProto().OrderBy(m => m.Name), Methods(typeof(AgentMethods)).OrderBy(m => m.Name));
 }
