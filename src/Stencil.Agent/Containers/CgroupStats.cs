@@ -9,20 +9,10 @@ namespace Stencil.Agent.Containers;
 /// </summary>
 internal static class CgroupStats
 {
-    internal static ContainerStats Read(string cgroupDir)
+    internal static ContainerStats Read(IContainerSyscalls syscalls, string cgroupDir)
     {
-        string? Text(string file)
-        {
-            try
-            {
-                return File.ReadAllText(Path.Combine(cgroupDir, file));
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-        }
-        if (!Directory.Exists(cgroupDir))
+        string? Text(string file) => syscalls.TryReadText(Path.Combine(cgroupDir, file));
+        if (!syscalls.DirectoryExists(cgroupDir))
             throw StencilException.NotFound($"cgroup {cgroupDir} does not exist (the container has stopped)");
         return Parse(Text("cpu.stat"), Text("memory.current"), Text("memory.max"), Text("memory.peak"), Text("memory.stat"),
             Text("memory.events"), Text("pids.current"), Text("pids.max"), Text("io.stat"));
