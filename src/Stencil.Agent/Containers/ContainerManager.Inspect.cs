@@ -5,7 +5,7 @@ namespace Stencil.Agent.Containers;
 /// <summary>What a container's cgroup holds: its numbers and its processes.</summary>
 internal sealed partial class ContainerManager
 {
-    internal Protocols.Agent.ContainerStats Stats(string id) => CgroupStats.Read(_syscalls, Get(id).CgroupDir);
+    internal ContainerUsage Stats(string id) => CgroupStats.Read(_syscalls, Get(id).CgroupDir);
 
     /// <summary>The container's processes: every pid in its cgroup (and sub-cgroups), with its command line.</summary>
     internal IReadOnlyList<(int Pid, IReadOnlyList<string> Args)> ListProcesses(string id)

@@ -1,3 +1,5 @@
+using Stencil.Agent.Containers;
+using Stencil.Agent.Service;
 using Stencil.Agent.Tests.Unit.Fakes;
 using static Stencil.Agent.Tests.Unit.Fakes.ContainerManagerHarness;
 
@@ -9,7 +11,7 @@ public class ContainerManagerInspectTests
     private readonly ContainerManagerHarness _h = new();
 
     [Fact]
-    public async Task Stats_come_from_the_cgroup()
+    public async Task Stats_come_from_the_cgroup_and_map_to_the_protocol()
     {
         await _h.CreateRunningAsync();
         _h.Syscalls.CreateDirectory(Cgroup);
@@ -21,8 +23,13 @@ public class ContainerManagerInspectTests
         _h.Syscalls.Files[$"{Cgroup}/pids.current"] = "3\n";
         _h.Syscalls.Files[$"{Cgroup}/io.stat"] = "254:0 rbytes=100 wbytes=200 rios=1 wios=2\n";
 
-        var proto = _h.Manager.Stats("c1");
+        var usage = _h.Manager.Stats("c1");
+        var proto = StatsMapping.ToProto(usage);
 
+        Assert.Equal(new CpuUsage(1500, 1000, 500, 10, 2, 300), usage.Cpu);
+        Assert.Equal(new MemoryUsage(4096, 8192, 0, 1024, 2048, 1, 42, 7, 512), usage.Memory);
+        Assert.Equal(new PidsUsage(3, 0), usage.Pids);
+        Assert.Equal(new IoUsage(100, 200, 1, 2), usage.Io);
         Assert.Equal((1500UL, 1000UL, 500UL, 10UL, 2UL, 300UL),
             (proto.Cpu.UsageUsec, proto.Cpu.UserUsec, proto.Cpu.SystemUsec, proto.Cpu.NrPeriods, proto.Cpu.NrThrottled, proto.Cpu.ThrottledUsec));
         Assert.Equal((4096UL, 8192UL, 0UL, 1024UL, 2048UL, 1UL, 42UL, 7UL, 512UL),
