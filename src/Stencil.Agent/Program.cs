@@ -54,7 +54,8 @@ internal static class Program
         if (runtimes.Count == 0)
             AgentLog.Warn("no OCI runtime (crun or runc) found: containers cannot run");
         var sandbox = new Sandbox();
-        var containers = new ContainerManager(sandbox, runtimes, new StorageMounter(new BlockDeviceLocator()), new OomWatcher());
+        var containers = new ContainerManager(sandbox, runtimes, new ContainerSyscalls(new StorageMounter(new BlockDeviceLocator())),
+            Reaper.Instance, new OomWatcher(), AgentLogSink.Instance);
         var service = new AgentService(sandbox, containers, new Network(), new CpuMemOnliner());
         await using var server = new TtrpcServer();
         service.Register(server);

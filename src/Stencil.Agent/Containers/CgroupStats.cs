@@ -1,5 +1,4 @@
 using System.Globalization;
-using Stencil.Protocols.Agent;
 
 namespace Stencil.Agent.Containers;
 
@@ -9,57 +8,22 @@ namespace Stencil.Agent.Containers;
 /// </summary>
 internal static class CgroupStats
 {
-    internal static ContainerStats Read(string cgroupDir)
+    internal static ContainerUsage Read(IContainerSyscalls syscalls, string cgroupDir)
     {
-        string? Text(string file)
-        {
-            try
-            {
-                return File.ReadAllText(Path.Combine(cgroupDir, file));
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-        }
-        if (!Directory.Exists(cgroupDir))
+        string? Text(string file) => syscalls.TryReadText(Path.Combine(cgroupDir, file));
+        if (!syscalls.DirectoryExists(cgroupDir))
             throw StencilException.NotFound($"cgroup {cgroupDir} does not exist (the container has stopped)");
         return Parse(Text("cpu.stat"), Text("memory.current"), Text("memory.max"), Text("memory.peak"), Text("memory.stat"),
             Text("memory.events"), Text("pids.current"), Text("pids.max"), Text("io.stat"));
     }
 
-    internal static ContainerStats Parse(string? cpuStat, string? memoryCurrent, string? memoryMax, string? memoryPeak, string? memoryStat,
+    internal static ContainerUsage Parse(string? cpuStat, string? memoryCurrent, string? memoryMax, string? memoryPeak, string? memoryStat,
         string? memoryEvents, string? pidsCurrent, string? pidsMax, string? ioStat)
     {
         var cpu = KeyValues(cpuStat);
         var mem = KeyValues(memoryStat);
         var events = KeyValues(memoryEvents);
-        var stats = new ContainerStats
-        {
-            Cpu = new CpuStats
-            {
-                UsageUsec = Get(cpu, "usage_usec"),
-                UserUsec = Get(cpu, "user_usec"),
-                SystemUsec = Get(cpu, "system_usec"),
-                NrPeriods = Get(cpu, "nr_periods"),
-                NrThrottled = Get(cpu, "nr_throttled"),
-                ThrottledUsec = Get(cpu, "throttled_usec"),
-            },
-            Memory = new MemoryStats
-            {
-                UsageBytes = Number(memoryCurrent),
-                LimitBytes = Number(memoryMax),
-                MaxUsageBytes = Number(memoryPeak),
-                AnonBytes = Get(mem, "anon"),
-                FileBytes = Get(mem, "file"),
-                OomKills = Get(events, "oom_kill"),
-                PageFaults = Get(mem, "pgfault"),
-                MajorPageFaults = Get(mem, "pgmajfault"),
-                InactiveFileBytes = Get(mem, "inactive_file"),
-            },
-            Pids = new PidsStats { Current = Number(pidsCurrent), Limit = Number(pidsMax) },
-            Io = new IoStats(),
-        };
+        ulong readBytes = 0, writeBytes = 0, readIos = 0, writeIos = 0;
         // io.stat: one line per device, "MAJ:MIN rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0".
         foreach (var line in Lines(ioStat))
         {
@@ -70,14 +34,33 @@ internal static class CgroupStats
                     continue;
                 switch (field[..eq])
                 {
-                    case "rbytes": stats.Io.ReadBytes += v; break;
-                    case "wbytes": stats.Io.WriteBytes += v; break;
-                    case "rios": stats.Io.ReadIos += v; break;
-                    case "wios": stats.Io.WriteIos += v; break;
+                    case "rbytes": readBytes += v; break;
+                    case "wbytes": writeBytes += v; break;
+                    case "rios": readIos += v; break;
+                    case "wios": writeIos += v; break;
                 }
             }
         }
-        return stats;
+        return new ContainerUsage(
+            new CpuUsage(
+                UsageUsec: Get(cpu, "usage_usec"),
+                UserUsec: Get(cpu, "user_usec"),
+                SystemUsec: Get(cpu, "system_usec"),
+                NrPeriods: Get(cpu, "nr_periods"),
+                NrThrottled: Get(cpu, "nr_throttled"),
+                ThrottledUsec: Get(cpu, "throttled_usec")),
+            new MemoryUsage(
+                UsageBytes: Number(memoryCurrent),
+                LimitBytes: Number(memoryMax),
+                MaxUsageBytes: Number(memoryPeak),
+                AnonBytes: Get(mem, "anon"),
+                FileBytes: Get(mem, "file"),
+                OomKills: Get(events, "oom_kill"),
+                PageFaults: Get(mem, "pgfault"),
+                MajorPageFaults: Get(mem, "pgmajfault"),
+                InactiveFileBytes: Get(mem, "inactive_file")),
+            new PidsUsage(Current: Number(pidsCurrent), Limit: Number(pidsMax)),
+            new IoUsage(readBytes, writeBytes, readIos, writeIos));
     }
 
     /// <summary>"name value" lines (cpu.stat, memory.stat, memory.events).</summary>

@@ -5,14 +5,14 @@ namespace Stencil.Agent.Containers;
 /// its state is read and written under <see cref="Sync"/>, because the init's exit changes it from
 /// the reaper's side at any moment.
 /// </summary>
-internal sealed class Container(string id, string dir, OciRuntime runtime, List<string> mounts)
+internal sealed class Container(string id, string dir, IOciRuntime runtime, List<string> mounts)
 {
     internal string Id { get; } = id;
 
     /// <summary>The bundle: config.json, the mounted storages, pid files, console sockets.</summary>
     internal string Dir { get; } = dir;
 
-    internal OciRuntime Runtime { get; } = runtime;
+    internal IOciRuntime Runtime { get; } = runtime;
 
     /// <summary>Mount points to undo on removal, in mount order.</summary>
     internal List<string> Mounts { get; } = mounts;

@@ -8,7 +8,7 @@ namespace Stencil.Agent.Containers;
 /// Runs the in-guest OCI runtime's CLI (crun or runc) and turns a failure into a StencilException
 /// carrying the runtime's own message.
 /// </summary>
-internal sealed class OciRuntime
+internal sealed class OciRuntime : IOciRuntime
 {
     private static long s_callCounter;
 
@@ -19,7 +19,7 @@ internal sealed class OciRuntime
         StateRoot = Path.Combine(GuestPaths.RuntimeStateRoot, name);
     }
 
-    internal string Name { get; }
+    public string Name { get; }
 
     internal string Binary { get; }
 
@@ -57,7 +57,7 @@ internal sealed class OciRuntime
     /// Runs one runtime command. stdio: the fds to pass through (for create and exec without a
     /// terminal, the container's pipes), or null to capture the runtime's stdout and stderr.
     /// </summary>
-    internal async Task<OciResult> RunAsync(string what, Func<OciCommandLine, IReadOnlyList<string>> command, string logDir,
+    public async Task<OciResult> RunAsync(string what, Func<OciCommandLine, IReadOnlyList<string>> command, string logDir,
         ChildStdio? stdio, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(StateRoot);

@@ -9,7 +9,7 @@ namespace Stencil.Agent.Containers;
 /// it changes; one thread blocks in read() on the inotify fd, rereads the file, and queues the
 /// container id when oom_kill went up. GetOOMEvent waits on the queue.
 /// </summary>
-internal sealed class OomWatcher
+internal sealed class OomWatcher : IOomWatch
 {
     private readonly object _lock = new();
     private readonly Dictionary<int, Watch> _byWatch = [];
@@ -24,9 +24,9 @@ internal sealed class OomWatcher
         internal ulong OomKills { get; set; } = oomKills;
     }
 
-    internal ValueTask<string> NextAsync(CancellationToken cancellationToken) => _events.Reader.ReadAsync(cancellationToken);
+    public ValueTask<string> NextAsync(CancellationToken cancellationToken) => _events.Reader.ReadAsync(cancellationToken);
 
-    internal void Add(string containerId, string cgroupDir)
+    public void Add(string containerId, string cgroupDir)
     {
         var file = Path.Combine(cgroupDir, "memory.events");
         if (!File.Exists(file))
@@ -52,7 +52,7 @@ internal sealed class OomWatcher
         }
     }
 
-    internal void Remove(string containerId)
+    public void Remove(string containerId)
     {
         lock (_lock)
         {

@@ -7,7 +7,7 @@ namespace Stencil.Agent.Processes;
 /// The unix socket handed to the OCI runtime as --console-socket: the runtime creates the pty,
 /// connects here and sends the master fd with SCM_RIGHTS, then goes on. The agent keeps the master.
 /// </summary>
-internal sealed class ConsoleSocket : IDisposable
+internal sealed class ConsoleSocket : IConsoleSocket
 {
     private readonly Socket _listener;
 
@@ -20,10 +20,10 @@ internal sealed class ConsoleSocket : IDisposable
         _listener.Listen(1);
     }
 
-    internal string Path { get; }
+    public string Path { get; }
 
     /// <summary>The pty master fd the runtime sent.</summary>
-    internal async Task<int> ReceiveMasterAsync(CancellationToken cancellationToken)
+    public async Task<int> ReceiveMasterAsync(CancellationToken cancellationToken)
     {
         using var connection = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
         while (true)

@@ -11,7 +11,7 @@ namespace Stencil.Agent.Processes;
 /// later (a pid read from a pid file after the process already died). Nothing else in the agent may
 /// call wait*: System.Diagnostics.Process is not used anywhere, so no other code reaps.
 /// </summary>
-internal sealed class Reaper
+internal sealed class Reaper : IReaper
 {
     // An exit nobody claimed within this time was an orphan's: forget it (and so cannot confuse a
     // later process that reuses the pid).
@@ -38,7 +38,7 @@ internal sealed class Reaper
     internal void ChildAdded() => _childAdded.Set();
 
     /// <summary>Completes when <paramref name="pid"/> (a child or an orphan reparented here) exits.</summary>
-    internal Task<ExitStatus> WaitAsync(int pid)
+    public Task<ExitStatus> WaitAsync(int pid)
     {
         lock (_lock)
         {

@@ -11,7 +11,7 @@ namespace Stencil.Agent.Service;
 
 /// <summary>
 /// The ttRPC service edge: decodes each request, delegates, encodes the answer. Protobuf types stop
-/// here (apart from the stats and network messages, which are plain data). Errors are
+/// here (apart from the network messages, which are plain data). Errors are
 /// StencilExceptions; the ttRPC server maps their kind to a status.
 /// </summary>
 internal sealed class AgentService(Sandbox sandbox, ContainerManager containers, Network network, CpuMemOnliner onliner)
@@ -38,7 +38,7 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
         server.Register(AgentMethods.PauseContainer, async (r, c) => { await containers.PauseAsync(r.ContainerId, c.CancellationToken).ConfigureAwait(false); return s_empty; });
         server.Register(AgentMethods.ResumeContainer, async (r, c) => { await containers.ResumeAsync(r.ContainerId, c.CancellationToken).ConfigureAwait(false); return s_empty; });
         server.Register(AgentMethods.UpdateContainer, async (r, c) => { await containers.UpdateAsync(r.ContainerId, r.ResourcesJson.Memory, c.CancellationToken).ConfigureAwait(false); return s_empty; });
-        server.Register(AgentMethods.StatsContainer, (r, _) => Task.FromResult(containers.Stats(r.ContainerId)));
+        server.Register(AgentMethods.StatsContainer, (r, _) => Task.FromResult(StatsMapping.ToProto(containers.Stats(r.ContainerId))));
         server.Register(AgentMethods.ListProcesses, (r, _) => Task.FromResult(ListProcesses(r.ContainerId)));
 
         server.Register(AgentMethods.ExecProcess, async (r, c) => new ExecProcessResponse
