@@ -1,4 +1,5 @@
 using Stencil.Agent.Processes;
+using Stencil.Oci;
 
 namespace Stencil.Agent.Containers;
 
@@ -6,7 +7,7 @@ namespace Stencil.Agent.Containers;
 internal sealed partial class ContainerManager
 {
     /// <summary>The shim's annotation (GuestSpecBuilder.JoinSandboxNamespacesAnnotation).</summary>
-    internal const string JoinSandboxNamespacesAnnotation = "io.stencil.guest.join-sandbox-namespaces";
+    internal const string JoinSandboxNamespacesAnnotation = StencilAnnotations.JoinSandboxNamespaces;
 
     internal async Task<int> CreateAsync(string id, ReadOnlyMemory<byte> specJson, IReadOnlyList<StorageRequest> storages,
         IReadOnlyList<DeviceRequest> devices, string runtimeName, CancellationToken cancellationToken)
@@ -114,7 +115,7 @@ internal sealed partial class ContainerManager
     {
         if (spec.Annotations is not { } annotations
             || !annotations.TryGetValue(JoinSandboxNamespacesAnnotation, out var types)
-            || !annotations.TryGetValue("io.kubernetes.cri.sandbox-id", out var sandboxId)
+            || !annotations.TryGetValue(CriAnnotations.SandboxId, out var sandboxId)
             || spec.Linux?.Namespaces is not { } namespaces)
             return;
         int? pid;

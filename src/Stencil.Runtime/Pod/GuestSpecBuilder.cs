@@ -26,12 +26,8 @@ public static class GuestSpecBuilder
 {
     public const string RootfsMountPoint = "rootfs";
 
-    /// <summary>Annotation for the agent: the namespace types (comma-separated) the container shares with
-    /// its pod's sandbox container (the one named by io.kubernetes.cri.sandbox-id).</summary>
-    public const string JoinSandboxNamespacesAnnotation = "io.stencil.guest.join-sandbox-namespaces";
-
-    private const string CriContainerType = "io.kubernetes.cri.container-type";
-    private const string CriSandboxId = "io.kubernetes.cri.sandbox-id";
+    /// <summary>Annotation for the agent (<see cref="StencilAnnotations.JoinSandboxNamespaces"/>).</summary>
+    public const string JoinSandboxNamespacesAnnotation = StencilAnnotations.JoinSandboxNamespaces;
 
     /// <summary>Character devices with numbers fixed by the kernel: the guest has the same ones.</summary>
     private static readonly HashSet<(long Major, long Minor)> s_guestCharDevices =
@@ -114,10 +110,10 @@ public static class GuestSpecBuilder
                 // A CRI container names the pod sandbox's IPC and UTS (and, with a shared process namespace,
                 // PID) namespaces on the host; in the guest the agent joins the sandbox container's instead.
                 if (joinSandbox.Count > 0 && spec.Annotations is { } annotations
-                    && annotations.GetValueOrDefault(CriContainerType) == "container" && annotations.ContainsKey(CriSandboxId))
+                    && annotations.GetValueOrDefault(CriAnnotations.ContainerType) == CriAnnotations.ContainerTypeContainer && annotations.ContainsKey(CriAnnotations.SandboxId))
                 {
                     annotations[JoinSandboxNamespacesAnnotation] = string.Join(',', joinSandbox);
-                    notes.Add($"{string.Join(", ", joinSandbox)} namespace(s) of sandbox {annotations[CriSandboxId]} joined in the guest");
+                    notes.Add($"{string.Join(", ", joinSandbox)} namespace(s) of sandbox {annotations[CriAnnotations.SandboxId]} joined in the guest");
                 }
             }
             linux.CgroupsPath = $"/stencil/{containerId}";

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Stencil.Oci;
 using Stencil.Oci.Model;
 
 namespace Stencil.Runtime.Pod;
@@ -13,10 +14,10 @@ namespace Stencil.Runtime.Pod;
 public static class PodSizing
 {
     /// <summary>The pod VM's base vCPUs, instead of [hypervisor] default_vcpus.</summary>
-    public const string VcpusAnnotation = "io.stencil.vcpus";
+    public const string VcpusAnnotation = StencilAnnotations.Vcpus;
 
     /// <summary>The pod VM's base memory in MiB, instead of [hypervisor] default_memory.</summary>
-    public const string MemoryAnnotation = "io.stencil.memory_mib";
+    public const string MemoryAnnotation = StencilAnnotations.MemoryMiB;
 
     private const long MiB = 1024 * 1024;
 
