@@ -45,7 +45,7 @@ public sealed partial class QemuVm
     /// <summary>
     /// Loads a saved state into a clone started with -incoming defer (x-ignore-shared on, like the
     /// save). Incoming -> Paused: send <see cref="ResumeAsync"/> to run it. If the state does not
-    /// match this VM, QEMU exits and the error carries QEMU's reason.
+    /// match this VM, QEMU exits and the error carries QEMU's reason (<see cref="ExitReason"/> names it).
     /// </summary>
     public Task RestoreAsync(string stateFile, CancellationToken cancellationToken = default)
     {

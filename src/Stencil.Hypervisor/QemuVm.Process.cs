@@ -12,8 +12,13 @@ public sealed partial class QemuVm
     private async Task WatchExitAsync(QemuProcess process)
     {
         await process.Exited.ConfigureAwait(false);
+        var reason = Classify(process);
         lock (_gate)
+        {
             _state = VmState.Stopped;
+            if (!_stopRequested)
+                _exitReason ??= reason;
+        }
         List<TaskCompletionSource> waiters;
         lock (_deletions)
         {
@@ -86,9 +91,16 @@ public sealed partial class QemuVm
         return UnexpectedExitError(process, $"{action} failed", error);
     }
 
-    /// <summary>"...: qemu exited with code N: its output" for an exit nobody asked for.</summary>
-    private static StencilException UnexpectedExitError(QemuProcess process, string context, Exception? inner = null) =>
-        process.ExitError(context, inner);
+    /// <summary>"...: qemu exited with code N: its output" for an exit nobody asked for; records why it exited.</summary>
+    private StencilException UnexpectedExitError(QemuProcess process, string context, Exception? inner = null)
+    {
+        var reason = Classify(process);
+        lock (_gate)
+            _exitReason ??= reason;
+        return process.ExitError(context, inner);
+    }
+
+    private QemuExitReason Classify(QemuProcess process) => QemuExitClassifier.Classify(process.OutputTail, Instance.MemoryFile);
 
     private bool UnexpectedExit()
     {

@@ -26,6 +26,7 @@ public sealed partial class QemuVm : IAsyncDisposable
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private VmState _state = VmState.Created;
     private bool _stopRequested;
+    private QemuExitReason? _exitReason;
     private QemuProcess? _process;
     private QmpClient? _qmp;
     private Task _eventPump = Task.CompletedTask;
@@ -73,6 +74,19 @@ public sealed partial class QemuVm : IAsyncDisposable
 
     /// <summary>Completes when QEMU has exited (or the VM was disposed without ever starting).</summary>
     public Task Exited => _exited.Task;
+
+    /// <summary>
+    /// Why QEMU exited on its own, classified from its output; null while it runs and when Stencil
+    /// stopped it (shutdown, kill, dispose). Set by the time an operation fails with "qemu exited".
+    /// </summary>
+    public QemuExitReason? ExitReason
+    {
+        get
+        {
+            lock (_gate)
+                return _exitReason;
+        }
+    }
 
     /// <summary>
     /// Every QMP event QEMU sends (SHUTDOWN, GUEST_PANICKED, VSERPORT_CHANGE when the guest opens a
