@@ -102,7 +102,7 @@ internal sealed class TemplateCloner : IPooledCloneSource
         catch (Exception ex)
         {
             await vm.DisposeAsync().ConfigureAwait(false);
-            if (ex is StencilException se && IsTemplateFault(se, restoring, template))
+            if (ex is StencilException se && IsTemplateFault(se, restoring, vm.ExitReason))
             {
                 _templates.SetAside(template, stateInode, se.Message);
                 throw new StencilException(se.Kind, $"template {template.Fingerprint} failed to restore and was set aside: {se.Message}", se);
@@ -111,13 +111,16 @@ internal sealed class TemplateCloner : IPooledCloneSource
         }
     }
 
-    /// <summary>QEMU exited while loading the state, or at start over the template's memory file.</summary>
-    private static bool IsTemplateFault(StencilException ex, bool restoring, Template template)
+    /// <summary>
+    /// Whether a clone's failure is its template's. While the state loads, any failure of QEMU or of
+    /// the migration is: the state is what QEMU reads then. At start, only QEMU exiting over the
+    /// template's memory file is (its size, or the file itself); anything else is this clone's own.
+    /// </summary>
+    internal static bool IsTemplateFault(StencilException ex, bool restoring, QemuExitReason? exitReason)
     {
         if (restoring)
             return ex.Kind is ErrorKind.Unavailable or ErrorKind.Internal;
-        return ex.Kind == ErrorKind.Unavailable && ex.Message.Contains("qemu exited", StringComparison.Ordinal)
-            && (ex.Message.Contains("backing store", StringComparison.Ordinal) || ex.Message.Contains(template.MemoryFile, StringComparison.Ordinal));
+        return ex.Kind == ErrorKind.Unavailable && exitReason is QemuExitReason.MemorySizeMismatch or QemuExitReason.MemoryFileUnusable;
     }
 
     /// <summary>
