@@ -98,7 +98,7 @@ public sealed class QmpClient : IAsyncDisposable
         {
             var greeting = await client._greeting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             client.QemuVersion = QmpMessage.GreetingVersion(greeting);
-            await client.ExecuteAsync("qmp_capabilities", null, cancellationToken).ConfigureAwait(false);
+            await client.ExecuteAsync(QmpCommands.Capabilities(), cancellationToken).ConfigureAwait(false);
             return client;
         }
         catch
@@ -115,6 +115,10 @@ public sealed class QmpClient : IAsyncDisposable
     public Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? arguments = null, CancellationToken cancellationToken = default) =>
         ExecuteCoreAsync(command, arguments, fd: null, cancellationToken);
 
+    /// <summary>Runs one command built by <see cref="QmpCommands"/>; returns its "return" value.</summary>
+    internal Task<JsonElement> ExecuteAsync(QmpCommand command, CancellationToken cancellationToken) =>
+        ExecuteCoreAsync(command.Name, command.Arguments, fd: null, cancellationToken);
+
     /// <summary>
     /// Hands <paramref name="fd"/> to QEMU under <paramref name="fdName"/> (QMP getfd; the fd travels as
     /// SCM_RIGHTS with the command's bytes). QEMU holds its own copy: the caller may close theirs after.
@@ -125,12 +129,13 @@ public sealed class QmpClient : IAsyncDisposable
         QemuOptionText.CheckName("fd name", fdName);
         if (fd.IsInvalid || fd.IsClosed)
             throw StencilException.InvalidArgument($"fd for '{fdName}' is closed or invalid");
-        await ExecuteCoreAsync("getfd", w => w.WriteString("fdname", fdName), fd, cancellationToken).ConfigureAwait(false);
+        var getfd = QmpCommands.GetFd(fdName);
+        await ExecuteCoreAsync(getfd.Name, getfd.Arguments, fd, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes an fd QEMU holds under <paramref name="fdName"/> that no command consumed.</summary>
     public Task CloseFdAsync(string fdName, CancellationToken cancellationToken = default) =>
-        ExecuteAsync("closefd", w => w.WriteString("fdname", fdName), cancellationToken);
+        ExecuteAsync(QmpCommands.CloseFd(fdName), cancellationToken);
 
     private async Task<JsonElement> ExecuteCoreAsync(string command, Action<Utf8JsonWriter>? arguments, SafeHandle? fd, CancellationToken cancellationToken)
     {

@@ -94,6 +94,31 @@ internal sealed partial class TemplateStore
     public int SetAsideCount(string fingerprint) => ListSetAside().Count(s => s.Fingerprint == fingerprint);
 
     /// <summary>
+    /// Where the template of <paramref name="fingerprint"/> stands: Ready (returned in
+    /// <paramref name="ready"/>), SetAside once it failed <paramref name="maxFailures"/> times, else Absent.
+    /// A finished template is Ready even if earlier ones of its fingerprint failed.
+    /// </summary>
+    public TemplateState StateOf(string fingerprint, int maxFailures, out Template? ready)
+    {
+        ready = TryOpen(fingerprint);
+        if (ready is not null)
+            return TemplateState.Ready;
+        return SetAsideCount(fingerprint) >= maxFailures ? TemplateState.SetAside : TemplateState.Absent;
+    }
+
+    /// <summary>What the folder <paramref name="name"/> under the root holds, seen from the current fingerprint; null: no template folder.</summary>
+    public TemplateState? StateOfFolder(string name, string currentFingerprint)
+    {
+        if (name.Contains(".building-", StringComparison.Ordinal))
+            return TemplateState.Building;
+        if (FingerprintPattern().IsMatch(name))
+            return name != currentFingerprint ? TemplateState.Stale : TryOpen(name) is null ? TemplateState.Absent : TemplateState.Ready;
+        if (BrokenPattern().IsMatch(name))
+            return TemplateState.SetAside;
+        return null;
+    }
+
+    /// <summary>
     /// Renames the template folder out of the way so no new clone uses it, writes why, and frees its
     /// memory file (running clones keep their own mapping of the inode). Safe against a concurrent
     /// rebuild: it only moves the folder if it still holds the state file that failed.
@@ -150,8 +175,8 @@ internal sealed partial class TemplateStore
         foreach (var dir in Directory.EnumerateDirectories(Root))
         {
             var name = Path.GetFileName(dir);
-            var stale = (FingerprintPattern().IsMatch(name) && name != keepFingerprint) || name.Contains(".building-", StringComparison.Ordinal);
-            if (stale)
+            // Under the lock a build folder is one whose builder died.
+            if (StateOfFolder(name, keepFingerprint) is TemplateState.Stale or TemplateState.Building)
             {
                 // Unlinking a memory file that running clones map is safe: they keep the inode.
                 TryDeleteTree(dir);

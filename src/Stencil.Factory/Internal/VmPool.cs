@@ -7,13 +7,14 @@ namespace Stencil.Factory.Internal;
 /// at a time (a clone's restore competes for the same CPUs as the pods). A take hands over the
 /// oldest ready clone and wakes the filler. When making a clone fails (no template, QEMU refusing),
 /// the filler backs off (1 s doubling up to 60 s) and logs why; takes meanwhile return null and the
-/// factory clones or boots directly.
+/// factory clones or boots directly. Clones come from an <see cref="IPooledCloneSource"/>: the pool
+/// does not know the factory.
 /// </summary>
 internal sealed class VmPool : IVmPool
 {
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(60);
 
-    private readonly VmFactory _factory;
+    private readonly IPooledCloneSource _source;
     private readonly string _directory;
     private readonly ILog _log;
     private readonly Lock _gate = new();
@@ -24,9 +25,9 @@ internal sealed class VmPool : IVmPool
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
-    public VmPool(VmFactory factory, int size, string directory, ILog log)
+    public VmPool(IPooledCloneSource source, int size, string directory, ILog log)
     {
-        _factory = factory;
+        _source = source;
         Size = size;
         _directory = directory;
         _log = log;
@@ -74,7 +75,7 @@ internal sealed class VmPool : IVmPool
             }
             try
             {
-                var vm = await _factory.HandOverAsync(clone, request, cancellationToken).ConfigureAwait(false);
+                var vm = await _source.HandOverAsync(clone, request, cancellationToken).ConfigureAwait(false);
                 _log.Info($"{request.Name}: handed clone {clone.Vm.Name} over from the pool in {vm.StartupTime.TotalMilliseconds:F0} ms");
                 return vm;
             }
@@ -143,7 +144,7 @@ internal sealed class VmPool : IVmPool
                     await _wake.WaitAsync(token).ConfigureAwait(false);
                     continue;
                 }
-                var clone = await _factory.PreparePooledCloneAsync(_directory, token).ConfigureAwait(false);
+                var clone = await _source.MakeAsync(_directory, token).ConfigureAwait(false);
                 TaskCompletionSource changed;
                 lock (_gate)
                 {

@@ -114,4 +114,64 @@ public sealed class TemplateStoreTests : IDisposable
         var ex = Assert.Throws<StencilException>(() => new TemplateStore(path));
         Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
     }
+
+    // The named states the factory decides on (TemplateState).
+
+    [Fact]
+    public void A_template_is_absent_until_finished_then_ready()
+    {
+        var store = new TemplateStore(_root);
+        Assert.Equal(TemplateState.Absent, store.StateOf(Fp1, TemplateManager.MaxAutomaticRebuilds, out var none));
+        Assert.Null(none);
+        Fake(store, Fp1, finished: false);
+        Assert.Equal(TemplateState.Absent, store.StateOf(Fp1, TemplateManager.MaxAutomaticRebuilds, out _));
+        File.WriteAllText(Path.Combine(store.DirectoryOf(Fp1), Template.MetadataName), "{}");
+        Assert.Equal(TemplateState.Ready, store.StateOf(Fp1, TemplateManager.MaxAutomaticRebuilds, out var ready));
+        Assert.Equal(Fp1, ready!.Fingerprint);
+    }
+
+    [Fact]
+    public void Failing_the_limit_of_times_sets_a_template_aside_unless_a_finished_one_is_there()
+    {
+        var store = new TemplateStore(_root);
+        store.RecordFailedBuild(Fp1, "qemu exited with code 1");
+        Assert.Equal(TemplateState.Absent, store.StateOf(Fp1, 2, out _));
+        Thread.Sleep(2); // set-aside folders are named by the millisecond
+        store.RecordFailedBuild(Fp1, "qemu exited with code 1");
+        Assert.Equal(TemplateState.SetAside, store.StateOf(Fp1, 2, out _));
+        Assert.Equal(TemplateState.Absent, store.StateOf(Fp2, 2, out _));
+
+        Fake(store, Fp1);
+        Assert.Equal(TemplateState.Ready, store.StateOf(Fp1, 2, out _));
+    }
+
+    [Fact]
+    public void Folders_are_named_by_state_relative_to_the_current_fingerprint()
+    {
+        var store = new TemplateStore(_root);
+        Fake(store, Fp1);
+        Fake(store, Fp2, finished: false);
+        Assert.Equal(TemplateState.Absent, store.StateOfFolder(Fp2, Fp2));
+        Assert.Equal(TemplateState.Ready, store.StateOfFolder(Fp1, Fp1));
+        Assert.Equal(TemplateState.Stale, store.StateOfFolder(Fp2, Fp1));
+        Assert.Equal(TemplateState.Building, store.StateOfFolder(Fp1 + ".building-1234", Fp1));
+        Assert.Equal(TemplateState.SetAside, store.StateOfFolder($"broken-{Fp1}-1733300000000", Fp1));
+        Assert.Null(store.StateOfFolder("lost+found", Fp1));
+        Assert.Null(store.StateOfFolder("hashes.json", Fp1));
+    }
+
+    [Fact]
+    public void Removing_stale_templates_takes_other_fingerprints_and_abandoned_builds_only()
+    {
+        var store = new TemplateStore(_root);
+        Fake(store, Fp1);
+        Fake(store, Fp2);
+        Directory.CreateDirectory(Path.Combine(_root, Fp1 + ".building-99999"));
+        store.RecordFailedBuild(Fp2, "qemu exited with code 1");
+
+        var removed = store.RemoveStale(Fp1);
+        Assert.Equal([Fp1 + ".building-99999", Fp2], removed.Order(StringComparer.Ordinal));
+        Assert.Equal(TemplateState.Ready, store.StateOf(Fp1, 2, out _));
+        Assert.Single(store.ListSetAside());
+    }
 }
