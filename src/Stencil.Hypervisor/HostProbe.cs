@@ -65,6 +65,9 @@ public sealed class HostProbe : IHostProbe
         };
     }
 
+    /// <summary>"7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" from the output of `qemu --version`; null when it names none.</summary>
+    public static string? QemuVersionLine(string versionOutput) => HostFacts.ParseQemuVersionLine(versionOutput);
+
     /// <summary>Whether /dev/kvm opens read-write (what QEMU itself does first).</summary>
     public static (bool Usable, string? Problem) ProbeKvm(string device = "/dev/kvm")
     {

@@ -10,6 +10,8 @@ public sealed class HostFactsTests
         Assert.Equal("7.2.22", HostFacts.ParseQemuVersion("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022"));
         Assert.Equal("8.2", HostFacts.ParseQemuVersion("QEMU emulator version 8.2"));
         Assert.Null(HostFacts.ParseQemuVersion("bash: qemu: command not found"));
+        Assert.Equal("7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)", HostProbe.QemuVersionLine("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022"));
+        Assert.Null(HostProbe.QemuVersionLine("bash: qemu: command not found"));
     }
 
     [Fact]

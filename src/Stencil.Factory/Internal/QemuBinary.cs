@@ -1,10 +1,9 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 
 namespace Stencil.Factory.Internal;
 
 /// <summary>Finds the QEMU binary and reads its version line (once per binary: the hash cache keeps it).</summary>
-internal static partial class QemuBinary
+internal static class QemuBinary
 {
     private static readonly TimeSpan s_versionTimeout = TimeSpan.FromSeconds(10);
 
@@ -39,10 +38,8 @@ internal static partial class QemuBinary
             var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
             await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
             var output = await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false);
-            var match = VersionPattern().Match(output);
-            return match.Success
-                ? match.Groups[1].Value.Trim()
-                : throw StencilException.Internal($"{path} --version did not print a QEMU version: {output.Trim()}");
+            return Stencil.Hypervisor.HostProbe.QemuVersionLine(output)
+                ?? throw StencilException.Internal($"{path} --version did not print a QEMU version: {output.Trim()}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -50,7 +47,4 @@ internal static partial class QemuBinary
             throw new StencilException(ErrorKind.DeadlineExceeded, $"{path} --version did not finish within {s_versionTimeout.TotalSeconds:0} s");
         }
     }
-
-    [GeneratedRegex(@"QEMU emulator version ([^\n]+)")]
-    private static partial Regex VersionPattern();
 }

@@ -7,10 +7,15 @@ namespace Stencil.Hypervisor.Internal;
 internal static partial class HostFacts
 {
     /// <summary>"7.2.22" from "QEMU emulator version 7.2.22 (Debian ...)"; null when absent.</summary>
-    public static string? ParseQemuVersion(string versionOutput)
+    public static string? ParseQemuVersion(string versionOutput) =>
+        ParseQemuVersionLine(versionOutput)?.Split(' ')[0];
+
+    /// <summary>"7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" from `qemu --version` (what a template's
+    /// fingerprint records); null when absent. The one reading of QEMU's version output.</summary>
+    public static string? ParseQemuVersionLine(string versionOutput)
     {
         var match = VersionPattern().Match(versionOutput);
-        return match.Success ? match.Groups[1].Value : null;
+        return match.Success ? match.Groups[1].Value.Trim() : null;
     }
 
     /// <summary>
@@ -75,6 +80,6 @@ internal static partial class HostFacts
         return true;
     }
 
-    [GeneratedRegex(@"QEMU emulator version (\d+\.\d+(?:\.\d+)?)")]
+    [GeneratedRegex(@"QEMU emulator version (\d+\.\d+(?:\.\d+)?[^\n]*)")]
     private static partial Regex VersionPattern();
 }
