@@ -19,7 +19,7 @@ public static class ContainerdVersionClient
 
     /// <param name="socketPath">containerd's gRPC socket ("unix://" prefix allowed).</param>
     /// <returns>The version, or null when nothing answered within <paramref name="timeout"/> or the
-    /// answer names no version; <paramref name="error"/> then says why.</returns>
+    /// answer names no version; Error then says why.</returns>
     public static async Task<(ContainerdVersion? Version, string? Error)> QueryAsync(string socketPath, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var path = socketPath.StartsWith("unix://", StringComparison.Ordinal) ? socketPath["unix://".Length..] : socketPath;

@@ -70,7 +70,7 @@ public sealed partial class QemuVm
 
     private static string MigrationUri => "fd:" + MigrationFdName;
 
-    private Task SetIgnoreSharedAsync(CancellationToken cancellationToken) =>
+    private Task<System.Text.Json.JsonElement> SetIgnoreSharedAsync(CancellationToken cancellationToken) =>
         Qmp.ExecuteAsync(QmpCommands.MigrateSetCapability(IgnoreSharedCapability, true), cancellationToken);
 
     /// <summary>migrate or migrate-incoming over the fd; if QEMU refuses, it still holds the fd: close it.</summary>

@@ -4,7 +4,7 @@ namespace Stencil.Runtime;
 /// Everything the shim's Task service asks of one pod (one shim daemon, one VM, its containers and
 /// their processes). The Task service converts protobuf to these types and back; nothing below it
 /// sees protobuf. Every failure is a StencilException whose kind the service maps to a ttRPC status.
-/// <paramref name="execId"/> parameters: null or empty means the container's init process.
+/// execId parameters: null or empty means the container's init process.
 /// </summary>
 public interface IPodRuntime : IAsyncDisposable
 {

@@ -82,6 +82,6 @@ internal static class CgroupStats
 
     private static ulong Get(Dictionary<string, ulong> values, string key) => values.GetValueOrDefault(key);
 
-    private static IEnumerable<string> Lines(string? text) =>
+    private static string[] Lines(string? text) =>
         text is null ? [] : text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

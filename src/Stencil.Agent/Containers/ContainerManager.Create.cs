@@ -53,8 +53,8 @@ internal sealed partial class ContainerManager
             var terminal = spec.Process?.Terminal ?? false;
             var pidFile = Path.Combine(dir, "init.pid");
             var pid = await RunWithStdioAsync(runtime, "create", dir, terminal,
-                socket => cl => cl.Create(id, dir, pidFile, socket), pidFile, cancellationToken,
-                onIo: (i, c) => { io = i; console = c; }).ConfigureAwait(false);
+                socket => cl => cl.Create(id, dir, pidFile, socket), pidFile,
+                onIo: (i, c) => { io = i; console = c; }, cancellationToken).ConfigureAwait(false);
 
             var container = new Container(id, dir, runtime, mounts);
             container.Init = new GuestProcess(id, "", pid, io!, _reaper.WaitAsync(pid));

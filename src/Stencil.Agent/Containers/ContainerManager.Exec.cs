@@ -27,8 +27,8 @@ internal sealed partial class ContainerManager
             var pidFile = Path.Combine(c.Dir, $"exec-{execId}.pid");
             await _syscalls.WriteFileAsync(processFile, SpecJson.Serialize(process), cancellationToken).ConfigureAwait(false);
             var pid = await RunWithStdioAsync(c.Runtime, $"exec {execId} in", c.Dir, process.Terminal,
-                socket => cl => cl.Exec(id, processFile, pidFile, socket), pidFile, cancellationToken,
-                onIo: (i, s) => { io = i; console = s; }).ConfigureAwait(false);
+                socket => cl => cl.Exec(id, processFile, pidFile, socket), pidFile,
+                onIo: (i, s) => { io = i; console = s; }, cancellationToken).ConfigureAwait(false);
             var guestProcess = new GuestProcess(id, execId, pid, io!, _reaper.WaitAsync(pid));
             lock (c.Sync)
                 c.Execs[execId] = guestProcess;

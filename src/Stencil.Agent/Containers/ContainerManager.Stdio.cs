@@ -11,8 +11,8 @@ internal sealed partial class ContainerManager
     /// process, or a console socket the runtime sends the terminal's master to. Returns the pid.
     /// </summary>
     private async Task<int> RunWithStdioAsync(IOciRuntime runtime, string what, string dir, bool terminal,
-        Func<string?, Func<OciCommandLine, IReadOnlyList<string>>> command, string pidFile, CancellationToken cancellationToken,
-        Action<ProcessIo, IConsoleSocket?> onIo)
+        Func<string?, Func<OciCommandLine, IReadOnlyList<string>>> command, string pidFile, Action<ProcessIo, IConsoleSocket?> onIo,
+        CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir);
         if (terminal)

@@ -7,7 +7,7 @@ namespace Stencil.Runtime.Pod;
 
 /// <summary>
 /// Rewrites a container's host spec for the guest. Pure: the only input from the host is
-/// <paramref name="isFile"/> (is a bind source a file?), passed in so tests need no file system.
+/// the isFile function (is a bind source a file?), passed in so tests need no file system.
 /// </summary>
 /// <remarks>
 /// In the guest each container has a folder /run/stencil/containers/ID (the agent's); paths in the
@@ -110,10 +110,11 @@ public static class GuestSpecBuilder
                 // A CRI container names the pod sandbox's IPC and UTS (and, with a shared process namespace,
                 // PID) namespaces on the host; in the guest the agent joins the sandbox container's instead.
                 if (joinSandbox.Count > 0 && spec.Annotations is { } annotations
-                    && annotations.GetValueOrDefault(CriAnnotations.ContainerType) == CriAnnotations.ContainerTypeContainer && annotations.ContainsKey(CriAnnotations.SandboxId))
+                    && annotations.GetValueOrDefault(CriAnnotations.ContainerType) == CriAnnotations.ContainerTypeContainer
+                    && annotations.TryGetValue(CriAnnotations.SandboxId, out var sandboxId))
                 {
                     annotations[JoinSandboxNamespacesAnnotation] = string.Join(',', joinSandbox);
-                    notes.Add($"{string.Join(", ", joinSandbox)} namespace(s) of sandbox {annotations[CriAnnotations.SandboxId]} joined in the guest");
+                    notes.Add($"{string.Join(", ", joinSandbox)} namespace(s) of sandbox {sandboxId} joined in the guest");
                 }
             }
             linux.CgroupsPath = $"/stencil/{containerId}";
