@@ -1,9 +1,9 @@
 using Stencil.Containerd;
+using Stencil.Interop;
 using Stencil.Runtime;
 using Stencil.Runtime.Storage;
 using Stencil.Shim.Delete;
 using Stencil.Shim.Flags;
-using Stencil.Shim.Interop;
 using Stencil.Shim.Serve;
 using Stencil.Shim.Start;
 
@@ -79,7 +79,7 @@ public static class ShimProgram
     /// </summary>
     private static byte[] ReadRuntimeOptions()
     {
-        if (Libc.IsATty(0) == 1)
+        if (Libc.IsATty(0))
             return [];
         using var stdin = Console.OpenStandardInput();
         using var buffer = new MemoryStream();

@@ -1,6 +1,6 @@
 using Stencil.Agent.Containers;
 using Stencil.Agent.Guest;
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 using Stencil.Agent.Logging;
 using Stencil.Agent.Processes;
 using Stencil.Agent.Service;
@@ -40,7 +40,7 @@ internal static class Program
 
         // Orphans of the containers (the OCI runtime exits right after creating one) must come to
         // us, not to /init: only the agent knows their pids and wants their exit codes.
-        if (Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        if (Libc.SetChildSubreaper() != 0)
             AgentLog.Warn($"PR_SET_CHILD_SUBREAPER failed: errno {Errno.Last}");
         Reaper.Instance.Start();
         // A few pool threads up front: under TCG the pool's slow thread injection would add

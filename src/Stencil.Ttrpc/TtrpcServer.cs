@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Google.Protobuf;
+using Stencil.Interop;
 using Stencil.Ttrpc.Wire;
 using Stencil.Ttrpc.Internal;
 
@@ -21,7 +22,7 @@ public sealed class TtrpcServer : IAsyncDisposable
 
     public TtrpcServer()
     {
-        RequiredPeerUid = Interop.GetEffectiveUserId();
+        RequiredPeerUid = Libc.GetEffectiveUserId();
     }
 
     /// <summary>The uid a unix socket peer must have (SO_PEERCRED); ours unless a test says otherwise.</summary>

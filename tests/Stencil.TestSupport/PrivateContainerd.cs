@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Stencil.Containerd;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.TestSupport;
 
@@ -18,7 +19,6 @@ public sealed class PrivateContainerd : IAsyncDisposable
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(10);
-    private const int SigTerm = 15;
 
     private readonly string _containerd;
     private readonly string _ctr;
@@ -127,7 +127,7 @@ public sealed class PrivateContainerd : IAsyncDisposable
     {
         if (_process.HasExited)
             return;
-        _ = Kill(_process.Id, SigTerm);
+        _ = Libc.Kill(_process.Id, LibC.SIGTERM);
         try
         {
             await _process.WaitForExitAsync().WaitAsync(s_stopTimeout);
@@ -306,7 +306,4 @@ public sealed class PrivateContainerd : IAsyncDisposable
             }
         }
     }
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Google.Protobuf.WellKnownTypes;
+using Stencil.Interop;
 using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc.Tests;
@@ -62,7 +63,7 @@ public sealed class ListenTests : IDisposable
         var service = new TestService();
         await using var server = service.CreateServer();
         // SO_PEERCRED reports our own uid; requiring another one puts us in a stranger's place.
-        server.RequiredPeerUid = Interop.GetEffectiveUserId() + 1;
+        server.RequiredPeerUid = Libc.GetEffectiveUserId() + 1;
         using var stop = new CancellationTokenSource();
         var listening = server.ListenAsync(SocketPath, stop.Token);
         await WaitForFileAsync(SocketPath);
@@ -86,7 +87,7 @@ public sealed class ListenTests : IDisposable
         {
             var credentials = PeerCredentials.Read(server);
             Assert.Equal(Environment.ProcessId, credentials.Pid);
-            Assert.Equal(Interop.GetEffectiveUserId(), credentials.Uid);
+            Assert.Equal(Libc.GetEffectiveUserId(), credentials.Uid);
         }
     }
 

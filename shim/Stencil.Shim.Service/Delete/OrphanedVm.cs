@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
-using Stencil.Shim.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Shim.Delete;
 
@@ -29,8 +29,8 @@ internal static class OrphanedVm
             return $"{pidFile} holds no pid (\"{text.Trim()}\"); its QEMU, if any, was left alone";
         if (!Runs(pid, pidFile))
             return null;
-        if (Libc.Kill(pid, Libc.SIGKILL) != 0)
-            return $"QEMU (pid {pid}, {pidFile}) outlived its shim daemon and could not be killed: errno {Marshal.GetLastPInvokeError()}";
+        if (Libc.Kill(pid, LibC.SIGKILL) != 0)
+            return $"QEMU (pid {pid}, {pidFile}) outlived its shim daemon and could not be killed: errno {Errno.Last}";
         var deadline = DateTime.UtcNow + wait;
         while (Runs(pid, pidFile) && DateTime.UtcNow < deadline)
             Thread.Sleep(20);

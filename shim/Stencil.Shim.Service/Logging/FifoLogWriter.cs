@@ -1,7 +1,7 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using Stencil.Shim.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Shim.Logging;
 
@@ -20,65 +20,40 @@ internal sealed class FifoLogWriter : IDisposable
     /// <summary>Opens the FIFO, or returns null when it cannot be opened (no reader, no file).</summary>
     public static FifoLogWriter? TryOpen(string path)
     {
-        var fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
-        return fd < 0 ? null : new FifoLogWriter(new SafeFileHandle(fd, ownsHandle: true));
+        var fd = Libc.Open(path, LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        if (!fd.IsInvalid)
+            return new FifoLogWriter(fd);
+        fd.Dispose();
+        return null;
     }
 
     /// <summary>
     /// Makes fd 2 this FIFO as well, as containerd's Go shims do: whatever the runtime itself prints
     /// on stderr (an unhandled exception, most of all) reaches containerd's log instead of /dev/null.
     /// </summary>
-    public void RedirectStandardError()
-    {
-        var added = false;
-        _fd.DangerousAddRef(ref added);
-        try
-        {
-            Libc.Dup2((int)_fd.DangerousGetHandle(), 2);
-        }
-        finally
-        {
-            if (added)
-                _fd.DangerousRelease();
-        }
-    }
+    public void RedirectStandardError() => Libc.Dup2(_fd, 2);
 
     public void WriteLine(string line)
     {
         var bytes = Encoding.UTF8.GetBytes(line);
         lock (_lock)
-        {
-            var added = false;
-            _fd.DangerousAddRef(ref added);
-            try
-            {
-                WriteAll((int)_fd.DangerousGetHandle(), bytes);
-            }
-            finally
-            {
-                if (added)
-                    _fd.DangerousRelease();
-            }
-        }
+            WriteAll(_fd, bytes);
     }
 
-    private static unsafe void WriteAll(int fd, byte[] bytes)
+    private static void WriteAll(SafeFileHandle fd, byte[] bytes)
     {
-        fixed (byte* p = bytes)
+        var done = 0;
+        while (done < bytes.Length)
         {
-            var done = 0;
-            while (done < bytes.Length)
+            var n = Libc.Write(fd, bytes.AsSpan(done));
+            if (n >= 0)
             {
-                var n = Libc.Write(fd, p + done, bytes.Length - done);
-                if (n >= 0)
-                {
-                    done += (int)n;
-                    continue;
-                }
-                if (Marshal.GetLastPInvokeError() == Libc.EINTR)
-                    continue;
-                return; // EAGAIN (containerd is behind) or EPIPE (it is gone): drop the rest of the line
+                done += (int)n;
+                continue;
             }
+            if (Errno.Last == LibC.EINTR)
+                continue;
+            return; // EAGAIN (containerd is behind) or EPIPE (it is gone): drop the rest of the line
         }
     }
 

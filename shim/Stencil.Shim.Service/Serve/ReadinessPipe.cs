@@ -1,7 +1,8 @@
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using Stencil.Shim.Interop;
+using Stencil.Interop;
 using Stencil.Shim.Start;
+using Tmds.Linux;
 
 namespace Stencil.Shim.Serve;
 
@@ -15,22 +16,20 @@ internal sealed class ReadinessPipe : IDisposable
 
     public ReadinessPipe(int fd)
     {
-        // Mark it close-on-exec: whatever the runtime spawns (QEMU) must not hold `start` open.
-        Libc.Fcntl(fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
         _fd = new SafeFileHandle(fd, ownsHandle: true);
+        // Mark it close-on-exec: whatever the runtime spawns (QEMU) must not hold `start` open.
+        Libc.Fcntl(_fd, LibC.F_SETFD, LibC.FD_CLOEXEC);
     }
 
     public void Ready() => Send(DaemonLauncher.ReadyMessage);
 
     public void Fail(string message) => Send(message.Length == 0 ? "the shim daemon failed\n" : message.TrimEnd('\n') + "\n");
 
-    private unsafe void Send(string text)
+    private void Send(string text)
     {
         if (_fd is null)
             return;
-        var bytes = Encoding.UTF8.GetBytes(text);
-        fixed (byte* p = bytes)
-            Libc.Write((int)_fd.DangerousGetHandle(), p, bytes.Length); // far below PIPE_BUF: one write
+        Libc.Write(_fd, Encoding.UTF8.GetBytes(text)); // far below PIPE_BUF: one write
         Dispose();
     }
 

@@ -1,12 +1,13 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Stencil.Interop;
 using Stencil.Runtime;
 using Stencil.Runtime.Configuration;
 using Stencil.Shim.Flags;
-using Stencil.Shim.Interop;
 using Stencil.Shim.Logging;
 using Stencil.Shim.Start;
 using Stencil.Ttrpc;
+using Tmds.Linux;
 
 namespace Stencil.Shim.Serve;
 
@@ -50,8 +51,9 @@ internal sealed class ShimDaemon
                 Environment.GetEnvironmentVariable("TTRPC_ADDRESS") ?? "", config, new StatePaths(config.Runtime.StateDir), log);
             // posix_spawn's dup2 cleared close-on-exec; set it again so that processes the runtime
             // starts (QEMU) do not hold the listener, which would make a dead daemon look alive.
-            Libc.Fcntl(DaemonLauncher.ListenerFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
-            listener = new Socket(new SafeSocketHandle(DaemonLauncher.ListenerFd, ownsHandle: true));
+            var listenerHandle = new SafeSocketHandle(DaemonLauncher.ListenerFd, ownsHandle: true);
+            Libc.Fcntl(listenerHandle, LibC.F_SETFD, LibC.FD_CLOEXEC);
+            listener = new Socket(listenerHandle);
             runtime = factory.Create(context);
         }
         catch (Exception ex)

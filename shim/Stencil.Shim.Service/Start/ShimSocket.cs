@@ -1,9 +1,9 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using System.Security.Cryptography;
 using System.Text;
-using Stencil.Shim.Interop;
+using Microsoft.Win32.SafeHandles;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Shim.Start;
 
@@ -31,33 +31,31 @@ internal static class ShimSocket
     /// purpose: a .NET Socket deletes the file it bound when disposed, and `start` must close its copy
     /// while the daemon keeps serving on that file.
     /// </summary>
-    public static unsafe SafeFileHandle? TryListen(string path)
+    public static SafeFileHandle? TryListen(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var address = new Libc.SockaddrUn { Family = Libc.AF_UNIX };
-        var bytes = Encoding.UTF8.GetBytes(path);
-        if (bytes.Length >= 108)
-            throw StencilException.InvalidArgument($"shim socket path {path} is {bytes.Length} bytes long; it must be shorter than 108");
-        bytes.CopyTo(new Span<byte>(address.Path, 108));
-
-        var fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            throw Errno.Last("create the shim socket");
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (Libc.Bind(fd, &address, sizeof(ushort) + bytes.Length + 1) != 0)
+        UnixAddress.CheckLength(path, "shim socket");
+        var handle = Errno.Check(Libc.Socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0), "create the shim socket");
+        if (Libc.BindUnix(handle, path) != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
+            var errno = Errno.Last;
             handle.Dispose();
-            if (errno == Libc.EADDRINUSE)
+            if (errno == LibC.EADDRINUSE)
                 return null;
             throw Errno.Exception(errno, $"bind shim socket {path}");
         }
-        if (Libc.Chmod(path, 0x180) != 0 || Libc.Listen(fd, 64) != 0) // 0600: containerd (same uid) only
+        try
         {
-            var error = Errno.Last($"listen on shim socket {path}");
+            if (!OperatingSystem.IsWindows()) // always true; the guard tells the platform analyzer so
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // 0600: containerd (same uid) only
+            if (Libc.Listen(handle, 64) != 0)
+                throw Errno.LastException($"listen on shim socket {path}");
+        }
+        catch (Exception ex) when (ex is StencilException or IOException or UnauthorizedAccessException)
+        {
             handle.Dispose();
             Remove(path);
-            throw error;
+            throw ex as StencilException ?? new StencilException(ErrorKind.Internal, $"chmod shim socket {path}: {ex.Message}", ex);
         }
         return handle;
     }

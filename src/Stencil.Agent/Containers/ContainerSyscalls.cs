@@ -1,4 +1,4 @@
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 using Stencil.Agent.Processes;
 using Stencil.Oci.Model;
 

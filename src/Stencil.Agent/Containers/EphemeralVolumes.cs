@@ -1,4 +1,5 @@
-using Stencil.Agent.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 using Stencil.Agent.Logging;
 
 namespace Stencil.Agent.Containers;
@@ -27,7 +28,7 @@ internal sealed class EphemeralVolumes(string root)
             var path = Path.Combine(root, name);
             Directory.CreateDirectory(path);
             var (flags, data) = MountOptions.Parse(options);
-            flags &= Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC;
+            flags &= LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV | LibC.MS_NOEXEC;
             if (Libc.Mount("stencil-" + name, path, "tmpfs", flags, data.Length == 0 ? null : data) != 0)
                 throw Errno.Exception(Errno.Last, $"mount tmpfs {name} ({string.Join(',', options)}) on {path}");
             _mounted[name] = path;
@@ -43,7 +44,7 @@ internal sealed class EphemeralVolumes(string root)
         {
             foreach (var (name, path) in _mounted)
             {
-                if (Libc.Umount2(path, Libc.MNT_DETACH) != 0)
+                if (Libc.Umount2(path, LibC.MNT_DETACH) != 0)
                     AgentLog.Warn($"umount sandbox tmpfs {name} at {path}: errno {Errno.Last}");
             }
             _mounted.Clear();

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 
 namespace Stencil.Agent.Containers;
 
@@ -104,18 +104,5 @@ internal static partial class GuestPaths
             $"{field} \"{path}\" resolves to \"{real}\", outside {string.Join(" and ", roots)}");
     }
 
-    internal static unsafe string? RealPath(string path)
-    {
-        var p = Libc.Realpath(path, null);
-        if (p is null)
-            return null;
-        try
-        {
-            return new string((sbyte*)p);
-        }
-        finally
-        {
-            Libc.Free(p);
-        }
-    }
+    internal static string? RealPath(string path) => Libc.RealPath(path);
 }

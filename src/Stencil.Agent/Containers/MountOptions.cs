@@ -1,4 +1,4 @@
-using Stencil.Agent.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Containers;
 
@@ -13,21 +13,21 @@ internal static class MountOptions
         {
             switch (option)
             {
-                case "ro": flags |= Libc.MS_RDONLY; break;
-                case "rw": flags &= ~Libc.MS_RDONLY; break;
-                case "nosuid": flags |= Libc.MS_NOSUID; break;
-                case "suid": flags &= ~Libc.MS_NOSUID; break;
-                case "nodev": flags |= Libc.MS_NODEV; break;
-                case "dev": flags &= ~Libc.MS_NODEV; break;
-                case "noexec": flags |= Libc.MS_NOEXEC; break;
-                case "exec": flags &= ~Libc.MS_NOEXEC; break;
-                case "sync": flags |= 16; break;               // MS_SYNCHRONOUS
-                case "noatime": flags |= 1024; break;          // MS_NOATIME
-                case "nodiratime": flags |= 2048; break;       // MS_NODIRATIME
-                case "relatime": flags |= 1 << 21; break;      // MS_RELATIME
-                case "strictatime": flags |= 1 << 24; break;   // MS_STRICTATIME
-                case "bind": flags |= Libc.MS_BIND; break;
-                case "rbind": flags |= Libc.MS_BIND | Libc.MS_REC; break;
+                case "ro": flags |= LibC.MS_RDONLY; break;
+                case "rw": flags &= ~LibC.MS_RDONLY; break;
+                case "nosuid": flags |= LibC.MS_NOSUID; break;
+                case "suid": flags &= ~LibC.MS_NOSUID; break;
+                case "nodev": flags |= LibC.MS_NODEV; break;
+                case "dev": flags &= ~LibC.MS_NODEV; break;
+                case "noexec": flags |= LibC.MS_NOEXEC; break;
+                case "exec": flags &= ~LibC.MS_NOEXEC; break;
+                case "sync": flags |= LibC.MS_SYNCHRONOUS; break;
+                case "noatime": flags |= LibC.MS_NOATIME; break;
+                case "nodiratime": flags |= LibC.MS_NODIRATIME; break;
+                case "relatime": flags |= LibC.MS_RELATIME; break;
+                case "strictatime": flags |= LibC.MS_STRICTATIME; break;
+                case "bind": flags |= LibC.MS_BIND; break;
+                case "rbind": flags |= LibC.MS_BIND | LibC.MS_REC; break;
                 case "defaults" or "": break;
                 default:
                     if (option.Contains(','))

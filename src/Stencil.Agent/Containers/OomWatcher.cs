@@ -1,6 +1,9 @@
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using Stencil.Agent.Interop;
+using Microsoft.Win32.SafeHandles;
+using Stencil.Interop;
 using Stencil.Agent.Logging;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Containers;
 
@@ -15,7 +18,7 @@ internal sealed class OomWatcher : IOomWatch
     private readonly Dictionary<int, Watch> _byWatch = [];
     private readonly Dictionary<string, int> _byContainer = new(StringComparer.Ordinal);
     private readonly Channel<string> _events = Channel.CreateUnbounded<string>();
-    private int _fd = -1;
+    private SafeFileHandle? _inotify;
 
     private sealed class Watch(string containerId, string eventsFile, ulong oomKills)
     {
@@ -36,12 +39,13 @@ internal sealed class OomWatcher : IOomWatch
         }
         lock (_lock)
         {
-            if (_fd < 0)
+            if (_inotify is null)
             {
-                _fd = Errno.Check(Libc.InotifyInit1(Libc.O_CLOEXEC), "inotify_init1");
-                new Thread(Loop) { IsBackground = true, Name = "oom-watcher" }.Start();
+                _inotify = Errno.Check(Libc.InotifyInit1(LibC.O_CLOEXEC), "inotify_init1");
+                var inotify = _inotify;
+                new Thread(() => Loop(inotify)) { IsBackground = true, Name = "oom-watcher" }.Start();
             }
-            var wd = Libc.InotifyAddWatch(_fd, file, Libc.IN_MODIFY);
+            var wd = Libc.InotifyAddWatch(_inotify, file, Libc.IN_MODIFY);
             if (wd < 0)
             {
                 AgentLog.Warn($"inotify_add_watch {file}: errno {Errno.Last}");
@@ -59,33 +63,29 @@ internal sealed class OomWatcher : IOomWatch
             if (_byContainer.Remove(containerId, out var wd))
             {
                 _byWatch.Remove(wd);
-                Libc.InotifyRmWatch(_fd, wd);
+                Libc.InotifyRmWatch(_inotify!, wd);
             }
         }
     }
 
-    private unsafe void Loop()
+    private void Loop(SafeFileHandle inotify)
     {
         var buffer = new byte[4096];
         while (true)
         {
-            nint n;
-            fixed (byte* p = buffer)
-                n = Libc.Read(_fd, p, buffer.Length);
+            var n = Libc.Read(inotify, buffer);
             if (n < 0)
             {
-                if (Errno.Last == Libc.EINTR)
+                if (Errno.Last == LibC.EINTR)
                     continue;
                 AgentLog.Error($"inotify read failed with errno {Errno.Last}; OOM events stop");
                 return;
             }
-            // struct inotify_event { int wd; uint32 mask, cookie, len; char name[len]; }
-            for (var offset = 0; offset + 16 <= n;)
+            for (var offset = 0; offset + InotifyEvent.Size <= n;)
             {
-                var wd = BitConverter.ToInt32(buffer, offset);
-                var nameLength = BitConverter.ToInt32(buffer, offset + 12);
-                offset += 16 + nameLength;
-                Check(wd);
+                var e = MemoryMarshal.Read<InotifyEvent>(buffer.AsSpan(offset));
+                offset += InotifyEvent.Size + (int)e.NameLength;
+                Check(e.Watch);
             }
         }
     }

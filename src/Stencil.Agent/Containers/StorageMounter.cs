@@ -1,4 +1,5 @@
-using Stencil.Agent.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 using Stencil.Agent.Logging;
 
 namespace Stencil.Agent.Containers;
@@ -47,7 +48,7 @@ internal sealed class StorageMounter(BlockDeviceLocator locator, EphemeralVolume
                         source = GuestPaths.RealPathInside(folder, $"{field}.ephemeral_subpath", source);
                     }
                     CreateMountPoint(target, isFile: false, containerDir, $"{field}.mount_point");
-                    Check(Libc.Mount(source, target, null, Libc.MS_BIND, null), $"bind mount {source} on {target}");
+                    Check(Libc.Mount(source, target, null, LibC.MS_BIND, null), $"bind mount {source} on {target}");
                     mounted.Add(target);
                 }
                 else if (s.SharedPath is not null)
@@ -58,11 +59,11 @@ internal sealed class StorageMounter(BlockDeviceLocator locator, EphemeralVolume
                     var source = GuestPaths.RealPathInside(lexical, $"{field}.shared_path", sharedRoot);
                     // A file (resolv.conf, hosts, a config file) is bound onto a file, a folder onto a folder.
                     CreateMountPoint(target, isFile: File.Exists(source), containerDir, $"{field}.mount_point");
-                    Check(Libc.Mount(source, target, null, Libc.MS_BIND | Libc.MS_REC, null), $"bind mount {source} on {target}");
+                    Check(Libc.Mount(source, target, null, LibC.MS_BIND | LibC.MS_REC, null), $"bind mount {source} on {target}");
                     mounted.Add(target);
-                    var extra = flags & (Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
+                    var extra = flags & (LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV | LibC.MS_NOEXEC);
                     if (extra != 0)
-                        Check(Libc.Mount(null, target, null, Libc.MS_BIND | Libc.MS_REMOUNT | extra, null), $"remount {target} with {string.Join(',', s.Options)}");
+                        Check(Libc.Mount(null, target, null, LibC.MS_BIND | LibC.MS_REMOUNT | extra, null), $"remount {target} with {string.Join(',', s.Options)}");
                 }
                 else
                 {
@@ -107,7 +108,7 @@ internal sealed class StorageMounter(BlockDeviceLocator locator, EphemeralVolume
     {
         for (var i = mounted.Count - 1; i >= 0; i--)
         {
-            if (Libc.Umount2(mounted[i], Libc.MNT_DETACH) != 0)
+            if (Libc.Umount2(mounted[i], LibC.MNT_DETACH) != 0)
                 AgentLog.Warn($"umount {mounted[i]}: errno {Errno.Last}");
         }
         mounted.Clear();

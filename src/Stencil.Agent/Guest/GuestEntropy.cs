@@ -1,5 +1,6 @@
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 using Stencil.Agent.Logging;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Guest;
 
@@ -18,28 +19,20 @@ internal static class GuestEntropy
             throw StencilException.InvalidArgument("data is empty: nothing to reseed with");
         if (data.Length > MaxBytes)
             throw StencilException.InvalidArgument($"data is {data.Length} bytes, more than {MaxBytes}");
-        var fd = Errno.Check(Libc.Open("/dev/random", Libc.O_WRONLY | Libc.O_CLOEXEC, 0), "open /dev/random");
-        try
+        using (var fd = Errno.Check(Libc.Open("/dev/random", LibC.O_WRONLY | LibC.O_CLOEXEC), "open /dev/random"))
         {
-            fixed (byte* p = data)
+            var written = 0;
+            while (written < data.Length)
             {
-                var written = 0;
-                while (written < data.Length)
-                {
-                    var n = Libc.Write(fd, p + written, data.Length - written);
-                    if (n < 0 && Errno.Last == Libc.EINTR)
-                        continue;
-                    Errno.Check(n, "write /dev/random");
-                    written += (int)n;
-                }
+                var n = Libc.Write(fd, data[written..]);
+                if (n < 0 && Errno.Last == LibC.EINTR)
+                    continue;
+                Errno.Check(n, "write /dev/random");
+                written += (int)n;
             }
             var bits = data.Length * 8;
             Errno.Check(Libc.Ioctl(fd, Libc.RNDADDTOENTCNT, &bits), "RNDADDTOENTCNT");
-            Errno.Check(Libc.IoctlInt(fd, Libc.RNDRESEEDCRNG, 0), "RNDRESEEDCRNG");
-        }
-        finally
-        {
-            Libc.Close(fd);
+            Errno.Check(Libc.Ioctl(fd, Libc.RNDRESEEDCRNG, 0), "RNDRESEEDCRNG");
         }
         AgentLog.Debug($"reseeded the RNG with {data.Length} host bytes");
     }

@@ -1,19 +1,12 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 
 namespace Stencil.Agent.Guest;
 
 /// <summary>Facts about the guest for GetGuestDetails. The parsers are pure.</summary>
 internal static class GuestInfo
 {
-    internal static unsafe string KernelRelease()
-    {
-        var buffer = stackalloc byte[Libc.UtsFieldLength * 6];
-        Errno.Check(Libc.Uname(buffer), "uname");
-        // Fields: sysname, nodename, release, version, machine, domainname.
-        return Marshal.PtrToStringUTF8((nint)(buffer + (2 * Libc.UtsFieldLength))) ?? "";
-    }
+    internal static string KernelRelease() => Libc.KernelRelease();
 
     /// <summary>A "Name:   123 kB" value of /proc/meminfo (or /proc/self/status), in bytes; 0 when absent.</summary>
     internal static ulong KiloBytesField(string text, string name)

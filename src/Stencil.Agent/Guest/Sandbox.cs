@@ -1,7 +1,8 @@
 using System.Text;
 using Stencil.Agent.Containers;
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 using Stencil.Agent.Logging;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Guest;
 
@@ -71,7 +72,7 @@ internal sealed class Sandbox
                 Directory.CreateDirectory(settings.SharedGuestPath);
                 var msize = settings.Msize == 0 ? DefaultMsize : settings.Msize;
                 var data = $"trans=virtio,version=9p2000.L,cache=mmap,msize={msize}";
-                if (Libc.Mount(settings.MountTag, settings.SharedGuestPath, "9p", Libc.MS_NOSUID | Libc.MS_NODEV, data) != 0)
+                if (Libc.Mount(settings.MountTag, settings.SharedGuestPath, "9p", LibC.MS_NOSUID | LibC.MS_NODEV, data) != 0)
                     throw Errno.Exception(Errno.Last, $"mount 9p tag \"{settings.MountTag}\" on {settings.SharedGuestPath}");
                 SharedRoot = settings.SharedGuestPath;
                 AgentLog.Debug($"shared folder {settings.MountTag} on {SharedRoot}");
@@ -87,19 +88,14 @@ internal sealed class Sandbox
         {
             if (_id is null)
                 throw StencilException.NotFound("no sandbox exists in this VM");
-            if (SharedRoot is not null && Libc.Umount2(SharedRoot, Libc.MNT_DETACH) != 0)
+            if (SharedRoot is not null && Libc.Umount2(SharedRoot, LibC.MNT_DETACH) != 0)
                 AgentLog.Warn($"umount {SharedRoot}: errno {Errno.Last}");
             SharedRoot = null;
             _id = null;
         }
     }
 
-    private static unsafe void SetHostname(string name)
-    {
-        var bytes = Encoding.UTF8.GetBytes(name);
-        fixed (byte* p = bytes)
-            Errno.Check(Libc.SetHostname(p, (nuint)bytes.Length), $"sethostname \"{name}\"");
-    }
+    private static void SetHostname(string name) => Errno.Check(Libc.SetHostname(name), $"sethostname \"{name}\"");
 
     private static void WriteResolvConf(SandboxSettings s)
     {

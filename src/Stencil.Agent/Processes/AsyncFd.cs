@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Stencil.Agent.Processes;
 
@@ -9,17 +10,23 @@ namespace Stencil.Agent.Processes;
 /// </summary>
 internal sealed class AsyncFd : IDisposable
 {
+    private readonly SafeSocketHandle _handle;
     private readonly Socket _socket;
     private readonly bool _isTerminal;
     private int _disposed;
 
     internal AsyncFd(int fd, bool isTerminal)
     {
-        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        _handle = new SafeSocketHandle(fd, ownsHandle: true);
+        _socket = new Socket(_handle);
         _isTerminal = isTerminal;
     }
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>The fd, for the calls Socket does not make (fcntl, ioctl). Kept here rather than read
+    /// from Socket.SafeHandle, which would mark the handle as exposed to code the Socket does not know.</summary>
+    internal SafeHandle Handle => _handle;
 
     /// <summary>Bytes that can be read without waiting (FIONREAD works on pipes and ttys).</summary>
     internal int Available

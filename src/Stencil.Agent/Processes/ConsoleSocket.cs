@@ -1,5 +1,6 @@
 using System.Net.Sockets;
-using Stencil.Agent.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Processes;
 
@@ -40,29 +41,19 @@ internal sealed class ConsoleSocket : IConsoleSocket
     }
 
     /// <returns>The fd; -1 when nothing was there yet; -2 at end of stream.</returns>
-    private static unsafe int TryReceiveFd(Socket connection)
+    private static int TryReceiveFd(Socket connection)
     {
-        var data = stackalloc byte[4096];
-        // CMSG_SPACE(sizeof(int)) is 24 on 64-bit: a 16-byte header plus the int, padded to 8.
-        var control = stackalloc byte[64];
-        var iov = new IoVec { Base = data, Length = 4096 };
-        var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = 64 };
-        var n = Libc.RecvMsg((int)connection.Handle, &msg, 0x40 /* MSG_DONTWAIT */ | 0x40000000 /* MSG_CMSG_CLOEXEC */);
+        Span<byte> data = stackalloc byte[4096];
+        var n = Libc.RecvMsgWithFd(connection.SafeHandle, data, LibC.MSG_DONTWAIT | LibC.MSG_CMSG_CLOEXEC, out var fd);
         if (n < 0)
         {
             var errno = Errno.Last;
-            if (errno is Libc.EAGAIN or Libc.EINTR)
+            if (errno == LibC.EAGAIN || errno == LibC.EINTR)
                 return -1;
             throw Errno.Exception(errno, "recvmsg on the console socket");
         }
-        if (msg.ControlLength >= 20)
-        {
-            var length = *(ulong*)control;
-            var level = *(int*)(control + 8);
-            var type = *(int*)(control + 12);
-            if (level == Libc.SOL_SOCKET && type == Libc.SCM_RIGHTS && length >= 20)
-                return *(int*)(control + 16);
-        }
+        if (fd >= 0)
+            return fd;
         return n == 0 ? -2 : -1;
     }
 

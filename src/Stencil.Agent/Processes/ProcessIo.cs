@@ -1,5 +1,6 @@
 using System.Buffers;
-using Stencil.Agent.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Processes;
 
@@ -20,7 +21,6 @@ internal sealed class ProcessIo : IDisposable
     private AsyncFd? _stdout;
     private AsyncFd? _stderr;
     private AsyncFd? _terminal;
-    private int _terminalFd = -1;
     private bool _stdinClosed;
 
     private ProcessIo(bool terminal) => IsTerminal = terminal;
@@ -34,13 +34,13 @@ internal sealed class ProcessIo : IDisposable
         var stdin = Fd.Pipe();
         var stdout = Fd.Pipe();
         var stderr = Fd.Pipe();
+        io._stdin = new AsyncFd(Fd.Release(stdin.Write), isTerminal: false);
+        io._stdout = new AsyncFd(Fd.Release(stdout.Read), isTerminal: false);
+        io._stderr = new AsyncFd(Fd.Release(stderr.Read), isTerminal: false);
         // Room for a burst of output while the host fetches the previous chunk (best effort: the
         // guest's pipe-max-size may be lower).
-        Fd.TryGrowPipe(stdout.Read, MaxChunk);
-        Fd.TryGrowPipe(stderr.Read, 256 * 1024);
-        io._stdin = new AsyncFd(stdin.Write, isTerminal: false);
-        io._stdout = new AsyncFd(stdout.Read, isTerminal: false);
-        io._stderr = new AsyncFd(stderr.Read, isTerminal: false);
+        Libc.Fcntl(io._stdout.Handle, LibC.F_SETPIPE_SZ, MaxChunk);
+        Libc.Fcntl(io._stderr.Handle, LibC.F_SETPIPE_SZ, 256 * 1024);
         child = new ChildStdio(stdin.Read, stdout.Write, stderr.Write);
         return io;
     }
@@ -50,7 +50,6 @@ internal sealed class ProcessIo : IDisposable
 
     internal void AttachTerminal(int masterFd)
     {
-        _terminalFd = masterFd;
         _terminal = new AsyncFd(masterFd, isTerminal: true);
     }
 
@@ -130,8 +129,8 @@ internal sealed class ProcessIo : IDisposable
     {
         if (!IsTerminal || _terminal is null || _terminal.IsDisposed)
             throw StencilException.FailedPrecondition("the process has no terminal");
-        var size = new WinSize { Rows = rows, Columns = columns };
-        Errno.Check(Libc.Ioctl(_terminalFd, Libc.TIOCSWINSZ, &size), "TIOCSWINSZ");
+        var size = new winsize { ws_row = rows, ws_col = columns };
+        Errno.Check(Libc.Ioctl(_terminal.Handle, (uint)LibC.TIOCSWINSZ, &size), "TIOCSWINSZ");
     }
 
     public void Dispose()

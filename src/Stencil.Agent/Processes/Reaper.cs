@@ -1,5 +1,6 @@
-using Stencil.Agent.Interop;
+using Stencil.Interop;
 using Stencil.Agent.Logging;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Processes;
 
@@ -53,21 +54,20 @@ internal sealed class Reaper : IReaper
         }
     }
 
-    private unsafe void Loop()
+    private void Loop()
     {
         while (true)
         {
-            int status;
-            var pid = Libc.WaitPid(-1, &status, 0);
+            var pid = Libc.WaitPid(-1, out var status, 0);
             if (pid > 0)
             {
                 Deliver(ExitStatus.FromWaitStatus(pid, status, DateTimeOffset.UtcNow));
                 continue;
             }
             var errno = Errno.Last;
-            if (errno == Libc.EINTR)
+            if (errno == LibC.EINTR)
                 continue;
-            if (errno == Libc.ECHILD)
+            if (errno == LibC.ECHILD)
             {
                 // No children: new ones only come from a spawn (orphans are reparented while their
                 // parent, our child, still exists), so sleep until the next spawn.

@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
-using Stencil.Agent.Interop;
 using Stencil.Agent.Logging;
+using Stencil.Interop;
 using Stencil.Ttrpc;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Transport;
 
@@ -14,14 +15,13 @@ internal static class AgentTransports
 {
     internal const string PortName = "stencil.agent";
     internal const uint VsockPort = 1024;
-    private const int SIGIO = 29;
 
     internal static async Task ServeVirtioPortAsync(TtrpcServer server, CancellationToken cancellationToken)
     {
         var path = await FindPortAsync(cancellationToken).ConfigureAwait(false);
         using var port = VirtioPort.Open(path);
         // SIGIO's default action kills the process: the handler must be in place before O_ASYNC.
-        using var sigio = PosixSignalRegistration.Create((PosixSignal)SIGIO, context =>
+        using var sigio = PosixSignalRegistration.Create((PosixSignal)LibC.SIGIO, context =>
         {
             context.Cancel = true;
             port.OnSigio();
@@ -65,19 +65,19 @@ internal static class AgentTransports
     /// has no vsock. .NET's Socket cannot create AF_VSOCK sockets, so the listening socket is made
     /// with libc, and one thread blocks in accept4 (no wake-ups while nobody connects).
     /// </summary>
-    internal static unsafe Task ServeVsockAsync(TtrpcServer server, CancellationToken cancellationToken)
+    internal static Task ServeVsockAsync(TtrpcServer server, CancellationToken cancellationToken)
     {
-        var fd = Libc.Socket(Libc.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        if (fd < 0)
+        var listener = Libc.Socket(LibC.AF_VSOCK, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        if (listener.IsInvalid)
         {
             AgentLog.Debug($"no vsock: errno {Errno.Last}");
+            listener.Dispose();
             return Task.CompletedTask;
         }
-        var address = new VsockAddress { Family = Libc.AF_VSOCK, Port = VsockPort, Cid = VsockAddress.AnyCid };
-        if (Libc.Bind(fd, &address, (uint)sizeof(VsockAddress)) != 0 || Libc.Listen(fd, 16) != 0)
+        if (Libc.BindVsock(listener, SockaddrVm.AnyCid, VsockPort) != 0 || Libc.Listen(listener, 16) != 0)
         {
             AgentLog.Debug($"vsock port {VsockPort} unavailable: errno {Errno.Last}");
-            Libc.Close(fd);
+            listener.Dispose();
             return Task.CompletedTask;
         }
         AgentLog.Info($"serving on vsock port {VsockPort}");
@@ -86,19 +86,21 @@ internal static class AgentTransports
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var peer = Libc.Accept4(fd, null, null, Libc.SOCK_CLOEXEC);
-                if (peer >= 0)
+                var peer = Libc.Accept4(listener, LibC.SOCK_CLOEXEC);
+                if (!peer.IsInvalid)
                 {
                     _ = server.ServeConnectionAsync(new SocketFdStream(peer), cancellationToken);
                     continue;
                 }
                 var errno = Errno.Last;
-                if (errno == Libc.EINTR)
+                peer.Dispose();
+                if (errno == LibC.EINTR)
                     continue;
                 // ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPROTO, EPERM: this peer failed,
                 // or we are short of fds for a moment. Anything else will not get better: stop,
                 // rather than retry forever and wake an idle guest.
-                if (errno is 103 or 24 or 23 or 105 or 12 or 71 or Libc.EPERM)
+                if (errno == LibC.ECONNABORTED || errno == LibC.EMFILE || errno == LibC.ENFILE || errno == LibC.ENOBUFS
+                    || errno == LibC.ENOMEM || errno == LibC.EPROTO || errno == LibC.EPERM)
                 {
                     AgentLog.Warn($"vsock accept: errno {errno}");
                     Thread.Sleep(100);
@@ -107,7 +109,7 @@ internal static class AgentTransports
                 AgentLog.Warn($"vsock accept failed with errno {errno}; vsock is off");
                 break;
             }
-            Libc.Close(fd);
+            listener.Dispose();
             done.TrySetResult();
         }) { IsBackground = true, Name = "vsock-accept" }.Start();
         return done.Task;

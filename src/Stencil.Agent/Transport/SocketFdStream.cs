@@ -7,9 +7,9 @@ namespace Stencil.Agent.Transport;
 /// from the handle does reads and writes through its epoll engine, but NetworkStream refuses it
 /// (it cannot tell the socket is connected).
 /// </summary>
-internal sealed class SocketFdStream(int fd) : Stream
+internal sealed class SocketFdStream(SafeSocketHandle handle) : Stream
 {
-    private readonly Socket _socket = new(new SafeSocketHandle(fd, ownsHandle: true));
+    private readonly Socket _socket = new(handle);
 
     public override bool CanRead => true;
 

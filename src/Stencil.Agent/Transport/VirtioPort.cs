@@ -1,6 +1,7 @@
-using System.Runtime.InteropServices;
-using Stencil.Agent.Interop;
+using Microsoft.Win32.SafeHandles;
 using Stencil.Agent.Logging;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Transport;
 
@@ -20,7 +21,7 @@ internal sealed class VirtioPort : IDisposable
 {
     private const int BufferSize = 64 * 1024;
 
-    private readonly int _fd;
+    private readonly SafeFileHandle _fd;
     private readonly object _lock = new();
     private readonly byte[] _buffer = new byte[BufferSize];
     private readonly AutoResetEvent _readWanted = new(false);
@@ -36,7 +37,7 @@ internal sealed class VirtioPort : IDisposable
         internal TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private VirtioPort(string path, int fd)
+    private VirtioPort(string path, SafeFileHandle fd)
     {
         Path = path;
         _fd = fd;
@@ -62,8 +63,13 @@ internal sealed class VirtioPort : IDisposable
 
     internal static VirtioPort Open(string path)
     {
-        var fd = Errno.Check(Libc.Open(path, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC | Libc.O_NOCTTY, 0), $"open {path}");
-        Errno.Check(Libc.Fcntl(fd, Libc.F_SETOWN, Libc.GetPid()), "F_SETOWN");
+        var fd = Errno.Check(Libc.Open(path, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC | LibC.O_NOCTTY), $"open {path}");
+        if (Libc.Fcntl(fd, LibC.F_SETOWN, Environment.ProcessId) == -1)
+        {
+            var error = Errno.LastException("F_SETOWN");
+            fd.Dispose();
+            throw error;
+        }
         return new VirtioPort(path, fd);
     }
 
@@ -71,14 +77,7 @@ internal sealed class VirtioPort : IDisposable
     internal void OnSigio() => _hostEvent.Set();
 
     /// <summary>Whether a host client is connected now (poll without waiting: POLLHUP means no).</summary>
-    internal unsafe bool HostConnected
-    {
-        get
-        {
-            var p = new PollFd { Fd = _fd, Events = Libc.POLLIN };
-            return Libc.Poll(&p, 1, 0) >= 0 && (p.REvents & Libc.POLLHUP) == 0;
-        }
-    }
+    internal bool HostConnected => Libc.Poll(_fd, LibC.POLLIN, 0, out var revents) >= 0 && (revents & LibC.POLLHUP) == 0;
 
     /// <summary>
     /// Blocks (without spinning) until a host client is connected. SIGIO is asked for only while
@@ -103,9 +102,9 @@ internal sealed class VirtioPort : IDisposable
 
     private void SetAsync(bool on)
     {
-        var flags = Errno.Check(Libc.Fcntl(_fd, Libc.F_GETFL, 0), "F_GETFL");
-        flags = on ? flags | Libc.O_ASYNC : flags & ~Libc.O_ASYNC;
-        Errno.Check(Libc.Fcntl(_fd, Libc.F_SETFL, flags), "F_SETFL O_ASYNC");
+        var flags = Errno.Check(Libc.Fcntl(_fd, LibC.F_GETFL, 0), "F_GETFL");
+        flags = on ? flags | LibC.O_ASYNC : flags & ~LibC.O_ASYNC;
+        Errno.Check(Libc.Fcntl(_fd, LibC.F_SETFL, flags), "F_SETFL O_ASYNC");
     }
 
     /// <summary>Reads at least one byte, or 0 when the host side is not (or no longer) connected.</summary>
@@ -159,30 +158,26 @@ internal sealed class VirtioPort : IDisposable
     }
 
     /// <summary>Writes everything, or throws IOException when the host side goes away meanwhile.</summary>
-    internal unsafe void Write(ReadOnlySpan<byte> data)
+    internal void Write(ReadOnlySpan<byte> data)
     {
-        fixed (byte* p = data)
+        var done = 0;
+        while (done < data.Length)
         {
-            var done = 0;
-            while (done < data.Length)
+            var n = Libc.Write(_fd, data[done..]);
+            if (n > 0)
             {
-                var n = Libc.Write(_fd, p + done, data.Length - done);
-                if (n > 0)
-                {
-                    done += (int)n;
-                    continue;
-                }
-                var errno = Errno.Last;
-                if (n < 0 && errno == Libc.EINTR)
-                    continue;
-                if (n < 0 && errno != Libc.EAGAIN)
-                    throw new IOException($"write to {Path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
-                var pfd = new PollFd { Fd = _fd, Events = Libc.POLLOUT };
-                if (Libc.Poll(&pfd, 1, -1) < 0 && Errno.Last != Libc.EINTR)
-                    throw new IOException($"poll on {Path}: errno {Errno.Last}");
-                if ((pfd.REvents & Libc.POLLHUP) != 0)
-                    throw new IOException($"the host side of {Path} disconnected");
+                done += (int)n;
+                continue;
             }
+            var errno = Errno.Last;
+            if (n < 0 && errno == LibC.EINTR)
+                continue;
+            if (n < 0 && errno != LibC.EAGAIN)
+                throw new IOException(Errno.Describe($"write to {Path}", errno));
+            if (Libc.Poll(_fd, LibC.POLLOUT, -1, out var revents) < 0 && Errno.Last != LibC.EINTR)
+                throw new IOException($"poll on {Path}: errno {Errno.Last}");
+            if ((revents & LibC.POLLHUP) != 0)
+                throw new IOException($"the host side of {Path} disconnected");
         }
     }
 
@@ -220,27 +215,24 @@ internal sealed class VirtioPort : IDisposable
     }
 
     /// <summary>One read into the (empty) buffer: waits for data with poll, returns 0 at end of stream.</summary>
-    private unsafe int ReadOnce()
+    private int ReadOnce()
     {
         while (true)
         {
-            nint n;
-            fixed (byte* p = _buffer)
-                n = Libc.Read(_fd, p, BufferSize);
+            var n = Libc.Read(_fd, _buffer);
             if (n >= 0)
                 return (int)n;
             var errno = Errno.Last;
-            if (errno == Libc.EINTR)
+            if (errno == LibC.EINTR)
                 continue;
-            if (errno != Libc.EAGAIN)
+            if (errno != LibC.EAGAIN)
             {
                 AgentLog.Warn($"read {Path}: errno {errno}");
                 return 0;
             }
-            var pfd = new PollFd { Fd = _fd, Events = Libc.POLLIN };
-            Libc.Poll(&pfd, 1, -1);
+            Libc.Poll(_fd, LibC.POLLIN, -1, out _);
         }
     }
 
-    public void Dispose() => Libc.Close(_fd);
+    public void Dispose() => _fd.Dispose();
 }

@@ -1,5 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Stencil.Agent.Client;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Runtime.Pod;
 
@@ -23,9 +25,8 @@ internal sealed class StdioForwarder : IAsyncDisposable
     // An O_PATH handle on the stdin FIFO, taken while its name still exists: the pump opens the FIFO
     // through /proc/self/fd/N, and DisposeAsync can release a pump still blocked in that open by being
     // a writer once, even after containerd has removed the FIFO's name (it does, before our Delete).
-    private int _stdinPathFd = -1;
-
-    private string StdinProcPath => $"/proc/self/fd/{_stdinPathFd}";
+    private SafeFileHandle? _stdinPath;
+    private string _stdinProcPath = "";
 
     private StdioForwarder(IAgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
     {
@@ -50,11 +51,18 @@ internal sealed class StdioForwarder : IAsyncDisposable
         f.OutputDone = Task.WhenAll(outputs);
         if (!string.IsNullOrEmpty(paths.Stdin))
         {
-            f._stdinPathFd = Interop.Libc.Open(paths.Stdin, Interop.Libc.O_PATH | Interop.Libc.O_CLOEXEC);
-            if (f._stdinPathFd < 0)
+            var stdinPath = Libc.Open(paths.Stdin, LibC.O_PATH | LibC.O_CLOEXEC);
+            if (stdinPath.IsInvalid)
+            {
+                stdinPath.Dispose();
                 log.Warning($"{f.What}: stdin FIFO {paths.Stdin} cannot be opened; no input will be forwarded");
+            }
             else
+            {
+                f._stdinPath = stdinPath;
+                f._stdinProcPath = $"/proc/self/fd/{stdinPath.DangerousGetHandle()}";
                 f._stdin = Task.Run(f.PumpStdinAsync);
+            }
         }
         return f;
     }
@@ -90,7 +98,7 @@ internal sealed class StdioForwarder : IAsyncDisposable
         try
         {
             // Blocks until a writer opens the FIFO; DisposeAsync unblocks it if none ever does.
-            handle = await Task.Run(() => File.OpenHandle(StdinProcPath, FileMode.Open, FileAccess.Read)).ConfigureAwait(false);
+            handle = await Task.Run(() => File.OpenHandle(_stdinProcPath, FileMode.Open, FileAccess.Read)).ConfigureAwait(false);
             await using var input = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var buffer = new byte[64 * 1024];
             while (!_stop.IsCancellationRequested)
@@ -124,21 +132,19 @@ internal sealed class StdioForwarder : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        if (_stdinPathFd >= 0)
+        if (_stdinPath is not null)
         {
             // A pump still blocked opening the FIFO (no writer ever came) is released by one writer's open;
             // O_NONBLOCK: when nobody is reading any more, that open fails (ENXIO) instead of blocking.
             if (!_stdin.IsCompleted)
             {
-                var fd = Interop.Libc.Open(StdinProcPath, Interop.Libc.O_WRONLY | Interop.Libc.O_NONBLOCK | Interop.Libc.O_CLOEXEC);
-                if (fd >= 0)
-                    Interop.Libc.Close(fd);
+                Libc.Open(_stdinProcPath, LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC).Dispose(); // opened, then closed
             }
             // Released (or already done) pumps finish at once; one blocked in read() ends when the
             // writer (ctr) closes, and then does nothing: it is not waited for.
             await Task.WhenAny(_stdin, Task.Delay(TimeSpan.FromMilliseconds(100))).ConfigureAwait(false);
-            Interop.Libc.Close(_stdinPathFd);
-            _stdinPathFd = -1;
+            _stdinPath.Dispose();
+            _stdinPath = null;
         }
         await Task.WhenAny(OutputDone, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }

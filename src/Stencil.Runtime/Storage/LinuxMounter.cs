@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
-using Stencil.Runtime.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Runtime.Storage;
 
@@ -14,19 +14,19 @@ public sealed class LinuxMounter : IMounter
         var what = $"mount {mount.Type} {mount.Source} on {target}";
         if (Libc.Mount(mount.Source, target, type, flags & ~MountOptions.MS_RDONLY | (type is null ? 0 : flags & MountOptions.MS_RDONLY),
                        parsed.Data.Length == 0 ? null : parsed.Data) != 0)
-            throw Errno.Exception(Marshal.GetLastPInvokeError(), what);
+            throw Errno.LastException(what);
 
         // A bind mount ignores MS_RDONLY on the first call; it takes a remount to make it read-only.
         if (type is null && (flags & MountOptions.MS_RDONLY) != 0
             && Libc.Mount(null, target, null, MountOptions.MS_BIND | MountOptions.MS_REMOUNT | MountOptions.MS_RDONLY | (flags & (MountOptions.MS_NOSUID | MountOptions.MS_NODEV | MountOptions.MS_NOEXEC)), null) != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
+            var errno = Errno.Last;
             Unmount(target);
             throw Errno.Exception(errno, what + " (read-only remount)");
         }
         if (parsed.Propagation != 0 && Libc.Mount(null, target, null, parsed.Propagation, null) != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
+            var errno = Errno.Last;
             Unmount(target);
             throw Errno.Exception(errno, what + " (propagation)");
         }
@@ -36,15 +36,15 @@ public sealed class LinuxMounter : IMounter
     {
         if (Libc.Umount2(target, 0) == 0)
             return;
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno is Libc.EINVAL or Libc.ENOENT)
+        var errno = Errno.Last;
+        if (errno == LibC.EINVAL || errno == LibC.ENOENT)
             return; // not a mount point (any more), or gone
-        if (errno == Libc.EBUSY)
+        if (errno == LibC.EBUSY)
         {
             // Busy (an open file, a process's cwd): detach now, the kernel finishes when it is released.
-            if (Libc.Umount2(target, Libc.MNT_DETACH) == 0)
+            if (Libc.Umount2(target, LibC.MNT_DETACH) == 0)
                 return;
-            errno = Marshal.GetLastPInvokeError();
+            errno = Errno.Last;
         }
         throw Errno.Exception(errno, $"unmount {target}");
     }

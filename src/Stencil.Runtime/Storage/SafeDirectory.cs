@@ -1,3 +1,5 @@
+using Stencil.Interop;
+
 namespace Stencil.Runtime.Storage;
 
 /// <summary>
@@ -44,20 +46,7 @@ public static class SafeDirectory
         Directory.Delete(root, recursive: true);
     }
 
-    private static string RealPath(string path)
-    {
-        var resolved = Interop.Libc.Realpath(path, 0);
-        if (resolved == 0)
-            return path;
-        try
-        {
-            return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(resolved) ?? path;
-        }
-        finally
-        {
-            Interop.Libc.Free(resolved);
-        }
-    }
+    private static string RealPath(string path) => Libc.RealPath(path) ?? path;
 
     /// <summary>Mount points at or below <paramref name="root"/>, from /proc/self/mountinfo.</summary>
     public static IEnumerable<string> MountsBelow(string root)

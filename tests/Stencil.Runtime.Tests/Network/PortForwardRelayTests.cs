@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 using Stencil.Runtime.Network;
 using Stencil.Runtime.Network.Interop;
@@ -99,47 +98,21 @@ public sealed class PortForwardRelayTests(ITestOutputHelper output)
     }
 
     /// <summary>A socket made inside the namespace (on a thread that joins it), connected to 127.0.0.1:port there.</summary>
-    private static Task<Socket> ConnectInNamespaceAsync(string netnsPath, int port)
-    {
-        var result = new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
+    private static Task<Socket> ConnectInNamespaceAsync(string netnsPath, int port) =>
+        NetworkNamespaceThread.RunAsync(netnsPath, "test-connect-netns", () =>
         {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                var fd = NetLibc.Open(netnsPath, NetLibc.O_RDONLY | NetLibc.O_CLOEXEC);
-                if (fd < 0)
-                    throw new InvalidOperationException($"open {netnsPath}: errno {Marshal.GetLastPInvokeError()}");
-                try
-                {
-                    if (NetLibc.SetNs(fd, NetLibc.CLONE_NEWNET) != 0)
-                        throw new InvalidOperationException($"setns {netnsPath}: errno {Marshal.GetLastPInvokeError()}");
-                }
-                finally
-                {
-                    NetLibc.Close(fd);
-                }
-                // This thread stays in the namespace and ends here; nothing else runs on it.
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-                result.SetResult(socket);
+                socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
+                return socket;
             }
-            catch (Exception ex)
+            catch
             {
-                result.SetException(ex);
+                socket.Dispose();
+                throw;
             }
-        })
-        { IsBackground = true };
-        thread.Start();
-        return result.Task;
-    }
+        });
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
