@@ -126,7 +126,7 @@ public sealed class VmPoolTests : IDisposable
             var shared = Path.Combine(directory, "shared");
             Directory.CreateDirectory(shared);
             var instance = VmInstance.ForColdBoot(VmInstancePaths.InDirectory(directory)) with { Name = "fake-" + n, SharedDirectory = shared };
-            var vm = QemuVm.Create(GuestImage.Description(), instance);
+            var vm = QemuVm.Create(FactoryTestVm.Description(), instance);
             var clone = new PooledClone(vm, new Template("0123456789abcdef0123", Path.Combine(root, "template")), new AgentClient(new MemoryStream()),
                 directory, shared);
             lock (_clones)
