@@ -10,6 +10,7 @@ namespace Stencil.Factory.Tests.Unit;
 /// backs off when making clones fails, never hands over a clone that is not paused, and discards
 /// what it holds when it stops.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class VmPoolTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("stencil-test-factory-pool-").FullName;
