@@ -7,7 +7,7 @@ BIN         := build/bin
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all deps build publish guest test bench demo install clean
+.PHONY: all deps build publish guest unit test bench demo install clean
 
 all: build
 
@@ -31,6 +31,11 @@ publish: deps
 ## guest: kernel (vmlinux) and initrd with the agent, under build/guest.
 guest: publish
 	@scripts/build-guest.sh
+
+## unit: the pure tests only ([Trait("Category", "Unit")]: no QEMU, no containerd, no network
+## namespace), in under a minute.
+unit: build
+	@scripts/run-unit-tests.sh
 
 ## test: unit, integration (real QEMU) and end-to-end (real containerd) tests.
 test: build guest

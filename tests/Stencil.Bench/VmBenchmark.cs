@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Stencil.Factory;
 using Stencil.Hypervisor;
+using Stencil.TestSupport;
 
 namespace Stencil.Bench;
 
@@ -21,12 +22,7 @@ public sealed class VmBenchmark : IBenchmark
 
     public async Task RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken)
     {
-        var guest = Path.Combine(FindRepoRoot(), "build", "guest");
-        foreach (var file in new[] { "vmlinux", "initrd" })
-        {
-            if (!File.Exists(Path.Combine(guest, file)))
-                throw new FileNotFoundException($"{Path.Combine(guest, file)} is missing (run `make guest`)");
-        }
+        GuestImage.Require();
         var scratch = Directory.CreateTempSubdirectory("stencil-bench-vm-").FullName;
         var factoryOptions = new VmFactoryOptions
         {
@@ -35,7 +31,7 @@ public sealed class VmBenchmark : IBenchmark
                 Accelerator = VmFactoryOptions.DetectAccelerator(),
                 Cpus = new CpuTopology(1, 2),
                 Memory = new MemoryLayout(256, 1024, 2),
-                Kernel = new KernelBoot(Path.Combine(guest, "vmlinux"), Path.Combine(guest, "initrd"), GuestKernelCommandLine.Default),
+                Kernel = new KernelBoot(GuestImage.Kernel, GuestImage.Initrd, GuestKernelCommandLine.Default),
                 HotplugRootPorts = 2,
                 SharedFolder = new SharedFolderDevice("stencil"),
                 VmGenId = true,
@@ -182,14 +178,4 @@ public sealed class VmBenchmark : IBenchmark
     }
 
     private static string Verdict(bool met) => met ? "met" : "missed";
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Runtime.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"Runtime.sln not found above {AppContext.BaseDirectory}");
-    }
 }

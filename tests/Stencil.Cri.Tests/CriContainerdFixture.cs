@@ -97,10 +97,10 @@ public class CriContainerdFixture : IAsyncLifetime
 
         var busyboxTar = Path.Combine(Directory, "busybox.tar");
         var pauseTar = Path.Combine(Directory, "pause.tar");
-        await RunAsync(Path.Combine(RepoPaths.Root, "scripts", "busybox-image.sh"), busyboxTar, BusyboxImage);
+        await TestSupport.BusyboxImage.BuildAsync(busyboxTar, BusyboxImage);
         // The script always sets Cmd ["sh"], which is appended to an entrypoint: "sleep N sh" would fail,
         // so the pause entrypoint is a shell that takes the extra word as its $0.
-        await RunAsync(Path.Combine(RepoPaths.Root, "scripts", "busybox-image.sh"), pauseTar, PauseImage, """["sh","-c","exec sleep 2147483647"]""");
+        await TestSupport.BusyboxImage.BuildAsync(pauseTar, PauseImage, """["sh","-c","exec sleep 2147483647"]""");
 
         var cniConfDir = Path.Combine(Directory, "cni");
         System.IO.Directory.CreateDirectory(cniConfDir);
@@ -127,10 +127,7 @@ public class CriContainerdFixture : IAsyncLifetime
             Environment = _options.Environment,
         });
         foreach (var tar in new[] { busyboxTar, pauseTar })
-        {
-            var import = await _containerd.CtrAsync("k8s.io", "image", "import", tar);
-            Assert.True(import.ExitCode == 0, $"ctr image import {tar}: {import.Stderr}");
-        }
+            await TestSupport.BusyboxImage.ImportAsync(_containerd, "k8s.io", tar);
         _client = CriClient.Connect(_containerd.Address, TimeSpan.FromSeconds(60));
     }
 

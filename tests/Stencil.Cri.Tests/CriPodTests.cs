@@ -1,6 +1,7 @@
 namespace Stencil.Cri.Tests;
 
 /// <summary>Reading the network namespace out of containerd's verbose sandbox info (a pure function).</summary>
+[Trait("Category", "Unit")]
 public sealed class CriPodTests
 {
     [Fact]

@@ -48,10 +48,8 @@ public sealed class RuntimeAndImageServiceTests(CriContainerdFixture fixture)
         // its own (another entrypoint gives another config, so another image id).
         const string extra = "docker.io/library/busybox:stencil-remove-me";
         var tar = Path.Combine(fixture.Directory, "remove-me.tar");
-        var build = await ChildProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "busybox-image.sh"), [tar, extra, """["true"]"""], TimeSpan.FromSeconds(120));
-        Assert.True(build.ExitCode == 0, "busybox-image.sh: " + build.Stderr);
-        var import = await fixture.Containerd.CtrAsync("k8s.io", "image", "import", tar);
-        Assert.True(import.ExitCode == 0, "ctr image import: " + import.Stderr);
+        await BusyboxImage.BuildAsync(tar, extra, """["true"]""");
+        await BusyboxImage.ImportAsync(fixture.Containerd, "k8s.io", tar);
         await WaitForAsync(async () => await Client.ImageStatusAsync(extra) is not null, "the imported image to reach CRI");
 
         await Client.RemoveImageAsync(extra);

@@ -38,7 +38,7 @@ public sealed class StencilCriFixture : CriContainerdFixture
 
     public string ConfigPath => Path.Combine(Dir, "stencil.toml");
 
-    public static string Shim => Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2");
+    public static string Shim => ShimBinaries.Shim;
 
     private static CriFixtureOptions Options(string dir) => new()
     {
@@ -52,78 +52,40 @@ public sealed class StencilCriFixture : CriContainerdFixture
             """,
         Environment = new Dictionary<string, string>
         {
-            ["PATH"] = $"{Path.GetDirectoryName(Shim)}:{Environment.GetEnvironmentVariable("PATH")}",
+            ["PATH"] = ShimBinaries.PathWithFolderOf(Shim),
             ["STENCIL_CONFIG"] = Path.Combine(dir, "stencil.toml"),
         },
     };
 
-    protected override async Task PrepareAsync()
+    protected override Task PrepareAsync()
     {
-        Prerequisite.File(Shim, "make publish");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "vmlinux"), "make guest");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "initrd"), "make guest");
-        await File.WriteAllTextAsync(ConfigPath, $"""
-            [hypervisor]
-            kernel = "{RepoPaths.GuestDir}/vmlinux"
-            initrd = "{RepoPaths.GuestDir}/initrd"
-            [factory]
-            template_path = "{TemplateDir}"
-            [runtime]
-            state_dir = "{StateDir}"
-            shim_socket_dir = "{SocketDir}"
-            """);
+        ShimBinaries.RequireShim();
+        GuestImage.Require();
+        new StencilConfigFile { UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(ConfigPath);
+        return Task.CompletedTask;
     }
 
     protected override async Task AfterContainerdStoppedAsync()
     {
-        foreach (var m in File.ReadAllLines("/proc/self/mounts").Select(l => l.Split(' ')[1])
-                     .Where(m => m.StartsWith(Dir, StringComparison.Ordinal)).OrderByDescending(m => m.Length))
-            await ChildProcess.RunAsync("umount", ["-l", m], TimeSpan.FromSeconds(10));
+        await Leftovers.UnmountAllUnderAsync(Dir);
         if (System.IO.Directory.Exists(Dir))
             System.IO.Directory.Delete(Dir, recursive: true);
     }
 
     /// <summary>QEMU processes (and shim daemons) whose command line names this fixture's state or socket folder.</summary>
-    public IReadOnlyList<string> StencilProcesses(string? mustContain = null)
-    {
-        var found = new List<string>();
-        foreach (var proc in System.IO.Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(proc), out _))
-                continue;
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
-                if ((cmdline.Contains(StateDir, StringComparison.Ordinal) || cmdline.Contains(SocketDir + "/", StringComparison.Ordinal))
-                    && (mustContain is null || cmdline.Contains(mustContain, StringComparison.Ordinal)))
-                    found.Add($"{Path.GetFileName(proc)}: {cmdline}");
-            }
-            catch (IOException)
-            {
-            }
-        }
-        return found;
-    }
+    public IReadOnlyList<string> StencilProcesses(string? mustContain = null) =>
+        Leftovers.ProcessesMentioning(StateDir, SocketDir + "/")
+            .Where(p => mustContain is null || p.CommandLine.Contains(mustContain, StringComparison.Ordinal))
+            .Select(p => p.ToString()).ToList();
 
     /// <summary>QEMU processes of this fixture.</summary>
     public IReadOnlyList<string> QemuProcesses() =>
         StencilProcesses().Where(p => p.Split(' ', 3)[1].Contains("qemu", StringComparison.Ordinal)).ToList();
 
-    public IReadOnlyList<string> LeftoverMounts() =>
-        File.ReadAllLines("/proc/self/mounts").Where(l => l.Contains(StateDir, StringComparison.Ordinal)).ToList();
+    public IReadOnlyList<string> LeftoverMounts() => Leftovers.MountLinesMentioning(StateDir);
 
     /// <summary>Pod and VM folders left under the state dir (the template is kept between pods on purpose).</summary>
-    public IReadOnlyList<string> LeftoverPodState()
-    {
-        var found = new List<string>();
-        foreach (var sub in new[] { "pods", "vm" })
-        {
-            var dir = Path.Combine(StateDir, sub);
-            if (System.IO.Directory.Exists(dir))
-                found.AddRange(System.IO.Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories));
-        }
-        return found;
-    }
+    public IReadOnlyList<string> LeftoverPodState() => Leftovers.PodStateUnder(StateDir);
 }
 
 [CollectionDefinition(Name)]

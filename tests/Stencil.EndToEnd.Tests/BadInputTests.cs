@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Google.Protobuf.WellKnownTypes;
 using Stencil.Protocols.Containerd.Task;
+using Stencil.TestSupport;
 using Stencil.Ttrpc;
 using static Stencil.EndToEnd.Tests.ShimBinary;
 
@@ -43,7 +44,7 @@ public sealed class BadInputTests(StencilContainerd s)
         File.WriteAllText(Path.Combine(bundle, "config.json"), """{ "ociVersion": "1.0.2", "process": { "args": ["true"] """);
         try
         {
-            await using var log = await BundleLogFifo.CreateAsync(Path.Combine(bundle, "log"));
+            await using var log = LogFifo.Create(Path.Combine(bundle, "log"));
             var shim = new ShimBinary(s);
             var flags = shim.Flags(id, bundle);
 

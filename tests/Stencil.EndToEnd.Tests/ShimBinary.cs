@@ -13,14 +13,12 @@ internal sealed class ShimBinary(StencilContainerd s)
 {
     public const string TaskService = "containerd.task.v2.Task";
 
-    public static string BinaryPath => Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2");
-
     /// <summary>The flags containerd passes to `start` and `delete` (plus -bundle, which it gives `delete`).</summary>
     public string[] Flags(string id, string bundle) =>
         ["-namespace", "default", "-address", s.Containerd.Address, "-publish-binary", "/usr/bin/containerd", "-id", id, "-bundle", bundle];
 
     public Task<CommandResult> RunAsync(params string[] args) =>
-        ChildProcess.RunAsync(BinaryPath, args, TimeSpan.FromSeconds(30),
+        ChildProcess.RunAsync(ShimBinaries.Shim, args, TimeSpan.FromSeconds(30),
             new Dictionary<string, string> { ["STENCIL_CONFIG"] = s.ConfigPath, ["TTRPC_ADDRESS"] = s.Containerd.TtrpcAddress });
 
     public static Task<TResponse> CallAsync<TRequest, TResponse>(TtrpcClient client, string method, TRequest request)
@@ -29,15 +27,5 @@ internal sealed class ShimBinary(StencilContainerd s)
         client.CallAsync(new TtrpcMethod<TRequest, TResponse>(TaskService, method), request, new TtrpcCallOptions { Timeout = TimeSpan.FromSeconds(60) });
 
     /// <summary>Alive and not a zombie (an exited daemon waits for init to reap it).</summary>
-    public static bool IsRunning(int pid)
-    {
-        try
-        {
-            return !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    public static bool IsRunning(int pid) => Leftovers.IsRunning(pid);
 }

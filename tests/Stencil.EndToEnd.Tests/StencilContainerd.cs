@@ -10,7 +10,7 @@ namespace Stencil.EndToEnd.Tests;
 /// </summary>
 public sealed class StencilContainerd : IAsyncLifetime
 {
-    public const string Image = "docker.io/library/busybox:latest";
+    public const string Image = BusyboxImage.Reference;
     public const string Runtime = "io.containerd.stencil.v2";
     public static readonly TimeSpan CtrTimeout = TimeSpan.FromSeconds(120);
 
@@ -30,33 +30,19 @@ public sealed class StencilContainerd : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var shim = Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2");
-        Prerequisite.File(shim, "make publish");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "vmlinux"), "make guest");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "initrd"), "make guest");
+        var shim = ShimBinaries.RequireShim();
+        GuestImage.Require();
         Prerequisite.Executable("script", "apt-get install bsdutils");
-        File.WriteAllText(ConfigPath, $"""
-            [hypervisor]
-            kernel = "{RepoPaths.GuestDir}/vmlinux"
-            initrd = "{RepoPaths.GuestDir}/initrd"
-            [factory]
-            template_path = "{TemplateDir}"
-            [runtime]
-            state_dir = "{StateDir}"
-            shim_socket_dir = "{SocketDir}"
-            """);
+        new StencilConfigFile { UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(ConfigPath);
         _containerd = await PrivateContainerd.StartAsync(new PrivateContainerdOptions
         {
             Environment = new Dictionary<string, string>
             {
-                ["PATH"] = $"{Path.GetDirectoryName(shim)}:{Environment.GetEnvironmentVariable("PATH")}",
+                ["PATH"] = ShimBinaries.PathWithFolderOf(shim),
                 ["STENCIL_CONFIG"] = ConfigPath,
             },
         });
-        var imageTar = Path.Combine(Dir, "busybox.tar");
-        (await ChildProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "busybox-image.sh"), [imageTar, Image], CtrTimeout))
-            .EnsureSuccess("scripts/busybox-image.sh");
-        (await Ctr("images", "import", imageTar)).EnsureSuccess("ctr images import");
+        await BusyboxImage.BuildAndImportAsync(_containerd, "default", Dir, CtrTimeout);
     }
 
     public Task<CommandResult> Ctr(params string[] args) => Containerd.CtrAsync("default", args, CtrTimeout);
@@ -66,49 +52,20 @@ public sealed class StencilContainerd : IAsyncLifetime
         ChildProcess.RunAsync("/bin/sh", ["-c", commandLine.Replace("CTR", $"ctr --address {Containerd.Address}")], CtrTimeout);
 
     /// <summary>Processes whose command line mentions this run's folder (QEMU, shim daemons).</summary>
-    public IReadOnlyList<string> LeftoverProcesses()
-    {
-        var found = new List<string>();
-        foreach (var proc in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(proc), out _))
-                continue;
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
-                if (cmdline.Contains(StateDir, StringComparison.Ordinal) || cmdline.Contains(SocketDir + "/", StringComparison.Ordinal))
-                    found.Add($"{Path.GetFileName(proc)}: {cmdline}");
-            }
-            catch (IOException)
-            {
-            }
-        }
-        return found;
-    }
+    public IReadOnlyList<string> LeftoverProcesses() =>
+        Leftovers.ProcessesMentioning(StateDir, SocketDir + "/").Select(p => p.ToString()).ToList();
 
-    public IReadOnlyList<string> LeftoverMounts() =>
-        File.ReadAllLines("/proc/self/mounts").Where(l => l.Contains(StateDir, StringComparison.Ordinal)).ToList();
+    public IReadOnlyList<string> LeftoverMounts() => Leftovers.MountLinesMentioning(StateDir);
 
     /// <summary>Pod folders left under the state dir (the template folder is kept between pods on purpose).</summary>
-    public IReadOnlyList<string> LeftoverPodState()
-    {
-        var found = new List<string>();
-        foreach (var sub in new[] { "pods", "vm" })
-        {
-            var dir = Path.Combine(StateDir, sub);
-            if (Directory.Exists(dir))
-                found.AddRange(Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories));
-        }
-        return found;
-    }
+    public IReadOnlyList<string> LeftoverPodState() => Leftovers.PodStateUnder(StateDir);
 
     public async Task DisposeAsync()
     {
         if (_containerd is not null)
             await _containerd.DisposeAsync();
         // Template (tmpfs) last: `stencil factory destroy` semantics are the factory's tests'; here just unmount.
-        foreach (var m in File.ReadAllLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(Dir, StringComparison.Ordinal)).OrderByDescending(m => m.Length))
-            await ChildProcess.RunAsync("umount", ["-l", m], TimeSpan.FromSeconds(10));
+        await Leftovers.UnmountAllUnderAsync(Dir);
         Directory.Delete(Dir, recursive: true);
     }
 }

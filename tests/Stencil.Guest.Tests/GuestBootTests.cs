@@ -43,7 +43,7 @@ public sealed class GuestBootTests(ITestOutputHelper output)
 
     private static (string Qemu, IReadOnlyList<string> Arguments) Boot(string extraKernelArgs)
     {
-        GuestImage.RequireBuilt();
+        GuestImage.Require();
         var qemu = Prerequisite.Executable("qemu-system-x86_64", "scripts/deps.sh");
         return (qemu, QemuCommandLine.Build(
             GuestImage.Kernel, GuestImage.Initrd, GuestImage.KernelArgs() + extraKernelArgs, Accelerator.KvmAvailable()));

@@ -1,3 +1,5 @@
+using Stencil.TestSupport;
+
 namespace Stencil.Guest.Tests;
 
 /// <summary>What the initrd holds, checked against the recipe and the published agent.</summary>
@@ -6,7 +8,7 @@ public sealed class GuestImageTests
     [Fact]
     public async Task TheInitrdHoldsInitBusyboxTheRuntimeAndTheDynamicLoader()
     {
-        GuestImage.RequireBuilt();
+        GuestImage.Require();
 
         var paths = await InitrdArchive.ListAsync(GuestImage.Initrd);
 
@@ -24,7 +26,7 @@ public sealed class GuestImageTests
     [Fact]
     public async Task TheInitrdCarriesTheAgentThatWasPublished()
     {
-        GuestImage.RequireBuilt();
+        GuestImage.Require();
         Stencil.TestSupport.Prerequisite.File(GuestImage.Agent, "make publish");
 
         Assert.Contains("sbin/stencil-agent", await InitrdArchive.ListAsync(GuestImage.Initrd));
@@ -37,7 +39,7 @@ public sealed class GuestImageTests
     [Fact]
     public async Task EveryModuleOfTheRecipeIsInTheInitrdWithItsDependencies()
     {
-        GuestImage.RequireBuilt();
+        GuestImage.Require();
         var paths = await InitrdArchive.ListAsync(GuestImage.Initrd);
         // modprobe treats - and _ in module names alike; file names use either.
         static string Name(string path) => Path.GetFileNameWithoutExtension(path).Replace('-', '_');

@@ -1,5 +1,6 @@
 namespace Stencil.Guest.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class QemuCommandLineTests
 {
     [Fact]

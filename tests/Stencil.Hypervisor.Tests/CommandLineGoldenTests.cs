@@ -1,6 +1,7 @@
 namespace Stencil.Hypervisor.Tests;
 
 /// <summary>The exact argv for each role, and the rule that a clone differs from its template only per instance.</summary>
+[Trait("Category", "Unit")]
 public sealed class CommandLineGoldenTests
 {
     private static readonly VmDescription s_description = new()

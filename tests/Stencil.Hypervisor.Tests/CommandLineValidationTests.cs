@@ -1,5 +1,6 @@
 namespace Stencil.Hypervisor.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class CommandLineValidationTests
 {
     private static readonly VmInstancePaths s_paths = new("/r/q.sock", "/r/a.sock");

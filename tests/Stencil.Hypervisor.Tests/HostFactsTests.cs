@@ -2,6 +2,7 @@ using Stencil.Hypervisor.Internal;
 
 namespace Stencil.Hypervisor.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class HostFactsTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Stencil.Hypervisor.Internal;
 
 namespace Stencil.Hypervisor.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class HotpluggableCpusTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Stencil.Hypervisor.Internal;
 namespace Stencil.Hypervisor.Tests;
 
 /// <summary>Why QEMU exited, read from its own words (QEMU 7.2's messages, as captured on this project's hosts).</summary>
+[Trait("Category", "Unit")]
 public sealed class QemuExitClassifierTests
 {
     private const string MemoryFile = "/run/stencil/template/0123456789abcdef0123/memory";

@@ -6,6 +6,7 @@ using Stencil.Hypervisor.Tests.Support;
 namespace Stencil.Hypervisor.Tests;
 
 /// <summary>QmpClient against a scripted peer: ordering, events, errors, disconnects.</summary>
+[Trait("Category", "Unit")]
 public sealed class QmpClientTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);

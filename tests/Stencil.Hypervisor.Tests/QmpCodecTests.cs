@@ -5,6 +5,7 @@ using Stencil.Hypervisor.Internal;
 namespace Stencil.Hypervisor.Tests;
 
 /// <summary>QMP framing, message classification and request encoding: pure functions over bytes.</summary>
+[Trait("Category", "Unit")]
 public sealed class QmpCodecTests
 {
     private static ReadOnlySequence<byte> Bytes(string s) => new(Encoding.UTF8.GetBytes(s));

@@ -8,6 +8,7 @@ namespace Stencil.Hypervisor.Tests;
 /// Every QMP command Stencil sends, byte for byte as QEMU receives it (the id is the client's counter;
 /// 7 here). A change to any of these lines changes what QEMU is asked to do.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class QmpCommandGoldenTests
 {
     private static string Wire(QmpCommand command) => Encoding.UTF8.GetString(command.Encode(7));

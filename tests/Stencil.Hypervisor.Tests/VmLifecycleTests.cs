@@ -2,6 +2,7 @@ using Stencil.Hypervisor.Internal;
 
 namespace Stencil.Hypervisor.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class VmLifecycleTests
 {
     public static TheoryData<VmState, string, VmState> Allowed => new()

@@ -2,6 +2,7 @@ using Stencil.Oci;
 
 namespace Stencil.Oci.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class BundleTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("stencil-test-bundle-").FullName;

@@ -4,6 +4,7 @@ using Stencil.Oci;
 
 namespace Stencil.Oci.Tests;
 
+[Trait("Category", "Unit")]
 public class SpecJsonTests
 {
     [Fact]

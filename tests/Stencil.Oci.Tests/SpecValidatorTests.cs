@@ -4,6 +4,7 @@ using Stencil.Oci.Model;
 
 namespace Stencil.Oci.Tests;
 
+[Trait("Category", "Unit")]
 public class SpecValidatorTests
 {
     private static Spec Sample() => SpecJson.ParseSpec(Encoding.UTF8.GetBytes(SpecSamples.Ctr), "config.json");

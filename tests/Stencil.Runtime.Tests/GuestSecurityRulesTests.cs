@@ -5,6 +5,7 @@ using Stencil.Runtime.Pod;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class GuestSecurityRulesTests
 {
     private static GuestSpecPlan Build(string process = "", string linux = "", string mountOptions = "\"rbind\", \"rprivate\"")

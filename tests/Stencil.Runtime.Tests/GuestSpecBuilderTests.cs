@@ -7,6 +7,7 @@ using Stencil.Runtime.Storage;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class GuestSpecBuilderTests
 {
     private const string HostSpec = """

@@ -6,6 +6,7 @@ using Stencil.Runtime.Pod;
 namespace Stencil.Runtime.Tests;
 
 /// <summary>linux.devices through <see cref="GuestSpecBuilder"/>: block devices planned for hotplug, character devices refused or kept.</summary>
+[Trait("Category", "Unit")]
 public class GuestSpecDeviceTests
 {
     // What `ctr run --device /dev/loop3` writes: the entry and an allow rule after the default deny.

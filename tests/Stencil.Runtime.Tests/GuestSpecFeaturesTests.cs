@@ -4,6 +4,7 @@ using Stencil.Runtime.Pod;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class GuestSpecFeaturesTests
 {
     private static GuestSpecPlan Build(string linux = "", string mount = "")

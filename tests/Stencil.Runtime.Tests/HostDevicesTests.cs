@@ -2,6 +2,7 @@ using Stencil.Runtime.Pod;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class HostDevicesTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("stencil-test-hostdev-").FullName;

@@ -2,6 +2,7 @@ using Stencil.Runtime.Storage;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class HostTmpfsTests
 {
     private const string MountInfo = """

@@ -3,6 +3,7 @@ using Stencil.Runtime.Storage;
 namespace Stencil.Runtime.Tests;
 
 /// <summary>Against the real mount table (the tests run as root, as the shim does).</summary>
+[Trait("Category", "Unit")]
 public sealed class LinuxMounterTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("stencil-test-mount-").FullName;

@@ -3,6 +3,7 @@ using static Stencil.Runtime.Storage.MountOptions;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class MountOptionsTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Stencil.Runtime.Pod;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class PodHostNamespacesTests
 {
     private static Spec SpecWith(params string[] types) =>

@@ -6,6 +6,7 @@ using Stencil.Runtime.Pod;
 namespace Stencil.Runtime.Tests;
 
 /// <summary>What the agent is asked to set on the guest NIC, from the pod interface CNI left.</summary>
+[Trait("Category", "Unit")]
 public sealed class PodNetworkSetupTests
 {
     private static readonly PodInterface s_pod = new("eth0", "5e:1a:bd:56:6e:5f", 1450,

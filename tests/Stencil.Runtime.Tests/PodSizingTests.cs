@@ -3,6 +3,7 @@ using Stencil.Runtime.Pod;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class PodSizingTests
 {
     private static Spec With(long? quota, ulong? period, long? memory) => new()

@@ -2,6 +2,7 @@ using Stencil.Runtime.Lifecycle;
 
 namespace Stencil.Runtime.Tests;
 
+[Trait("Category", "Unit")]
 public class ProcessLifecycleTests
 {
     private static ProcessLifecycle New() => new("container c1");

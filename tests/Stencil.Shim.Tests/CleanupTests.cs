@@ -5,6 +5,7 @@ using Stencil.Shim.Delete;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class CleanupTests
 {
     [Fact]

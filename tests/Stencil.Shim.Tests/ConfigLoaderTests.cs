@@ -4,6 +4,7 @@ using Stencil.TestSupport;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class ConfigLoaderTests
 {
     private static string ShippedFile => Path.Combine(RepoPaths.Root, "config", "configuration.toml");

@@ -3,6 +3,7 @@ using Stencil.Shim.Start;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public class ContainerdVersionTests
 {
     [Theory]

@@ -9,6 +9,7 @@ using ProtoStatus = Stencil.Protocols.Containerd.Types.V1.Status;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class ConversionTests
 {
     private static readonly DateTimeOffset s_exit = new(2026, 11, 25, 20, 0, 1, TimeSpan.Zero);

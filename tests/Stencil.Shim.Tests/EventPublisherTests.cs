@@ -5,6 +5,7 @@ using Ev = Stencil.Protocols.Containerd.Events;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class EventPublisherTests
 {
     private static readonly DateTimeOffset s_time = new(2026, 11, 25, 20, 0, 0, TimeSpan.Zero);

@@ -2,6 +2,7 @@ using Stencil.Shim.Flags;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class FlagParserTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Stencil.Shim.Logging;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class LogrusFormatTests
 {
     private static readonly DateTimeOffset s_time = new DateTimeOffset(2026, 11, 25, 20, 30, 0, TimeSpan.Zero).AddTicks(1234567);

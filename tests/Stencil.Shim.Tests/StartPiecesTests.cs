@@ -5,6 +5,7 @@ using Stencil.Shim.Start;
 
 namespace Stencil.Shim.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class StartPiecesTests
 {
     [Fact]

@@ -10,6 +10,7 @@ using ProtoStatus = Stencil.Protocols.Containerd.Types.V1.Status;
 namespace Stencil.Shim.Tests;
 
 /// <summary>Each Task method over a real ttRPC connection, against a fake pod runtime.</summary>
+[Trait("Category", "Unit")]
 public sealed class TaskServiceTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using Stencil.Ttrpc.Internal;
 namespace Stencil.Ttrpc.Tests;
 
 /// <summary>The client facing a server that writes whatever it likes on the wire.</summary>
+[Trait("Category", "Unit")]
 public class ClientRobustnessTests : IAsyncLifetime
 {
     private TtrpcClient _client = null!;

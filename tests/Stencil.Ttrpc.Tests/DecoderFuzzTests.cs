@@ -9,6 +9,7 @@ namespace Stencil.Ttrpc.Tests;
 /// limit, a skippable header, or "malformed"; it never throws, always makes progress, and never
 /// allocates (so it cannot allocate beyond the limit whatever a header claims).
 /// </summary>
+[Trait("Category", "Unit")]
 public class DecoderFuzzTests
 {
     private const int Iterations = 20_000;

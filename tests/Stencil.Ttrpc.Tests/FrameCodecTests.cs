@@ -6,6 +6,7 @@ using Stencil.Ttrpc.Internal;
 namespace Stencil.Ttrpc.Tests;
 
 /// <summary>The frame codec against byte vectors written out by hand from the ttRPC 1.1 layout.</summary>
+[Trait("Category", "Unit")]
 public class FrameCodecTests
 {
     // Request{service "a", method "b", payload 01 02, timeout_nano 1000, metadata [{k, v}]}, 21 bytes.

@@ -6,6 +6,7 @@ using Stencil.Ttrpc.Internal;
 namespace Stencil.Ttrpc.Tests;
 
 /// <summary>Unix socket listening and connecting, and the peer-credential check.</summary>
+[Trait("Category", "Unit")]
 public sealed class ListenTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("stencil-test-ttrpc-").FullName;

@@ -14,6 +14,7 @@ public sealed class MemoryBoundCollection;
 /// buffers. Measured with the process-wide allocation counter, so nothing else may run meanwhile.
 /// </summary>
 [Collection(nameof(MemoryBoundTests))]
+[Trait("Category", "Unit")]
 public class MemoryBoundTests
 {
     [Fact]

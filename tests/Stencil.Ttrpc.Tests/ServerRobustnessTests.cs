@@ -7,6 +7,7 @@ using Stencil.Ttrpc.Internal;
 namespace Stencil.Ttrpc.Tests;
 
 /// <summary>The server facing a client that writes whatever it likes on the wire.</summary>
+[Trait("Category", "Unit")]
 public class ServerRobustnessTests : IAsyncLifetime
 {
     private readonly TestService _service = new();

@@ -3,6 +3,7 @@ using Stencil.Ttrpc.Internal;
 
 namespace Stencil.Ttrpc.Tests;
 
+[Trait("Category", "Unit")]
 public class StatusMappingTests
 {
     public static TheoryData<ErrorKind> AllKinds() => new(Enum.GetValues<ErrorKind>());

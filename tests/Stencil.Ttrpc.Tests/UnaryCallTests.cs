@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Stencil.Ttrpc.Tests;
 
+[Trait("Category", "Unit")]
 public class UnaryCallTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Stencil.Agent.Containers;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class BlockDeviceLocatorTests : IDisposable
 {
     private readonly string _sys = Directory.CreateTempSubdirectory("stencil-test-agent-sysfs-").FullName;

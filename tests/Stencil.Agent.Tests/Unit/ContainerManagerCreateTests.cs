@@ -6,6 +6,7 @@ using static Stencil.Agent.Tests.Unit.Fakes.ContainerManagerHarness;
 namespace Stencil.Agent.Tests.Unit;
 
 /// <summary>CreateContainer: what reaches the runtime, and that a failed creation leaves nothing behind. Against fakes: no VM, no crun, no mounts.</summary>
+[Trait("Category", "Unit")]
 public class ContainerManagerCreateTests
 {
     private readonly ContainerManagerHarness _h = new();

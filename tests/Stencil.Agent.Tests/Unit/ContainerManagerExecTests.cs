@@ -5,6 +5,7 @@ using static Stencil.Agent.Tests.Unit.Fakes.ContainerManagerHarness;
 namespace Stencil.Agent.Tests.Unit;
 
 /// <summary>ExecProcess: the process file, the runtime call, the exec's id and exit. Against fakes: no VM, no crun, no mounts.</summary>
+[Trait("Category", "Unit")]
 public class ContainerManagerExecTests
 {
     private readonly ContainerManagerHarness _h = new();

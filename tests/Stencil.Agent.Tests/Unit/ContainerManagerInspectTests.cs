@@ -6,6 +6,7 @@ using static Stencil.Agent.Tests.Unit.Fakes.ContainerManagerHarness;
 namespace Stencil.Agent.Tests.Unit;
 
 /// <summary>StatsContainer and ListProcesses: what the container's cgroup holds. Against fakes: no VM, no crun, no mounts.</summary>
+[Trait("Category", "Unit")]
 public class ContainerManagerInspectTests
 {
     private readonly ContainerManagerHarness _h = new();

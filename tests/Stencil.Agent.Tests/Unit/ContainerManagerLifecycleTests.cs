@@ -5,6 +5,7 @@ using static Stencil.Agent.Tests.Unit.Fakes.ContainerManagerHarness;
 namespace Stencil.Agent.Tests.Unit;
 
 /// <summary>Start, pause, resume, update, signals, wait and removal of a created container. Against fakes: no VM, no crun, no mounts.</summary>
+[Trait("Category", "Unit")]
 public class ContainerManagerLifecycleTests
 {
     private readonly ContainerManagerHarness _h = new();

@@ -5,6 +5,7 @@ using Stencil.Oci;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class DeviceRewriterTests : IDisposable
 {
     private readonly string _sys = Directory.CreateTempSubdirectory("stencil-test-agent-devnum-").FullName;

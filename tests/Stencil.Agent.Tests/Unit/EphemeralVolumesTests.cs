@@ -2,6 +2,7 @@ using Stencil.Agent.Containers;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class EphemeralVolumesTests
 {
     [Theory]

@@ -2,6 +2,7 @@ using Stencil.Agent.Processes;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ExitStatusTests
 {
     private static readonly DateTimeOffset s_at = DateTimeOffset.UnixEpoch;

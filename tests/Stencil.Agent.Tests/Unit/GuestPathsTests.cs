@@ -2,6 +2,7 @@ using Stencil.Agent.Containers;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class GuestPathsTests
 {
     private const string Dir = "/run/stencil/containers/c1";

@@ -3,6 +3,7 @@ using Stencil.Protocols.Agent;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class IpCommandsTests
 {
     private static string Lines(IReadOnlyList<IReadOnlyList<string>> commands) => string.Join("\n", commands.Select(c => string.Join(' ', c)));

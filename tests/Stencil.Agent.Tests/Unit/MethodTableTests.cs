@@ -4,6 +4,7 @@ using Stencil.Ttrpc;
 namespace Stencil.Agent.Tests.Unit;
 
 /// <summary>The agent serves and the client calls the methods of one table (Stencil.Protocols.Agent.AgentMethods); it must match agent.proto.</summary>
+[Trait("Category", "Unit")]
 public class MethodTableTests
 {
     private static IEnumerable<(string Service, string Name, Type Request, Type Response)> Methods(Type table) =>

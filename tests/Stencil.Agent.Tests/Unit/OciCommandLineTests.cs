@@ -2,6 +2,7 @@ using Stencil.Agent.Containers;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class OciCommandLineTests
 {
     private static readonly OciCommandLine s_cl = new("/usr/bin/crun", "/run/stencil/oci/crun", "/run/stencil/containers/c1/runtime-1.log");

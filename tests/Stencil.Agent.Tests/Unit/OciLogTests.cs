@@ -3,6 +3,7 @@ using Stencil.Agent.Containers;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class OciLogTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Stencil.Oci.Model;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class PrivilegedDevicesTests
 {
     private static Spec Spec(string rules, string devices = "", string bounding = "\"CAP_CHOWN\"", string masked = "") =>

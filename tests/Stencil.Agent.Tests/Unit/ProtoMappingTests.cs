@@ -4,6 +4,7 @@ using Stencil.Agent.Client.Internal;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class ProtoMappingTests
 {
     [Fact]

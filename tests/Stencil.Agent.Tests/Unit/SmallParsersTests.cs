@@ -3,6 +3,7 @@ using Stencil.Agent.Guest;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class SmallParsersTests
 {
     [Theory]

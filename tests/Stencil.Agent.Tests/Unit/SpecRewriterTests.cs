@@ -4,6 +4,7 @@ using Stencil.Agent.Containers;
 
 namespace Stencil.Agent.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public class SpecRewriterTests
 {
     private const string Dir = "/run/stencil/containers/c1";

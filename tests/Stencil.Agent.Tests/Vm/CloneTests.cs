@@ -23,12 +23,11 @@ public sealed class CloneTests(ITestOutputHelper output)
         {
             var share = Path.Combine(scratch, "share");
             BusyboxRootfs.Create(Path.Combine(share, "rootfs"));
-            var cmdline = File.ReadAllText(Path.Combine(RepoPaths.Root, "config", "guest", "cmdline")).Trim();
             var description = new VmDescription
             {
                 Accelerator = (await new HostProbe().ProbeAsync()).PreferredAccelerator,
                 Memory = MemoryLayout.Fixed(512),
-                Kernel = new KernelBoot(Path.Combine(RepoPaths.GuestDir, "vmlinux"), Path.Combine(RepoPaths.GuestDir, "initrd"), cmdline),
+                Kernel = new KernelBoot(GuestImage.Kernel, GuestImage.Initrd, GuestImage.KernelArgs()),
                 SharedFolder = new SharedFolderDevice(TestVm.ShareTag),
                 Rng = true,
                 SerialConsole = true,

@@ -36,24 +36,20 @@ public sealed class TestVm : IAsyncDisposable
 
     public static void CheckPrerequisites()
     {
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "vmlinux"), "make guest");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "initrd"), "make guest");
-        Prerequisite.File(Path.Combine(RepoPaths.Root, "config", "guest", "cmdline"), "make guest");
-        Prerequisite.Executable("qemu-system-x86_64", "scripts/deps.sh");
+        GuestImage.RequireBootable();
+        Prerequisite.File(GuestImage.KernelArgsFile, "make guest");
     }
 
     public static async Task<TestVm> StartAsync(TestVmOptions options)
     {
         CheckPrerequisites();
         var dir = Directory.CreateTempSubdirectory("stencil-test-agent-vm-").FullName;
-        var cmdline = File.ReadAllText(Path.Combine(RepoPaths.Root, "config", "guest", "cmdline")).Trim();
         var description = new VmDescription
         {
             Accelerator = (await s_host.Value).PreferredAccelerator,
             Cpus = options.Hotplug ? new CpuTopology(1, 2) : CpuTopology.Fixed(1),
             Memory = options.Hotplug ? new MemoryLayout(options.MemoryMiB, options.MemoryMiB + 256, 1) : MemoryLayout.Fixed(options.MemoryMiB),
-            Kernel = new KernelBoot(Path.Combine(RepoPaths.GuestDir, "vmlinux"), Path.Combine(RepoPaths.GuestDir, "initrd"),
-                (cmdline + " " + options.ExtraKernelArgs).Trim()),
+            Kernel = new KernelBoot(GuestImage.Kernel, GuestImage.Initrd, (GuestImage.KernelArgs() + " " + options.ExtraKernelArgs).Trim()),
             HotplugRootPorts = options.Hotplug ? 2 : 0,
             SharedFolder = options.SharedDir is null ? null : new SharedFolderDevice(ShareTag),
             Rng = true,

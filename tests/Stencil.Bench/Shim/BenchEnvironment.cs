@@ -15,7 +15,7 @@ namespace Stencil.Bench.Shim;
 internal sealed class BenchEnvironment : IAsyncDisposable
 {
     public const string Namespace = "stencil-bench";
-    public const string Image = "docker.io/library/busybox:latest";
+    public const string Image = BusyboxImage.Reference;
     public static readonly TimeSpan CtrTimeout = TimeSpan.FromSeconds(180);
     private const int SigKill = 9;
 
@@ -44,10 +44,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public static async Task<BenchEnvironment> StartAsync(CancellationToken cancellationToken)
     {
-        var shim = Path.Combine(RepoPaths.Build, "bin", "containerd-shim-stencil-v2");
-        Prerequisite.File(shim, "make publish");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "vmlinux"), "make guest");
-        Prerequisite.File(Path.Combine(RepoPaths.GuestDir, "initrd"), "make guest");
+        var shim = ShimBinaries.RequireShim();
+        GuestImage.Require();
         var environment = new BenchEnvironment(Directory.CreateTempSubdirectory("stencil-test-bench-").FullName, shim);
         try
         {
@@ -57,14 +55,11 @@ internal sealed class BenchEnvironment : IAsyncDisposable
                 {
                     // containerd finds containerd-shim-stencil-v2 on its PATH; each variant names its
                     // configuration with --runtime-config-path, so STENCIL_CONFIG is left unset.
-                    ["PATH"] = $"{Path.GetDirectoryName(shim)}:{Environment.GetEnvironmentVariable("PATH")}",
+                    ["PATH"] = ShimBinaries.PathWithFolderOf(shim),
                     ["STENCIL_CONFIG"] = "",
                 },
             }, cancellationToken).ConfigureAwait(false);
-            var imageTar = Path.Combine(environment.Dir, "busybox.tar");
-            (await ChildProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "busybox-image.sh"), [imageTar, Image], CtrTimeout).ConfigureAwait(false))
-                .EnsureSuccess("scripts/busybox-image.sh");
-            (await environment.CtrAsync("images", "import", imageTar).ConfigureAwait(false)).EnsureSuccess("ctr images import");
+            await BusyboxImage.BuildAndImportAsync(environment._containerd, Namespace, environment.Dir, CtrTimeout).ConfigureAwait(false);
             return environment;
         }
         catch
@@ -78,17 +73,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public string WriteConfig(string name, string factoryKeys)
     {
         var path = Path.Combine(Dir, name + ".toml");
-        File.WriteAllText(path, $"""
-            [hypervisor]
-            kernel = "{RepoPaths.GuestDir}/vmlinux"
-            initrd = "{RepoPaths.GuestDir}/initrd"
-            [factory]
-            template_path = "{TemplateDir}"
-            {factoryKeys}
-            [runtime]
-            state_dir = "{StateDir}"
-            shim_socket_dir = "{SocketDir}"
-            """);
+        new StencilConfigFile { UseGuestImage = true, TemplatePath = TemplateDir, FactoryKeys = factoryKeys, StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(path);
         return path;
     }
 
@@ -166,16 +151,10 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }
         await WaitForNoProcessesAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
 
-        var mounts = File.ReadAllLines("/proc/self/mounts")
-            .Select(l => l.Split(' ')[1])
-            .Where(m => m.StartsWith(Dir + "/", StringComparison.Ordinal))
-            .OrderByDescending(m => m.Length)
-            .ToList();
-        foreach (var mount in mounts)
+        foreach (var mount in await Leftovers.UnmountAllUnderAsync(Dir).ConfigureAwait(false))
         {
             if (mount != TemplateDir)
                 report.Add($"unmounted leftover {mount}");
-            await ChildProcess.RunAsync("umount", ["-l", mount], TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         for (var attempt = 1; ; attempt++)
         {

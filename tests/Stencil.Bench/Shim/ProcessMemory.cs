@@ -1,4 +1,5 @@
 using System.Globalization;
+using Stencil.TestSupport;
 
 namespace Stencil.Bench.Shim;
 
@@ -16,25 +17,8 @@ internal readonly record struct ProcessMemory(long RssKiB, long PssKiB)
     public static string Name(int pid) => File.ReadAllText($"/proc/{pid}/comm").Trim();
 
     /// <summary>Every live process with its argv (unreadable or vanished ones are left out).</summary>
-    public static IReadOnlyList<(int Pid, string[] Args)> All()
-    {
-        var all = new List<(int, string[])>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                continue;
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                if (cmdline.Length > 0 && !IsZombie(pid))
-                    all.Add((pid, cmdline.TrimEnd('\0').Split('\0')));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-        return all;
-    }
+    public static IReadOnlyList<(int Pid, string[] Args)> All() =>
+        Leftovers.Processes(_ => true).Select(p => (p.Pid, p.Args.ToArray())).ToList();
 
     /// <summary>Children, grandchildren, ... of <paramref name="pid"/> (from the PPid of every process).</summary>
     public static IReadOnlyList<int> Descendants(int pid)

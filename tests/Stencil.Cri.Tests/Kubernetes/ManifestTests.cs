@@ -8,6 +8,7 @@ namespace Stencil.Cri.Tests.Kubernetes;
 /// server requires of its kind, and the pieces agree with each other (handler and containerd runtime
 /// name, node labels, selectors, volumes, the image's paths, the script's settings).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed partial class ManifestTests
 {
     private static readonly Dictionary<string, string> s_apiVersions = new()

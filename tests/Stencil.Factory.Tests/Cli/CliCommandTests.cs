@@ -2,6 +2,7 @@ using Stencil.Cli;
 
 namespace Stencil.Factory.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public sealed class CliCommandTests
 {
     [Theory]

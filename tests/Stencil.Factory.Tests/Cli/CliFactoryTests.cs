@@ -9,20 +9,9 @@ namespace Stencil.Factory.Tests.Cli;
 [Collection(TemplateCollection.Name)]
 public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper output)
 {
-    private string WriteConfig(string name, string templatePath)
-    {
-        var path = Path.Combine(fixture.Root, name + ".toml");
-        File.WriteAllText(path, $"""
-            [hypervisor]
-            kernel = "{GuestImage.Kernel}"
-            initrd = "{GuestImage.Initrd}"
-            [factory]
-            template_path = "{templatePath}"
-            [runtime]
-            state_dir = "{Path.Combine(fixture.Root, "state")}"
-            """);
-        return path;
-    }
+    private string WriteConfig(string name, string templatePath) =>
+        new StencilConfigFile { UseGuestImage = true, TemplatePath = templatePath, StateDir = Path.Combine(fixture.Root, "state") }
+            .WriteTo(Path.Combine(fixture.Root, name + ".toml"));
 
     [Fact]
     public async Task Check_passes_on_this_host_and_names_each_piece()
@@ -42,8 +31,7 @@ public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper o
     public async Task Check_names_the_version_of_the_containerd_that_answers_and_whether_it_is_supported()
     {
         // The published NativeAOT binary, as an administrator runs it, asking a private containerd.
-        var stencil = Path.Combine(RepoPaths.Build, "bin", "stencil");
-        Prerequisite.File(stencil, "make publish");
+        var stencil = ShimBinaries.RequireCli();
         await using var containerd = await PrivateContainerd.StartAsync();
         var run = await ChildProcess.RunAsync(stencil, ["--config", WriteConfig("check-containerd", fixture.TemplatePath), "check"], TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });

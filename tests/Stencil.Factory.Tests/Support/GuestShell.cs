@@ -21,7 +21,7 @@ public sealed class GuestShell
     public static async Task<GuestShell> OpenAsync(FactoryVm vm, string sharedDirectory)
     {
         BusyboxRootfs.Create(Path.Combine(sharedDirectory, "rootfs"));
-        await vm.Agent.CreateSandboxAsync(new SandboxConfig("sandbox", Shared: new SharedFolderConfig(GuestImage.ShareTag)));
+        await vm.Agent.CreateSandboxAsync(new SandboxConfig("sandbox", Shared: new SharedFolderConfig(FactoryTestVm.ShareTag)));
         return new GuestShell(vm.Agent);
     }
 

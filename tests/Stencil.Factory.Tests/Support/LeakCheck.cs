@@ -1,37 +1,14 @@
-using System.Globalization;
+using Stencil.TestSupport;
 
 namespace Stencil.Factory.Tests.Support;
 
-/// <summary>What a test must not leave behind: QEMU processes, sockets, mounts under its scratch folder.</summary>
+/// <summary>What a factory test must not leave behind: QEMU processes, sockets, mounts under its scratch folder (found by <see cref="Leftovers"/>).</summary>
 public static class LeakCheck
 {
     /// <summary>QEMU processes whose command line mentions <paramref name="marker"/> (a scratch folder: every socket path is in it).</summary>
-    public static IReadOnlyList<int> QemuProcesses(string marker)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-                continue;
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                if (cmdline.Contains("qemu-system", StringComparison.Ordinal) && cmdline.Contains(marker, StringComparison.Ordinal))
-                    found.Add(pid);
-            }
-            catch (IOException)
-            {
-                // Exited meanwhile.
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
-        return found;
-    }
+    public static IReadOnlyList<int> QemuProcesses(string marker) => [.. Leftovers.QemuMentioning(marker).Select(p => p.Pid)];
 
-    public static IReadOnlyList<string> MountsUnder(string prefix) =>
-        [.. File.ReadAllLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m == prefix || m.StartsWith(prefix + "/", StringComparison.Ordinal))];
+    public static IReadOnlyList<string> MountsUnder(string prefix) => Leftovers.MountsUnder(prefix);
 
     public static IReadOnlyList<string> SocketsUnder(string directory) =>
         Directory.Exists(directory)

@@ -6,6 +6,7 @@ using Stencil.TestSupport;
 namespace Stencil.Factory.Tests.Unit;
 
 /// <summary>configuration.toml -> factory options, and the factory's own argument checks.</summary>
+[Trait("Category", "Unit")]
 public sealed class ConfigurationTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Stencil.Factory.Internal;
 
 namespace Stencil.Factory.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class FileHashCacheTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("stencil-test-factory-hash-").FullName;

@@ -3,6 +3,7 @@ using Stencil.Hypervisor;
 
 namespace Stencil.Factory.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class FingerprintTests
 {
     private static readonly VmDescription s_description = new()

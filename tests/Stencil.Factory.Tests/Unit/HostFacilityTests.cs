@@ -4,6 +4,7 @@ using Stencil.Factory.Tests.Support;
 namespace Stencil.Factory.Tests.Unit;
 
 /// <summary>The two host facilities the factory uses directly: flock and a tmpfs mount (the tests run as root).</summary>
+[Trait("Category", "Unit")]
 public sealed class HostFacilityTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("stencil-test-factory-host-").FullName;

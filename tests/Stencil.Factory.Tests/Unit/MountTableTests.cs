@@ -2,6 +2,7 @@ using Stencil.Factory.Internal;
 
 namespace Stencil.Factory.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class MountTableTests
 {
     private const string Mounts =

@@ -4,6 +4,7 @@ using Stencil.Hypervisor;
 namespace Stencil.Factory.Tests.Unit;
 
 /// <summary>When a clone's failure is its template's (and the template is set aside): decided on QEMU's typed exit reason.</summary>
+[Trait("Category", "Unit")]
 public sealed class TemplateFaultTests
 {
     private static StencilException Error(ErrorKind kind) => new(kind, "whatever the words");

@@ -3,6 +3,7 @@ using Stencil.Factory.Internal;
 namespace Stencil.Factory.Tests.Unit;
 
 /// <summary>The template folder's bookkeeping, on a plain folder (no tmpfs, no QEMU).</summary>
+[Trait("Category", "Unit")]
 public sealed class TemplateStoreTests : IDisposable
 {
     private const string Fp1 = "0123456789abcdef0123";

@@ -10,6 +10,7 @@ namespace Stencil.Factory.Tests.Unit;
 /// backs off when making clones fails, never hands over a clone that is not paused, and discards
 /// what it holds when it stops.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class VmPoolTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("stencil-test-factory-pool-").FullName;
@@ -126,7 +127,7 @@ public sealed class VmPoolTests : IDisposable
             var shared = Path.Combine(directory, "shared");
             Directory.CreateDirectory(shared);
             var instance = VmInstance.ForColdBoot(VmInstancePaths.InDirectory(directory)) with { Name = "fake-" + n, SharedDirectory = shared };
-            var vm = QemuVm.Create(GuestImage.Description(), instance);
+            var vm = QemuVm.Create(FactoryTestVm.Description(), instance);
             var clone = new PooledClone(vm, new Template("0123456789abcdef0123", Path.Combine(root, "template")), new AgentClient(new MemoryStream()),
                 directory, shared);
             lock (_clones)

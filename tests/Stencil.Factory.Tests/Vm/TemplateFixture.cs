@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Stencil.Factory.Tests.Support;
+using Stencil.TestSupport;
 
 namespace Stencil.Factory.Tests.Vm;
 
@@ -33,10 +34,10 @@ public sealed class TemplateFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        GuestImage.Require();
+        GuestImage.RequireBootable();
         Options = new VmFactoryOptions
         {
-            Description = GuestImage.Description(),
+            Description = FactoryTestVm.Description(),
             TemplatePath = TemplatePath,
             PoolDirectory = Path.Combine(Root, "pool"),
             TemplateBuildTimeout = TimeSpan.FromSeconds(180),

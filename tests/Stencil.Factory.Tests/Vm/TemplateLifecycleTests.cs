@@ -1,4 +1,5 @@
 using Stencil.Factory.Tests.Support;
+using Stencil.TestSupport;
 using Xunit.Abstractions;
 
 namespace Stencil.Factory.Tests.Vm;
@@ -30,7 +31,7 @@ public sealed class TemplateLifecycleTests(TemplateFixture fixture, ITestOutputH
         var initrd = Path.Combine(fixture.Root, "initrd-copy");
         File.Copy(GuestImage.Initrd, initrd);
         var (factory, log, root) = await PrivateCopyAsync("rebuild",
-            o => o with { Description = GuestImage.Description(initrd: initrd) });
+            o => o with { Description = FactoryTestVm.Description(initrd: initrd) });
         try
         {
             // Same bytes at another path: the same template.
@@ -75,7 +76,7 @@ public sealed class TemplateLifecycleTests(TemplateFixture fixture, ITestOutputH
     public async Task Other_memory_sizes_and_command_lines_give_other_fingerprints()
     {
         var options = fixture.Options with { TemplatePath = Path.Combine(fixture.Root, "fingerprints") };
-        await using var bigger = new VmFactory(options with { Description = GuestImage.Description(memoryMiB: 320) }, NullLog.Instance);
+        await using var bigger = new VmFactory(options with { Description = FactoryTestVm.Description(memoryMiB: 320) }, NullLog.Instance);
         var kernel = fixture.Options.Description.Kernel!;
         await using var otherArgs = new VmFactory(options with
         {
@@ -166,7 +167,7 @@ public sealed class TemplateLifecycleTests(TemplateFixture fixture, ITestOutputH
         var kernel = Path.Combine(fixture.Root, "not-a-kernel");
         await File.WriteAllTextAsync(kernel, "this is not a kernel\n");
         var root = Path.Combine(fixture.Root, "failing-template");
-        var description = GuestImage.Description();
+        var description = FactoryTestVm.Description();
         var factory = new VmFactory(fixture.Options with
         {
             TemplatePath = root,

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Stencil.TestSupport;
 
 namespace Stencil.Hypervisor.Tests.Support;
 
@@ -101,30 +101,5 @@ public sealed class QemuScope : IAsyncDisposable
     }
 
     /// <summary>Pids of qemu-system-* processes whose parent is this test process.</summary>
-    public static List<int> QemuChildren()
-    {
-        var self = Environment.ProcessId;
-        var result = new List<int>();
-        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-                continue;
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(dir, "stat"));
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-            // pid (comm) state ppid ...; comm may contain spaces, so split after the last ')'.
-            var close = stat.LastIndexOf(')');
-            var comm = stat[(stat.IndexOf('(') + 1)..close];
-            var fields = stat[(close + 2)..].Split(' ');
-            if (comm.StartsWith("qemu-system", StringComparison.Ordinal) && fields[1] == self.ToString(CultureInfo.InvariantCulture))
-                result.Add(pid);
-        }
-        return result;
-    }
+    public static List<int> QemuChildren() => [.. Leftovers.QemuChildrenOf(Environment.ProcessId)];
 }

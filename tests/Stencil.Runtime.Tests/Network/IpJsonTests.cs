@@ -5,6 +5,7 @@ using Stencil.Runtime.Network;
 namespace Stencil.Runtime.Tests.Network;
 
 /// <summary>iproute2 6.1's -j output, captured in a namespace set up like CNI's, read back.</summary>
+[Trait("Category", "Unit")]
 public sealed class IpJsonTests
 {
     private const string AddrShow = """

@@ -4,6 +4,7 @@ using Stencil.Runtime.Network;
 namespace Stencil.Runtime.Tests.Network;
 
 /// <summary>struct sockaddr_in as SO_ORIGINAL_DST returns it (byte vectors, x86-64 little endian).</summary>
+[Trait("Category", "Unit")]
 public sealed class OriginalDestinationTests
 {
     [Fact]

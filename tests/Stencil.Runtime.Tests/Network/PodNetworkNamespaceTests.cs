@@ -3,6 +3,7 @@ using Stencil.Runtime.Network;
 
 namespace Stencil.Runtime.Tests.Network;
 
+[Trait("Category", "Unit")]
 public sealed class PodNetworkNamespaceTests
 {
     private static Spec SpecWith(params Namespace[] namespaces) => new() { Linux = new Linux { Namespaces = [.. namespaces] } };

@@ -3,6 +3,7 @@ using Stencil.Runtime.Network;
 namespace Stencil.Runtime.Tests.Network;
 
 /// <summary>The nftables ruleset and command lines of the port-forward relay (golden strings).</summary>
+[Trait("Category", "Unit")]
 public sealed class PortForwardRulesetTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Stencil.Runtime.Network;
 namespace Stencil.Runtime.Tests.Network;
 
 /// <summary>The exact command lines of the tc-redirect plumbing (golden strings).</summary>
+[Trait("Category", "Unit")]
 public sealed class TcRedirectCommandsTests
 {
     private static readonly NetworkTools s_tools = new("/usr/bin/nsenter", "/usr/sbin/ip", "/usr/sbin/tc");

@@ -3,6 +3,7 @@ using Stencil.Runtime.Lifecycle;
 namespace Stencil.Runtime.Tests.Pod;
 
 /// <summary>The pod's VM lifecycle, move by move: the legal ones, and the plain message of each illegal one.</summary>
+[Trait("Category", "Unit")]
 public sealed class PodLifecycleTests
 {
     private readonly PodLifecycle _pod = new("p1");

@@ -9,6 +9,7 @@ namespace Stencil.Runtime.Tests.Pod;
 /// real bundles and state folders in a scratch directory. (The same paths through QEMU and containerd
 /// are the end-to-end tests'.)
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class PodRuntimeTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("stencil-podruntime-").FullName;

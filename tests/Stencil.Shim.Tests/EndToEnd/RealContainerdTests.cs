@@ -11,39 +11,30 @@ namespace Stencil.Shim.Tests.EndToEnd;
 /// </summary>
 public sealed class RealContainerdTests
 {
-    private const string Image = "docker.io/library/busybox:latest";
+    private const string Image = BusyboxImage.Reference;
     private const string Runtime = "io.containerd.stencil.v2";
     private static readonly TimeSpan s_ctrTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Ctr_runs_tasks_through_the_shim_and_nothing_is_left_running()
     {
-        var shim = Path.Combine(RepoPaths.Build, "test-bin", "containerd-shim-stencil-v2");
-        Prerequisite.File(shim, "make publish (tests/Stencil.Shim.TestHost -> build/test-bin)");
-        Prerequisite.File("/bin/busybox", "apt-get install busybox-static");
+        var shim = ShimBinaries.RequireTestHostShim();
         using var dir = new TempDir();
         var socketDir = dir.Combine("s");
-        var config = dir.WriteFile("stencil.toml", $"""
-            [runtime]
-            state_dir = "{dir.Combine("state")}"
-            shim_socket_dir = "{socketDir}"
-            """);
-        var imageTar = dir.Combine("busybox.tar");
-        (await ChildProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "busybox-image.sh"), [imageTar, Image], s_ctrTimeout))
-            .EnsureSuccess("scripts/busybox-image.sh");
+        var config = new StencilConfigFile { StateDir = dir.Combine("state"), ShimSocketDir = socketDir }.WriteTo(dir.Combine("stencil.toml"));
 
         await using var containerd = await PrivateContainerd.StartAsync(new PrivateContainerdOptions
         {
             Environment = new Dictionary<string, string>
             {
-                ["PATH"] = $"{Path.GetDirectoryName(shim)}:{Environment.GetEnvironmentVariable("PATH")}",
+                ["PATH"] = ShimBinaries.PathWithFolderOf(shim),
                 // ctr passes no runtime options, so the shim finds its configuration here.
                 ["STENCIL_CONFIG"] = config,
             },
         });
         async Task<CommandResult> Ctr(params string[] args) => await containerd.CtrAsync("default", args, s_ctrTimeout);
 
-        (await Ctr("images", "import", imageTar)).EnsureSuccess("ctr images import");
+        await BusyboxImage.BuildAndImportAsync(containerd, "default", dir.Path, s_ctrTimeout);
         await using var events = containerd.StartCtr("default", "events");
 
         // A process that exits by itself, attached: create, start, wait, delete, shutdown.
@@ -79,25 +70,8 @@ public sealed class RealContainerdTests
         Assert.Empty(Directory.Exists(socketDir) ? Directory.EnumerateFileSystemEntries(socketDir) : []);
     }
 
-    private static IReadOnlyList<int> ShimDaemons(string socketDir)
-    {
-        var pids = new List<int>();
-        foreach (var proc in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(proc), out var pid))
-                continue;
-            try
-            {
-                if (File.ReadAllText(Path.Combine(proc, "cmdline")).Contains(socketDir + "/", StringComparison.Ordinal)
-                    && ShimTestBed.IsRunning(pid))
-                    pids.Add(pid);
-            }
-            catch (IOException)
-            {
-            }
-        }
-        return pids;
-    }
+    private static IReadOnlyList<int> ShimDaemons(string socketDir) =>
+        Leftovers.ProcessesMentioning(socketDir + "/").Select(p => p.Pid).Where(Leftovers.IsRunning).ToList();
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {

@@ -24,13 +24,8 @@ internal sealed class ShimTestBed : IAsyncDisposable
 
     private ShimTestBed()
     {
-        Binary = Path.Combine(RepoPaths.Build, "test-bin", "containerd-shim-stencil-v2");
-        Prerequisite.File(Binary, "make publish (tests/Stencil.Shim.TestHost -> build/test-bin)");
-        ConfigPath = _dir.WriteFile("stencil.toml", $"""
-            [runtime]
-            state_dir = "{StateDir}"
-            shim_socket_dir = "{SocketDir}"
-            """);
+        Binary = ShimBinaries.RequireTestHostShim();
+        ConfigPath = new StencilConfigFile { StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(_dir.Combine("stencil.toml"));
         Events = new FakeEventsServer(_dir.Combine("ttrpc.sock"));
     }
 
@@ -71,7 +66,7 @@ internal sealed class ShimTestBed : IAsyncDisposable
             ["annotations"] = annotations,
         };
         File.WriteAllText(Path.Combine(bundle, "config.json"), JsonSerializer.Serialize(spec));
-        var log = new LogFifo(Path.Combine(bundle, "log"));
+        var log = LogFifo.Create(Path.Combine(bundle, "log"));
         _logs.Add(log);
         return (bundle, log);
     }
@@ -133,19 +128,8 @@ internal sealed class ShimTestBed : IAsyncDisposable
     /// <summary>Remembers a daemon so that disposing the bed kills it if the test did not end it.</summary>
     public void Track(int pid) => _daemons.Add(pid);
 
-    public static bool IsRunning(int pid)
-    {
-        try
-        {
-            // A zombie has exited: only its parent (init, after `start` exited) has yet to reap it.
-            var status = File.ReadAllText($"/proc/{pid}/status");
-            return !status.Contains("State:\tZ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Alive and not a zombie: an exited daemon waits for init (its parent after `start` exited) to reap it.</summary>
+    public static bool IsRunning(int pid) => Leftovers.IsRunning(pid);
 
     public static async Task WaitForExitAsync(int pid, TimeSpan timeout)
     {
@@ -159,28 +143,8 @@ internal sealed class ShimTestBed : IAsyncDisposable
     }
 
     /// <summary>Daemons of this bed still running: processes whose command line names its socket folder.</summary>
-    public IReadOnlyList<int> RunningDaemons()
-    {
-        var pids = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                continue;
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                if (cmdline.Contains(SocketDir + "/", StringComparison.Ordinal) && IsRunning(pid))
-                    pids.Add(pid);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
-        return pids;
-    }
+    public IReadOnlyList<int> RunningDaemons() =>
+        Leftovers.ProcessesMentioning(SocketDir + "/").Select(p => p.Pid).Where(IsRunning).ToList();
 
     public async ValueTask DisposeAsync()
     {

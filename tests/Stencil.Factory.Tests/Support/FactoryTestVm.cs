@@ -3,21 +3,10 @@ using Stencil.TestSupport;
 
 namespace Stencil.Factory.Tests.Support;
 
-/// <summary>The guest image from `make guest` and the VM description the tests give the factory.</summary>
-public static class GuestImage
+/// <summary>The VM description the factory tests give the factory: the guest image from `make guest`, sized for hotplug.</summary>
+public static class FactoryTestVm
 {
     public const string ShareTag = "stencil";
-
-    public static string Kernel => Path.Combine(RepoPaths.GuestDir, "vmlinux");
-
-    public static string Initrd => Path.Combine(RepoPaths.GuestDir, "initrd");
-
-    public static void Require()
-    {
-        Prerequisite.File(Kernel, "make guest");
-        Prerequisite.File(Initrd, "make guest");
-        Prerequisite.Executable("qemu-system-x86_64", "scripts/deps.sh");
-    }
 
     /// <summary>
     /// One vCPU and 256 MiB at boot (the template), room for one more vCPU, two DIMMs up to 1 GiB and
@@ -25,10 +14,10 @@ public static class GuestImage
     /// </summary>
     public static VmDescription Description(string? initrd = null, int memoryMiB = 256) => new()
     {
-        Accelerator = Factory.VmFactoryOptions.DetectAccelerator(),
+        Accelerator = VmFactoryOptions.DetectAccelerator(),
         Cpus = new CpuTopology(1, 2),
         Memory = new MemoryLayout(memoryMiB, 1024, 2),
-        Kernel = new KernelBoot(Kernel, initrd ?? Initrd, GuestKernelCommandLine.Default),
+        Kernel = new KernelBoot(GuestImage.Kernel, initrd ?? GuestImage.Initrd, GuestKernelCommandLine.Default),
         HotplugRootPorts = 2,
         SharedFolder = new SharedFolderDevice(ShareTag),
         VmGenId = true,

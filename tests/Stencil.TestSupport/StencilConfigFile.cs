@@ -1,0 +1,54 @@
+namespace Stencil.TestSupport;
+
+/// <summary>
+/// A Stencil configuration file (TOML) as the tests write it: everything a run creates (state, shim
+/// sockets, the template) inside the test's own folder, so that runs never share or leak state and
+/// the leftover checks (<see cref="Leftovers"/>) can look for exactly that folder. Sections whose
+/// settings are all unset are left out, so the product's defaults apply to them.
+/// </summary>
+public sealed class StencilConfigFile
+{
+    /// <summary>[hypervisor] kernel and initrd from build/guest (<see cref="GuestImage"/>).</summary>
+    public bool UseGuestImage { get; init; }
+
+    /// <summary>[factory] template_path.</summary>
+    public string? TemplatePath { get; init; }
+
+    /// <summary>More [factory] lines, verbatim (e.g. "enable_template = false").</summary>
+    public string? FactoryKeys { get; init; }
+
+    /// <summary>[runtime] state_dir.</summary>
+    public required string StateDir { get; init; }
+
+    /// <summary>[runtime] shim_socket_dir.</summary>
+    public string? ShimSocketDir { get; init; }
+
+    public string Text
+    {
+        get
+        {
+            var lines = new List<string>();
+            if (UseGuestImage)
+                lines.AddRange(["[hypervisor]", $"kernel = \"{GuestImage.Kernel}\"", $"initrd = \"{GuestImage.Initrd}\""]);
+            if (TemplatePath is not null || FactoryKeys is not null)
+            {
+                lines.Add("[factory]");
+                if (TemplatePath is not null)
+                    lines.Add($"template_path = \"{TemplatePath}\"");
+                if (FactoryKeys is not null)
+                    lines.Add(FactoryKeys);
+            }
+            lines.AddRange(["[runtime]", $"state_dir = \"{StateDir}\""]);
+            if (ShimSocketDir is not null)
+                lines.Add($"shim_socket_dir = \"{ShimSocketDir}\"");
+            return string.Join('\n', lines) + "\n";
+        }
+    }
+
+    /// <summary>Writes <see cref="Text"/> to <paramref name="path"/> and returns the path.</summary>
+    public string WriteTo(string path)
+    {
+        File.WriteAllText(path, Text);
+        return path;
+    }
+}
