@@ -40,7 +40,7 @@ public sealed partial class QemuVm
             {
                 var id = NextId("disk");
                 var node = id + "-node";
-                var hostDevice = Internal.Interop.Libc.IsBlockDevice(disk.Path);
+                var hostDevice = Stencil.Interop.Libc.IsBlockDevice(disk.Path);
                 await Qmp.ExecuteAsync(QmpCommands.BlockdevAddRaw(node, disk.Path, disk.ReadOnly, hostDevice), ct).ConfigureAwait(false);
                 await DeviceAddOrUndoAsync(QmpCommands.DeviceAddVirtioBlk(id, node, rootPort, disk.Serial), QmpCommands.BlockdevDel(node), ct)
                     .ConfigureAwait(false);

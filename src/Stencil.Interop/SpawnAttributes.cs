@@ -32,9 +32,9 @@ internal sealed unsafe partial class SpawnAttributes : IDisposable
         try
         {
             sigset_t signals;
-            LibC.sigfillset(&signals);
+            _ = LibC.sigfillset(&signals); // fails only for an invalid pointer
             Errno.CheckReturned(SetSigDefault(_native, &signals), "posix_spawnattr_setsigdefault");
-            LibC.sigemptyset(&signals);
+            _ = LibC.sigemptyset(&signals);
             Errno.CheckReturned(SetSigMask(_native, &signals), "posix_spawnattr_setsigmask");
             var flags = (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (newSession ? POSIX_SPAWN_SETSID : 0));
             Errno.CheckReturned(SetFlags(_native, flags), "posix_spawnattr_setflags");

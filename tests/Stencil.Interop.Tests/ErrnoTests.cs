@@ -3,6 +3,7 @@ using Tmds.Linux;
 namespace Stencil.Interop.Tests;
 
 /// <summary>The one errno table: what each errno means to a caller, and the message every layer writes.</summary>
+[Trait("Category", "Unit")]
 public class ErrnoTests
 {
     [Theory]

@@ -4,6 +4,7 @@ using Tmds.Linux;
 namespace Stencil.Interop.Tests;
 
 /// <summary>Struct sizes and offsets against the kernel's and glibc's (x86_64 and aarch64 Linux).</summary>
+[Trait("Category", "Unit")]
 public unsafe class LayoutTests
 {
     [Fact]

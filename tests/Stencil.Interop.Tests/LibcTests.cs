@@ -4,6 +4,7 @@ using Tmds.Linux;
 namespace Stencil.Interop.Tests;
 
 /// <summary>The wrappers against the real libc: strings, SafeHandles and errno arrive where they should.</summary>
+[Trait("Category", "Unit")]
 public class LibcTests
 {
     [Fact]

@@ -12,9 +12,11 @@ namespace Stencil.Agent.Guest;
 /// /sys/class/net, by MAC when the host gives one (the host knows the MAC it hot-plugged, not the
 /// name the guest chose).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "one per agent, for the agent's whole life; never disposed")]
 internal sealed class Network
 {
     private static readonly TimeSpan s_deviceWait = TimeSpan.FromSeconds(5);
+    private static readonly string[] s_ipPaths = ["/sbin/ip", "/bin/ip", "/usr/sbin/ip", "/usr/bin/ip"];
 
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly string _ip;
@@ -23,7 +25,7 @@ internal sealed class Network
 
     internal Network()
     {
-        var direct = new[] { "/sbin/ip", "/bin/ip", "/usr/sbin/ip", "/usr/bin/ip" }.FirstOrDefault(File.Exists);
+        var direct = s_ipPaths.FirstOrDefault(File.Exists);
         (_ip, _ipArgv0) = direct is not null ? (direct, "ip") : ("/bin/busybox", "ip");
     }
 

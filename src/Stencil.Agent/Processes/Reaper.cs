@@ -12,6 +12,7 @@ namespace Stencil.Agent.Processes;
 /// later (a pid read from a pid file after the process already died). Nothing else in the agent may
 /// call wait*: System.Diagnostics.Process is not used anywhere, so no other code reaps.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "the one reaper of the agent (PID 1 side) lives as long as the process")]
 internal sealed class Reaper : IReaper
 {
     // An exit nobody claimed within this time was an orphan's: forget it (and so cannot confuse a

@@ -1,4 +1,5 @@
-using Stencil.Factory.Internal.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Factory.Internal;
 
@@ -9,21 +10,20 @@ namespace Stencil.Factory.Internal;
 internal readonly record struct FileFacts(long Size, long AllocatedBytes, ulong Inode, long MtimeSeconds, uint MtimeNanoseconds)
 {
     /// <summary>Null when the file does not exist; other failures throw.</summary>
-    public static unsafe FileFacts? Read(string path)
+    public static FileFacts? Read(string path)
     {
-        var buffer = stackalloc byte[Libc.StatxSize];
-        if (Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_SIZE | Libc.STATX_BLOCKS | Libc.STATX_INO | Libc.STATX_MTIME, buffer) != 0)
+        if (Libc.Statx(path, LibC.STATX_SIZE | LibC.STATX_BLOCKS | LibC.STATX_INO | LibC.STATX_MTIME, out var facts) != 0)
         {
-            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (errno == Libc.ENOENT)
+            var errno = Errno.Last;
+            if (errno == LibC.ENOENT)
                 return null;
-            throw Libc.Error(errno, "statx " + path);
+            throw Errno.Exception(errno, "statx " + path);
         }
         return new FileFacts(
-            Size: *(long*)(buffer + Libc.StatxSizeOffset),
-            AllocatedBytes: *(long*)(buffer + Libc.StatxBlocksOffset) * 512,
-            Inode: *(ulong*)(buffer + Libc.StatxInoOffset),
-            MtimeSeconds: *(long*)(buffer + Libc.StatxMtimeOffset),
-            MtimeNanoseconds: *(uint*)(buffer + Libc.StatxMtimeOffset + 8));
+            Size: (long)facts.stx_size,
+            AllocatedBytes: (long)facts.stx_blocks * 512,
+            Inode: facts.stx_ino,
+            MtimeSeconds: facts.stx_mtime.tv_sec,
+            MtimeNanoseconds: facts.stx_mtime.tv_nsec);
     }
 }

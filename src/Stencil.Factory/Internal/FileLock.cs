@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using Stencil.Factory.Internal.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Factory.Internal;
 
@@ -28,10 +29,9 @@ internal sealed class FileLock : IDisposable
     /// <summary>Waits (polling, so it can be cancelled) until the lock is ours or <paramref name="timeout"/> passes.</summary>
     public static async Task<FileLock> AcquireAsync(string path, TimeSpan timeout, string purpose, CancellationToken cancellationToken)
     {
-        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180 /* 0600 */);
-        if (fd < 0)
-            throw Libc.Error(Marshal.GetLastPInvokeError(), $"opening lock file {path}");
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var handle = Libc.Open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0x180 /* 0600 */);
+        if (handle.IsInvalid)
+            throw Errno.LastException($"opening lock file {path}");
         try
         {
             var deadline = DateTime.UtcNow + timeout;
@@ -39,9 +39,9 @@ internal sealed class FileLock : IDisposable
             {
                 if (Libc.Flock(handle, Libc.LOCK_EX | Libc.LOCK_NB) == 0)
                     return new FileLock(handle, path);
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno != Libc.EWOULDBLOCK && errno != Libc.EINTR)
-                    throw Libc.Error(errno, $"locking {path}");
+                var errno = Errno.Last;
+                if (errno != LibC.EWOULDBLOCK && errno != LibC.EINTR)
+                    throw Errno.Exception(errno, $"locking {path}");
                 if (DateTime.UtcNow >= deadline)
                 {
                     throw new StencilException(ErrorKind.DeadlineExceeded,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Stencil.Factory.Internal.Interop;
+using Stencil.Interop;
+using Tmds.Linux;
 
 namespace Stencil.Factory.Internal;
 
@@ -37,8 +38,8 @@ internal sealed class TemplateTmpfs
             return false;
         PrivateFiles.CreateDirectory(Path);
         var options = string.Create(CultureInfo.InvariantCulture, $"mode=0700,size={sizeBytes}");
-        if (Libc.Mount("tmpfs", Path, "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, options) != 0)
-            throw Libc.Error(Marshal.GetLastPInvokeError(), $"mounting a tmpfs for templates on {Path} ({options})");
+        if (Libc.Mount("tmpfs", Path, "tmpfs", LibC.MS_NOSUID | LibC.MS_NODEV, options) != 0)
+            throw Errno.LastException($"mounting a tmpfs for templates on {Path} ({options})");
         File.WriteAllText(System.IO.Path.Combine(Path, MarkerName), "mounted by the Stencil VM factory; `stencil factory destroy` unmounts it\n");
         return true;
     }
@@ -52,8 +53,8 @@ internal sealed class TemplateTmpfs
     {
         if (!MountedByStencil)
             return false;
-        if (Libc.Umount2(Path, Libc.MNT_DETACH) != 0)
-            throw Libc.Error(Marshal.GetLastPInvokeError(), $"unmounting the template tmpfs {Path}");
+        if (Libc.Umount2(Path, LibC.MNT_DETACH) != 0)
+            throw Errno.LastException($"unmounting the template tmpfs {Path}");
         try
         {
             Directory.Delete(Path);
