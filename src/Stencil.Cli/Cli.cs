@@ -22,6 +22,12 @@ internal static class Cli
           factory status         the templates: fingerprint, sizes, age, clones served
           factory destroy        remove every template and unmount the template tmpfs
                                  (VMs cloned from a template keep running)
+          factory serve [--pool-size N]
+                                 the node's factory daemon: keeps N (default [factory] pool_size)
+                                 paused clones and hands them to shims over [factory] daemon_socket;
+                                 metrics (Prometheus text) on the socket beside it; runs until
+                                 SIGTERM or SIGINT
+          factory metrics        the running daemon's metrics (Prometheus text)
 
         options:
           --config PATH          the configuration.toml to use (default: $STENCIL_CONFIG, then
@@ -58,6 +64,8 @@ internal static class Cli
                 CliVerb.FactoryInit => await FactoryCommands.InitAsync(config, command.Rebuild, stdout, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryStatus => await FactoryCommands.StatusAsync(config, stdout, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryDestroy => await FactoryCommands.DestroyAsync(config, stdout, log, cancellationToken).ConfigureAwait(false),
+                CliVerb.FactoryServe => await FactoryServeCommand.ServeAsync(config, command.PoolSize, log, cancellationToken).ConfigureAwait(false),
+                CliVerb.FactoryMetrics => await FactoryServeCommand.MetricsAsync(config, stdout, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"verb {command.Verb}"),
             };
         }

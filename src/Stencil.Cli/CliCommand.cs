@@ -2,7 +2,8 @@ namespace Stencil.Cli;
 
 /// <param name="ConfigPath">--config PATH; null: $STENCIL_CONFIG, then /etc/stencil/configuration.toml, then the defaults.</param>
 /// <param name="Rebuild">factory init --rebuild: build a new template even if the current one exists.</param>
-internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false)
+/// <param name="PoolSize">factory serve --pool-size N: overrides [factory] pool_size.</param>
+internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false, int? PoolSize = null)
 {
     /// <summary>Pure: argv to a command, or a usage error naming what was wrong.</summary>
     public static CliCommand Parse(IReadOnlyList<string> args)
@@ -38,17 +39,26 @@ internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool 
         {
             [] => throw new CliUsageException("no command given"),
             ["check"] => new CliCommand(CliVerb.Check, config),
-            ["factory"] => throw new CliUsageException("factory needs a subcommand: init, status or destroy"),
+            ["factory"] => throw new CliUsageException("factory needs a subcommand: init, status, destroy, serve or metrics"),
+            ["factory", "serve"] => new CliCommand(CliVerb.FactoryServe, config),
+            ["factory", "serve", "--pool-size", var n] => new CliCommand(CliVerb.FactoryServe, config, PoolSize: PoolSizeArgument(n)),
+            ["factory", "serve", "--pool-size"] => throw new CliUsageException("--pool-size needs a number: --pool-size 2"),
+            ["factory", "metrics"] => new CliCommand(CliVerb.FactoryMetrics, config),
             ["factory", "init"] => new CliCommand(CliVerb.FactoryInit, config),
             ["factory", "init", "--rebuild"] => new CliCommand(CliVerb.FactoryInit, config, Rebuild: true),
             ["factory", "status"] => new CliCommand(CliVerb.FactoryStatus, config),
             ["factory", "destroy"] => new CliCommand(CliVerb.FactoryDestroy, config),
-            ["factory", var sub, ..] when sub is "init" or "status" or "destroy" =>
+            ["factory", var sub, ..] when sub is "init" or "status" or "destroy" or "serve" or "metrics" =>
                 throw new CliUsageException($"unexpected argument \"{rest[2]}\" after factory {sub}"),
-            ["factory", var sub, ..] => throw new CliUsageException($"unknown factory subcommand \"{sub}\" (known: init, status, destroy)"),
+            ["factory", var sub, ..] => throw new CliUsageException($"unknown factory subcommand \"{sub}\" (known: init, status, destroy, serve, metrics)"),
             ["check", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after check"),
             [var other, ..] when other.StartsWith('-') => throw new CliUsageException($"unknown option \"{other}\""),
             [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory)"),
         };
     }
+
+    private static int PoolSizeArgument(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 1024
+            ? n
+            : throw new CliUsageException($"--pool-size \"{text}\": must be a number from 1 to 1024");
 }

@@ -8,4 +8,6 @@ internal enum CliVerb
     FactoryInit,
     FactoryStatus,
     FactoryDestroy,
+    FactoryServe,
+    FactoryMetrics,
 }

@@ -14,7 +14,19 @@ public static class UnixSocketChannel
     public static GrpcChannel Create(string socketPath, GrpcChannelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
-        var handler = new SocketsHttpHandler
+        var handler = CreateHandler(socketPath);
+        options ??= new GrpcChannelOptions();
+        options.HttpHandler = handler;
+        options.DisposeHttpClient = true;
+        // The authority is not used to connect (ConnectCallback does); containerd ignores it.
+        return GrpcChannel.ForAddress("http://localhost", options);
+    }
+
+    /// <summary>An HTTP handler whose every connection is to the unix socket <paramref name="socketPath"/> (also for plain HTTP/1.1: the factory daemon's metrics).</summary>
+    public static SocketsHttpHandler CreateHandler(string socketPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(socketPath);
+        return new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
             {
@@ -32,10 +44,5 @@ public static class UnixSocketChannel
             },
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         };
-        options ??= new GrpcChannelOptions();
-        options.HttpHandler = handler;
-        options.DisposeHttpClient = true;
-        // The authority is not used to connect (ConnectCallback does); containerd ignores it.
-        return GrpcChannel.ForAddress("http://localhost", options);
     }
 }

@@ -161,6 +161,55 @@ public sealed class VmFactory : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The factory daemon's hand-over: a ready pooled clone of template <paramref name="fingerprint"/>
+    /// (the asker's configuration), detached from this process (its agent connection and QMP closed,
+    /// QEMU left paused) for the asker to attach with <see cref="AttachHandedOverAsync"/>. Null when
+    /// none is ready; the pool refills in the background. Starts the pool on first use.
+    /// </summary>
+    public async Task<HandedOverClone?> TryHandOutAsync(string fingerprint, string receiver, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(fingerprint);
+        var pool = (VmPool)StartPool();
+        while (await pool.TryTakeCloneAsync(fingerprint).ConfigureAwait(false) is { } clone)
+        {
+            try
+            {
+                return await _cloner.DetachAsync(clone, receiver, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StencilException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                _log.Warning($"pool: handing clone {clone.Vm.Name} to {receiver} failed: {ex.Message}");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Discards the pool's clones of any template but <paramref name="fingerprint"/> (the daemon saw the configuration change).</summary>
+    public Task<int> DiscardStaleClonesAsync(string fingerprint)
+    {
+        VmPool? pool;
+        lock (_gate)
+            pool = _pool;
+        return pool is null ? Task.FromResult(0) : pool.DiscardStaleAsync(fingerprint);
+    }
+
+    /// <summary>
+    /// Takes over a clone another process handed over (<see cref="TryHandOutAsync"/>): adopted,
+    /// resumed, fixed up (RNG reseeded, clock set), grown to the request. It must be of this
+    /// configuration's current template. On failure the clone is killed and its folder removed.
+    /// </summary>
+    /// <param name="clock">Started when the caller asked for the clone; its elapsed time becomes <see cref="FactoryVm.StartupTime"/>.</param>
+    public Task<FactoryVm> AttachHandedOverAsync(HandedOverClone clone, VmRequest request, Stopwatch? clock = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clone);
+        ArgumentNullException.ThrowIfNull(request);
+        return _cloner.AttachAsync(clone, request, clock ?? Stopwatch.StartNew(), cancellationToken);
+    }
+
+    /// <summary>Kills and removes the clones an earlier run of this pool left in its folder (not those it handed over).</summary>
+    public int RemovePoolLeftovers() => PoolDirectory.CleanLeftovers(Options.PoolDirectory, _log);
+
     public async ValueTask DisposeAsync()
     {
         VmPool? pool;

@@ -38,9 +38,15 @@ public sealed partial class QemuVm
     /// </summary>
     private void ReleaseAfterExit()
     {
+        bool detached;
         lock (_gate)
+        {
             _state = VmState.Stopped;
-        _ownedFiles.DeleteAll();
+            detached = _detached;
+        }
+        // A detached QEMU's files belong to whoever attached it.
+        if (!detached)
+            _ownedFiles.DeleteAll();
         _exited.TrySetResult();
     }
 

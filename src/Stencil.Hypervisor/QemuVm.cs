@@ -32,6 +32,7 @@ public sealed partial class QemuVm : IAsyncDisposable
     private Task _eventPump = Task.CompletedTask;
     private int _nextDeviceNumber;
     private int _disposed;
+    private bool _detached;
 
     private QemuVm(VmDescription description, VmInstance instance, QemuVmOptions options)
     {

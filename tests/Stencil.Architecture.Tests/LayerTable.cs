@@ -4,7 +4,8 @@ namespace Stencil.Architecture.Tests;
 /// Which product project may reference which, written out project by project. The layers, bottom up:
 /// Stencil.Common; Stencil.Interop; Stencil.Ttrpc; Stencil.Protocols; then Stencil.Oci,
 /// Stencil.Agent.Client, Stencil.Containerd and Stencil.Hypervisor side by side; Stencil.Factory;
-/// Stencil.Runtime; Stencil.Shim.Service and Stencil.Cli side by side; Stencil.Shim on top. A project
+/// Stencil.Factory.Client and Stencil.Factory.Daemon side by side (the factory daemon's two ends: the
+/// shim asks, `stencil factory serve` answers); Stencil.Runtime; Stencil.Shim.Service and Stencil.Cli side by side; Stencil.Shim on top. A project
 /// may reference only projects of lower layers (not its side-by-side peers). The guest agent,
 /// Stencil.Agent, runs in the VM and may reference only Common, Interop, Ttrpc, Protocols and Oci.
 /// Spelled out rather than computed from the list of layers so that a change to the rules is a visible
@@ -16,7 +17,8 @@ public static class LayerTable
     private static readonly string[] s_belowProtocols = [.. s_belowTtrpc, "Stencil.Ttrpc"];
     private static readonly string[] s_belowServices = [.. s_belowProtocols, "Stencil.Protocols"];
     private static readonly string[] s_belowFactory = [.. s_belowServices, "Stencil.Oci", "Stencil.Agent.Client", "Stencil.Containerd", "Stencil.Hypervisor"];
-    private static readonly string[] s_belowRuntime = [.. s_belowFactory, "Stencil.Factory"];
+    private static readonly string[] s_belowFactoryEnds = [.. s_belowFactory, "Stencil.Factory"];
+    private static readonly string[] s_belowRuntime = [.. s_belowFactoryEnds, "Stencil.Factory.Client"];
     private static readonly string[] s_belowHosts = [.. s_belowRuntime, "Stencil.Runtime"];
 
     /// <summary>Project name -> the projects it may reference.</summary>
@@ -31,9 +33,11 @@ public static class LayerTable
         ["Stencil.Containerd"] = Set(s_belowServices),
         ["Stencil.Hypervisor"] = Set(s_belowServices),
         ["Stencil.Factory"] = Set(s_belowFactory),
+        ["Stencil.Factory.Client"] = Set(s_belowFactoryEnds),
+        ["Stencil.Factory.Daemon"] = Set(s_belowFactoryEnds),
         ["Stencil.Runtime"] = Set(s_belowRuntime),
         ["Stencil.Shim.Service"] = Set(s_belowHosts),
-        ["Stencil.Cli"] = Set(s_belowHosts),
+        ["Stencil.Cli"] = Set([.. s_belowHosts, "Stencil.Factory.Daemon"]),
         ["Stencil.Shim"] = Set([.. s_belowHosts, "Stencil.Shim.Service", "Stencil.Cli"]),
         ["Stencil.Agent"] = Set("Stencil.Common", "Stencil.Interop", "Stencil.Ttrpc", "Stencil.Protocols", "Stencil.Oci"),
     };

@@ -17,6 +17,12 @@ public sealed class StencilConfigFile
     /// <summary>More [factory] lines, verbatim (e.g. "enable_template = false").</summary>
     public string? FactoryKeys { get; init; }
 
+    /// <summary>
+    /// [factory] daemon_socket; by default state_dir/factory.sock, so a test's shims never ask a
+    /// factory daemon the machine may run (the test starts its own there when it wants one).
+    /// </summary>
+    public string? DaemonSocket { get; init; }
+
     /// <summary>[runtime] state_dir.</summary>
     public required string StateDir { get; init; }
 
@@ -30,14 +36,12 @@ public sealed class StencilConfigFile
             var lines = new List<string>();
             if (UseGuestImage)
                 lines.AddRange(["[hypervisor]", $"kernel = \"{GuestImage.Kernel}\"", $"initrd = \"{GuestImage.Initrd}\""]);
-            if (TemplatePath is not null || FactoryKeys is not null)
-            {
-                lines.Add("[factory]");
-                if (TemplatePath is not null)
-                    lines.Add($"template_path = \"{TemplatePath}\"");
-                if (FactoryKeys is not null)
-                    lines.Add(FactoryKeys);
-            }
+            lines.Add("[factory]");
+            lines.Add($"daemon_socket = \"{DaemonSocket ?? StateDir.TrimEnd('/') + "/factory.sock"}\"");
+            if (TemplatePath is not null)
+                lines.Add($"template_path = \"{TemplatePath}\"");
+            if (FactoryKeys is not null)
+                lines.Add(FactoryKeys);
             lines.AddRange(["[runtime]", $"state_dir = \"{StateDir}\""]);
             if (ShimSocketDir is not null)
                 lines.Add($"shim_socket_dir = \"{ShimSocketDir}\"");

@@ -13,12 +13,16 @@ internal static class CloneFixUps
     /// <summary>What Kata sends to ReseedRandomDev.</summary>
     public const int RandomSeedBytes = 512;
 
-    /// <summary>512 bytes from the host's RNG mixed into the guest's, then the guest clock set from the host's.</summary>
+    /// <summary>
+    /// 512 bytes from the host's RNG mixed into the guest's, and the guest clock set from the host's:
+    /// both requests sent at once (independent; ttRPC multiplexes them), both done before this returns.
+    /// </summary>
     public static async Task ApplyAsync(AgentClient agent, CancellationToken cancellationToken)
     {
         var seed = new byte[RandomSeedBytes];
         RandomNumberGenerator.Fill(seed);
-        await agent.ReseedRandomDevAsync(seed, cancellationToken).ConfigureAwait(false);
-        await agent.SetGuestDateTimeAsync(DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(
+            agent.ReseedRandomDevAsync(seed, cancellationToken),
+            agent.SetGuestDateTimeAsync(DateTimeOffset.UtcNow, cancellationToken)).ConfigureAwait(false);
     }
 }

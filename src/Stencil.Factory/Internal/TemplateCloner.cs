@@ -69,6 +69,89 @@ internal sealed class TemplateCloner : IPooledCloneSource
         }
     }
 
+    /// <summary>
+    /// Gives a pooled clone to another process (the factory daemon's hand-over): the agent connection
+    /// and QMP are closed (each socket takes one client at a time), QEMU stays paused and alive, and
+    /// a marker in its folder says the folder is no longer this process's to clean. On failure the
+    /// clone is discarded.
+    /// </summary>
+    public async Task<HandedOverClone> DetachAsync(PooledClone clone, string receiver, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await clone.Agent.DisposeAsync().ConfigureAwait(false);
+            var pid = await clone.Vm.DetachAsync(cancellationToken).ConfigureAwait(false);
+            File.WriteAllText(Path.Combine(clone.Directory, HandedOverClone.MarkerName), receiver);
+            return new HandedOverClone(clone.Vm.Name, pid, clone.Directory, clone.SharedDirectory, clone.Template.Fingerprint);
+        }
+        catch
+        {
+            await clone.DiscardAsync(_log).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes over a clone another process handed over (<see cref="DetachAsync"/> there): the clone
+    /// must come from this configuration's current template; its QEMU is adopted, resumed and fixed
+    /// up (RNG reseeded, clock set) like any clone, and its folder is owned from now on. On failure
+    /// QEMU is killed and the folder removed.
+    /// </summary>
+    public async Task<FactoryVm> AttachAsync(HandedOverClone handed, VmRequest request, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        QemuVm? vm = null;
+        Template template;
+        // The agent connection is made while QMP is attached and before the VM resumes: the agent's
+        // socket is QEMU's and accepts a client while the guest is paused; the first check waits in
+        // the port's buffer and is answered as soon as the guest runs. Saves a round trip after resume.
+        using var abandonAgent = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var paths = VmInstancePaths.InDirectory(handed.Directory);
+        Task<AgentClient>? agent = null;
+        try
+        {
+            (template, _, _) = await _templates.EnsureAsync(explicitRequest: false, rebuild: false, cancellationToken).ConfigureAwait(false);
+            var instance = VmInstance.ForClone(paths, template.MemoryFile) with
+            {
+                Name = request.Name,
+                SharedDirectory = handed.SharedDirectory,
+            };
+            if (template.Fingerprint != handed.TemplateFingerprint)
+            {
+                throw StencilException.FailedPrecondition(
+                    $"{request.Name}: the handed-over clone {handed.Name} is of template {handed.TemplateFingerprint}, this configuration's is {template.Fingerprint}");
+            }
+            agent = AgentClient.WaitReadyAsync(paths.AgentSocket, _options.AgentTimeout, abandonAgent.Token);
+            vm = await QemuVm.AttachAsync(_options.Description, instance, handed.ProcessId, _options.Qemu, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await abandonAgent.CancelAsync().ConfigureAwait(false);
+            await DisposeQuietlyAsync(agent).ConfigureAwait(false);
+            // The clone is ours to clean now, whatever state it is in.
+            if (vm is not null)
+                await vm.DisposeAsync().ConfigureAwait(false);
+            else
+                PoolDirectory.KillClone(handed.Directory, handed.ProcessId, _log);
+            FactoryVm.RemoveOwnedDirectory(handed.Directory, handed.SharedDirectory, _log);
+            throw;
+        }
+        return await FinishCloneAsync(vm, template, null, request, VmOrigin.Pool, clock, handed.Directory, handed.SharedDirectory, handed.Directory,
+            cancellationToken, agent, abandonAgent).ConfigureAwait(false);
+    }
+
+    private static async Task DisposeQuietlyAsync(Task<AgentClient>? connecting)
+    {
+        if (connecting is null)
+            return;
+        try
+        {
+            await (await connecting.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or StencilException or IOException or System.Net.Sockets.SocketException)
+        {
+        }
+    }
+
     public Task<FactoryVm> HandOverAsync(PooledClone clone, VmRequest request, CancellationToken cancellationToken) =>
         FinishCloneAsync(clone.Vm, clone.Template, clone.Agent, request, VmOrigin.Pool, Stopwatch.StartNew(), clone.Directory, clone.SharedDirectory,
             clone.Directory, cancellationToken);
@@ -129,14 +212,32 @@ internal sealed class TemplateCloner : IPooledCloneSource
     /// size. A pooled clone comes with its agent connection already open.
     /// </summary>
     private async Task<FactoryVm> FinishCloneAsync(QemuVm vm, Template template, AgentClient? agent, VmRequest request, VmOrigin origin, Stopwatch clock,
-        string runDirectory, string? sharedDirectory, string? ownedDirectory, CancellationToken cancellationToken)
+        string runDirectory, string? sharedDirectory, string? ownedDirectory, CancellationToken cancellationToken,
+        Task<AgentClient>? agentConnecting = null, CancellationTokenSource? abandonAgent = null)
     {
         FactoryVm? result = null;
+        var steps = Stopwatch.StartNew();
         try
         {
+            var before = clock.Elapsed;
             await vm.ResumeAsync(cancellationToken).ConfigureAwait(false);
+            var resumed = steps.Elapsed;
+            if (agent is null && agentConnecting is not null)
+            {
+                // Fails at once (with QEMU's reason) if QEMU exits meanwhile.
+                if (await Task.WhenAny(agentConnecting, vm.Exited).ConfigureAwait(false) != agentConnecting)
+                {
+                    await vm.QueryStatusAsync(cancellationToken).ConfigureAwait(false);
+                    throw StencilException.Unavailable($"vm {vm.Name}: qemu exited before its agent answered");
+                }
+                agent = await agentConnecting.ConfigureAwait(false);
+                agentConnecting = null;
+            }
             agent ??= await GuestReadiness.WaitForAgentAsync(vm, _options.AgentTimeout, cancellationToken).ConfigureAwait(false);
+            var answered = steps.Elapsed;
             await CloneFixUps.ApplyAsync(agent, cancellationToken).ConfigureAwait(false);
+            _log.Debug($"{request.Name}: {FactoryVm.OriginText(origin)} {before.TotalMilliseconds:F1} ms before resume; resume {resumed.TotalMilliseconds:F1} ms, " +
+                $"agent answered +{(answered - resumed).TotalMilliseconds:F1} ms, reseed and clock +{(steps.Elapsed - answered).TotalMilliseconds:F1} ms");
             template.RecordServed();
             result = new FactoryVm(vm, agent, origin, clock.Elapsed, runDirectory, sharedDirectory, template.Fingerprint, null, ownedDirectory, _log);
             await GuestReadiness.GrowAsync(result, request, cancellationToken).ConfigureAwait(false);
@@ -144,6 +245,9 @@ internal sealed class TemplateCloner : IPooledCloneSource
         }
         catch
         {
+            if (abandonAgent is not null)
+                await abandonAgent.CancelAsync().ConfigureAwait(false);
+            await DisposeQuietlyAsync(agentConnecting).ConfigureAwait(false);
             if (result is not null)
             {
                 await result.DisposeAsync().ConfigureAwait(false);

@@ -58,6 +58,30 @@ internal sealed class VmPool : IVmPool
     public async Task<FactoryVm?> TryTakeAsync(VmRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        while (await TryTakeCloneAsync(null).ConfigureAwait(false) is { } clone)
+        {
+            try
+            {
+                var vm = await _source.HandOverAsync(clone, request, cancellationToken).ConfigureAwait(false);
+                _log.Info($"{request.Name}: handed clone {clone.Vm.Name} over from the pool in {vm.StartupTime.TotalMilliseconds:F0} ms");
+                return vm;
+            }
+            catch (StencilException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // HandOverAsync has disposed the clone; the next one may be fine.
+                _log.Warning($"pool: handing over clone {clone.Vm.Name} failed: {ex.Message}");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The oldest ready clone, still paused and (when <paramref name="fingerprint"/> is given) of that
+    /// template; the caller owns it. Clones found dead or stale on the way are discarded. Null when
+    /// none is ready: nobody waits for a clone to be made. Wakes the filler.
+    /// </summary>
+    internal async Task<PooledClone?> TryTakeCloneAsync(string? fingerprint)
+    {
         while (true)
         {
             PooledClone? clone;
@@ -73,18 +97,37 @@ internal sealed class VmPool : IVmPool
                 await clone.DiscardAsync(_log).ConfigureAwait(false);
                 continue;
             }
-            try
+            if (fingerprint is not null && clone.Template.Fingerprint != fingerprint)
             {
-                var vm = await _source.HandOverAsync(clone, request, cancellationToken).ConfigureAwait(false);
-                _log.Info($"{request.Name}: handed clone {clone.Vm.Name} over from the pool in {vm.StartupTime.TotalMilliseconds:F0} ms");
-                return vm;
+                _log.Info($"pool: clone {clone.Vm.Name} is of template {clone.Template.Fingerprint}, not the current {fingerprint}; discarding it");
+                await clone.DiscardAsync(_log).ConfigureAwait(false);
+                continue;
             }
-            catch (StencilException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                // HandOverAsync has disposed the clone; the next one may be fine.
-                _log.Warning($"pool: handing over clone {clone.Vm.Name} failed: {ex.Message}");
-            }
+            return clone;
         }
+    }
+
+    /// <summary>Discards every ready clone not of template <paramref name="fingerprint"/> (the template changed); the filler makes new ones.</summary>
+    internal async Task<int> DiscardStaleAsync(string fingerprint)
+    {
+        List<PooledClone> stale;
+        lock (_gate)
+        {
+            stale = [.. _ready.Where(c => c.Template.Fingerprint != fingerprint)];
+            if (stale.Count == 0)
+                return 0;
+            var keep = _ready.Where(c => c.Template.Fingerprint == fingerprint).ToList();
+            _ready.Clear();
+            foreach (var c in keep)
+                _ready.Enqueue(c);
+        }
+        foreach (var clone in stale)
+        {
+            _wake.Release();
+            await clone.DiscardAsync(_log).ConfigureAwait(false);
+        }
+        _log.Info($"pool: discarded {stale.Count} clone(s) of an older template; refilling from template {fingerprint}");
+        return stale.Count;
     }
 
     public async Task WaitForReadyAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -131,6 +174,36 @@ internal sealed class VmPool : IVmPool
         _wake.Dispose();
     }
 
+    /// <summary>A clone whose QEMU dies while it waits is taken out at once and replaced, not found dead at the next take.</summary>
+    private async Task DiscardIfItDiesAsync(PooledClone clone)
+    {
+        await clone.Vm.Exited.ConfigureAwait(false);
+        bool removed;
+        lock (_gate)
+        {
+            var before = _ready.Count;
+            var keep = _ready.Where(c => !ReferenceEquals(c, clone)).ToList();
+            removed = keep.Count != before;
+            if (removed)
+            {
+                _ready.Clear();
+                foreach (var c in keep)
+                    _ready.Enqueue(c);
+            }
+        }
+        if (!removed)
+            return;
+        _log.Warning($"pool: clone {clone.Vm.Name} died while it waited ({clone.Vm.ExitReason?.ToString() ?? "qemu exited"}); discarding it");
+        await clone.DiscardAsync(_log).ConfigureAwait(false);
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     private async Task FillAsync()
     {
         var backoff = TimeSpan.FromSeconds(1);
@@ -146,6 +219,7 @@ internal sealed class VmPool : IVmPool
                 }
                 var clone = await _source.MakeAsync(_directory, token).ConfigureAwait(false);
                 TaskCompletionSource changed;
+                _ = DiscardIfItDiesAsync(clone);
                 lock (_gate)
                 {
                     _ready.Enqueue(clone);

@@ -9,8 +9,17 @@ public sealed record FactoryConfig
     /// <summary>The tmpfs folder holding templates (guest memory and device state).</summary>
     public string TemplatePath { get; init; } = "/run/stencil/template";
 
-    /// <summary>VMs kept started and ready ahead of demand (Kata's vm_cache_number); 0: no pool.</summary>
-    public int PoolSize { get; init; }
+    /// <summary>
+    /// Paused clones the node's factory daemon (`stencil factory serve`) keeps ready (Kata's
+    /// vm_cache_number); 0: the daemon needs --pool-size. Shims never keep a pool of their own.
+    /// </summary>
+    public int PoolSize { get; init; } = 2;
+
+    /// <summary>
+    /// The factory daemon's gRPC socket (Kata's vm_cache_endpoint). A shim asks it for a clone first;
+    /// with no daemon there (absent, dead, stale socket) it clones the template itself.
+    /// </summary>
+    public string DaemonSocket { get; init; } = "/run/stencil/factory.sock";
 
     /// <summary>Seconds allowed for building a template (boot, agent ready, save).</summary>
     public int TemplateBuildTimeout { get; init; } = 300;

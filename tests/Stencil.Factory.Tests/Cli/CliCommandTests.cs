@@ -9,6 +9,8 @@ public sealed class CliCommandTests
     [InlineData("check", "Check", null, false)]
     [InlineData("factory init", "FactoryInit", null, false)]
     [InlineData("factory init --rebuild", "FactoryInit", null, true)]
+    [InlineData("factory serve", "FactoryServe", null, false)]
+    [InlineData("factory metrics", "FactoryMetrics", null, false)]
     [InlineData("--config /etc/x.toml factory status", "FactoryStatus", "/etc/x.toml", false)]
     [InlineData("factory destroy --config=/etc/y.toml", "FactoryDestroy", "/etc/y.toml", false)]
     [InlineData("-c rel.toml check", "Check", "rel.toml", false)]
@@ -16,10 +18,17 @@ public sealed class CliCommandTests
     public void Commands_parse(string line, string verb, string? config, bool rebuild) =>
         Assert.Equal(new CliCommand(Enum.Parse<CliVerb>(verb), config, rebuild), CliCommand.Parse(line.Split(' ')));
 
+    [Fact]
+    public void Factory_serve_takes_a_pool_size() =>
+        Assert.Equal(new CliCommand(CliVerb.FactoryServe, null, PoolSize: 3), CliCommand.Parse(["factory", "serve", "--pool-size", "3"]));
+
     [Theory]
     [InlineData("", "no command given")]
-    [InlineData("factory", "factory needs a subcommand: init, status or destroy")]
-    [InlineData("factory frob", "unknown factory subcommand \"frob\" (known: init, status, destroy)")]
+    [InlineData("factory", "factory needs a subcommand: init, status, destroy, serve or metrics")]
+    [InlineData("factory frob", "unknown factory subcommand \"frob\" (known: init, status, destroy, serve, metrics)")]
+    [InlineData("factory serve --pool-size 0", "--pool-size \"0\": must be a number from 1 to 1024")]
+    [InlineData("factory serve --pool-size", "--pool-size needs a number: --pool-size 2")]
+    [InlineData("factory metrics now", "unexpected argument \"now\" after factory metrics")]
     [InlineData("factory status now", "unexpected argument \"now\" after factory status")]
     [InlineData("check twice", "unexpected argument \"twice\" after check")]
     [InlineData("boot", "unknown command \"boot\" (known: check, factory)")]

@@ -40,7 +40,7 @@ public sealed class ConfigurationTests
             Assert.True(options.EnableTemplate);
             Assert.Equal("/run/stencil/template", options.TemplatePath);
             Assert.Equal("/run/stencil/pool", options.PoolDirectory);
-            Assert.Equal(0, options.PoolSize);
+            Assert.Equal(2, options.PoolSize);
             Assert.Equal(TimeSpan.FromSeconds(300), options.TemplateBuildTimeout);
             Assert.Equal(TimeSpan.FromSeconds(45), options.AgentTimeout);
             Assert.Equal((256L * 3 + 64) << 20, options.TemplateTmpfsBytes);
