@@ -32,12 +32,16 @@ internal sealed class ContainerCleanup(IMounter mounter)
     public void RemovePod(StatePaths paths, string ns, string podId)
     {
         // The VM first: its 9p server holds the shared folder's mounts open.
+        var qemuDirectory = OrphanedVm.QemuDirectory(paths.VmDir(ns, podId));
         Try(() =>
         {
             if (OrphanedVm.Stop(paths.VmDir(ns, podId), TimeSpan.FromSeconds(10)) is { } stopped)
                 _warnings.Add($"pod {podId}: {stopped}");
         });
         RemoveTree(paths.PodDir(ns, podId));
+        // A clone handed over by the factory daemon lives in a folder of its own (its 9p export and sockets).
+        if (qemuDirectory != paths.VmDir(ns, podId))
+            RemoveTree(qemuDirectory);
         RemoveTree(paths.VmDir(ns, podId));
         // The namespace's folder, once its last pod is gone (as the daemon does when it ends normally).
         SafeDirectory.RemoveIfEmpty(Path.GetDirectoryName(paths.PodDir(ns, podId))!);

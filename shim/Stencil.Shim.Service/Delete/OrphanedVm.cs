@@ -1,4 +1,5 @@
 using Stencil.Interop;
+using Stencil.Runtime.Vm;
 using Tmds.Linux;
 
 namespace Stencil.Shim.Delete;
@@ -11,11 +12,28 @@ namespace Stencil.Shim.Delete;
 /// </summary>
 internal static class OrphanedVm
 {
-    /// <summary>Kills the QEMU whose pidfile is <c>qemu.pid</c> in <paramref name="vmDirectory"/> if it still
-    /// runs, and waits (up to <paramref name="wait"/>) until it has exited. Returns what it did, or null.</summary>
+    /// <summary>
+    /// The folder of the pod's QEMU: the pod's VM folder, or, for a clone the factory daemon handed
+    /// over, the clone's own folder, which the shim wrote into the VM folder's <c>clone</c> file.
+    /// </summary>
+    public static string QemuDirectory(string vmDirectory)
+    {
+        try
+        {
+            var target = File.ReadAllText(Path.Combine(vmDirectory, FactoryPodVmProvider.CloneFileName)).Trim();
+            return target.StartsWith('/') ? target : vmDirectory;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return vmDirectory;
+        }
+    }
+
+    /// <summary>Kills the QEMU whose pidfile is <c>qemu.pid</c> in the pod's QEMU folder (<see cref="QemuDirectory"/>) if
+    /// it still runs, and waits (up to <paramref name="wait"/>) until it has exited. Returns what it did, or null.</summary>
     public static string? Stop(string vmDirectory, TimeSpan wait)
     {
-        var pidFile = Path.Combine(vmDirectory, "qemu.pid");
+        var pidFile = Path.Combine(QemuDirectory(vmDirectory), "qemu.pid");
         string text;
         try
         {

@@ -15,6 +15,12 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
     /// <summary>The daemon answers from memory at once; more than this means it is stuck, and cloning here is faster.</summary>
     private static readonly TimeSpan s_daemonTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// In the pod's run folder: the folder of a clone taken from the factory daemon (its pid file,
+    /// sockets and 9p export live there), so `delete` finds its QEMU if the shim dies.
+    /// </summary>
+    public const string CloneFileName = "clone";
+
     private readonly bool _ownsFactory;
     private readonly string? _daemonSocket;
     private readonly ILog _log;
@@ -79,6 +85,8 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
         }
         try
         {
+            // Written first: from here on the clone is this pod's, also for `delete` if the shim dies.
+            await File.WriteAllTextAsync(Path.Combine(request.RunDirectory, CloneFileName), handed.Directory + "\n", cancellationToken).ConfigureAwait(false);
             var vm = await Factory.AttachHandedOverAsync(handed, request, clock, cancellationToken).ConfigureAwait(false);
             _log.Info($"{request.Name}: took clone {handed.Name} (qemu pid {handed.ProcessId}) from the factory daemon: hand-over {vm.StartupTime.TotalMilliseconds:F1} ms " +
                 $"(daemon answered after {answered.TotalMilliseconds:F1} ms; then attached, resumed, RNG reseeded, clock set)");
@@ -86,6 +94,7 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
         }
         catch (StencilException ex) when (ex.Kind != ErrorKind.Cancelled && !cancellationToken.IsCancellationRequested)
         {
+            File.Delete(Path.Combine(request.RunDirectory, CloneFileName));
             _log.Warning($"{request.Name}: the factory daemon's clone {handed.Name} could not be taken over ({ex.Message}); cloning the template here");
             return null;
         }
