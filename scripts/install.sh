@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make install`: the shim and the stencil tool to /usr/local/bin, the guest image to /usr/share/stencil,
-# the default configuration to /etc/stencil (kept if present), then the containerd snippet to add.
+# the default configuration to /etc/stencil (kept if present), the factory daemon's systemd unit
+# (enabled and started when systemd runs), then the containerd snippet to add.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${PREFIX:-/usr/local}
@@ -13,7 +14,18 @@ if [ -e /etc/stencil/configuration.toml ]; then
 else
   install -D -m 0644 "$repo/config/configuration.toml" /etc/stencil/configuration.toml
 fi
+install -D -m 0644 "$repo/README.md" /usr/share/doc/stencil/README.md
+# The node's factory daemon (paused clones for shims), as a systemd unit when systemd runs.
+mkdir -p /etc/systemd/system
+sed "s|/usr/local/bin/stencil|$prefix/bin/stencil|" "$repo/config/systemd/stencil-factory.service" > /etc/systemd/system/stencil-factory.service
 echo "install: containerd-shim-stencil-v2 and stencil in $prefix/bin, guest image in /usr/share/stencil"
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl enable --now stencil-factory.service
+  echo "install: stencil-factory.service enabled and started (the factory daemon: stencil factory metrics)"
+else
+  echo "install: systemd is not running here; start the factory daemon yourself: $prefix/bin/stencil factory serve"
+fi
 echo
 # containerd 2.x reads config version 3 natively (it migrates a version 2 file too).
 snippet=stencil-runtime.toml

@@ -100,6 +100,7 @@ public sealed class FactoryDaemon : IAsyncDisposable
                 OwnerOnly(m);
             await daemon.CheckFingerprintAsync(cancellationToken).ConfigureAwait(false);
             factory.StartPool();
+            await WarmUpAsync(options.SocketPath, log).ConfigureAwait(false);
             daemon._watcher = daemon.WatchFingerprintAsync();
             log.Info($"factory daemon serving on {options.SocketPath}" +
                 $"{(options.MetricsSocketPath is null ? "" : $", metrics on {options.MetricsSocketPath}")}; pool of {factory.Options.PoolSize}, template {state.CurrentFingerprint}");
@@ -109,6 +110,24 @@ public sealed class FactoryDaemon : IAsyncDisposable
         {
             await daemon.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// One Status call to ourselves: the first request through Kestrel, HTTP/2 and gRPC's routing
+    /// initialises them (tens of ms), which would otherwise land on the first shim's hand-over.
+    /// </summary>
+    private static async Task WarmUpAsync(string socketPath, ILog log)
+    {
+        try
+        {
+            using var channel = Containerd.UnixSocketChannel.Create(socketPath);
+            await new Protocols.Factory.Factory.FactoryClient(channel).StatusAsync(new Protocols.Factory.StatusRequest(),
+                deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync.ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            log.Warning($"warming up the factory daemon's gRPC service: {ex.Status.Detail}");
         }
     }
 

@@ -49,8 +49,21 @@ public sealed class CriBenchmark : IBenchmark
         var pods = new List<CriPod>();
         try
         {
-            await StartSectionAsync(fixture, pods, output, token);
-            await ConcurrentSectionAsync(fixture, pods, output, token);
+            await StartSectionAsync(fixture, pods, output, null, token);
+            await ConcurrentSectionAsync(fixture, pods, output, null, token);
+            // The same two with the node's factory daemon (its socket is the one the fixture's configuration names).
+            await using (var daemon = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, token))
+            {
+                output.WriteLine();
+                output.WriteLine("with the factory daemon (`stencil factory serve`, pool of 1; the bench waits, untimed, for a ready clone before each stencil pod):");
+                await StartSectionAsync(fixture, pods, output, daemon, token);
+            }
+            await using (var daemon = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, ConcurrentPods, token))
+            {
+                output.WriteLine();
+                output.WriteLine($"with the factory daemon holding {ConcurrentPods} ready clones:");
+                await ConcurrentSectionAsync(fixture, pods, output, daemon, token);
+            }
             await MemorySectionAsync(fixture, pods, output, token);
         }
         finally
@@ -66,14 +79,18 @@ public sealed class CriBenchmark : IBenchmark
         }
     }
 
-    private static async Task StartSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, CancellationToken token)
+    private static async Task StartSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, FactoryDaemonProcess? daemon,
+        CancellationToken token)
     {
         string[] handlers = ["runc", StencilCriFixture.Handler];
+        var tag = daemon is null ? "" : "pool-";
         output.WriteLine();
         var warm = Stopwatch.StartNew();
         foreach (var handler in handlers)
         {
-            var s = await CriBenchPod.StartAsync(fixture, $"warm-{handler}", handler, pods, token);
+            if (daemon is not null && handler != "runc")
+                await daemon.WaitForReadyAsync(1, token);
+            var s = await CriBenchPod.StartAsync(fixture, $"warm-{tag}{handler}", handler, pods, token);
             await CriBenchPod.RemoveAllAsync(pods, token);
             output.WriteLine($"warm-up pod {handler}: {S(s)} s to first exec (not counted; the stencil one builds the template)");
         }
@@ -85,26 +102,34 @@ public sealed class CriBenchmark : IBenchmark
             for (var i = 0; i < handlers.Length; i++)
             {
                 var handler = handlers[(i + round) % handlers.Length];
-                samples[handler].Add(await CriBenchPod.StartAsync(fixture, $"start-{handler}-{round}", handler, pods, token));
+                if (daemon is not null && handler != "runc")
+                    await daemon.WaitForReadyAsync(1, token);
+                samples[handler].Add(await CriBenchPod.StartAsync(fixture, $"start-{tag}{handler}-{round}", handler, pods, token));
                 await CriBenchPod.RemoveAllAsync(pods, token);
             }
         }
         output.WriteLine();
-        output.WriteLine($"1. RunPodSandbox + CreateContainer + StartContainer until ExecSync `true` answers: {Rounds} pods of each, interleaved, one at a time");
+        output.WriteLine($"1{(daemon is null ? "" : "b")}. RunPodSandbox + CreateContainer + StartContainer until ExecSync `true` answers: {Rounds} pods of each, interleaved, one at a time" +
+            (daemon is null ? " (no factory daemon: template clones)" : " (stencil VMs from the factory daemon's pool)"));
         output.WriteLine($"   {"handler",-10} {"median",7} {"min",6} {"max",6}  samples (s)");
         foreach (var handler in handlers)
         {
             var v = samples[handler];
             output.WriteLine($"   {handler,-10} {S(Median(v)),7} {S(v.Min()),6} {S(v.Max()),6}  {string.Join(' ', v.Select(S))}");
         }
-        output.WriteLine($"   stencil/runc median ratio: {X(Median(samples[StencilCriFixture.Handler]) / Median(samples["runc"]))}");
+        var ratio = Median(samples[StencilCriFixture.Handler]) / Median(samples["runc"]);
+        output.WriteLine($"   stencil/runc median ratio: {X(ratio)}" + (daemon is null ? "" : $"; target <= 4x runc {(ratio <= 4 ? "PASS" : "FAIL")}"));
     }
 
-    private static async Task ConcurrentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, CancellationToken token)
+    private static async Task ConcurrentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, FactoryDaemonProcess? daemon,
+        CancellationToken token)
     {
+        if (daemon is not null)
+            await daemon.WaitForReadyAsync(ConcurrentPods, token);
+        var tag = daemon is null ? "" : "pool-";
         var clock = Stopwatch.StartNew();
         var each = await Task.WhenAll(Enumerable.Range(0, ConcurrentPods)
-            .Select(i => CriBenchPod.StartAsync(fixture, $"many-{i}", StencilCriFixture.Handler, pods, token)));
+            .Select(i => CriBenchPod.StartAsync(fixture, $"many-{tag}{i}", StencilCriFixture.Handler, pods, token)));
         var allUp = clock.Elapsed.TotalSeconds;
         foreach (var pod in pods)
         {
@@ -115,8 +140,10 @@ public sealed class CriBenchmark : IBenchmark
         var qemu = fixture.QemuProcesses().Count;
         var teardown = await CriBenchPod.RemoveAllAsync(pods, token);
         output.WriteLine();
-        output.WriteLine($"2. {ConcurrentPods} stencil pods started at once (RunPodSandbox..ExecSync each, all in parallel)");
-        output.WriteLine($"   all Running and answering ExecSync after {S(allUp)} s ({qemu} QEMU processes); per pod median {S(Median(each))} s, min {S(each.Min())}, max {S(each.Max())}");
+        output.WriteLine($"2{(daemon is null ? "" : "b")}. {ConcurrentPods} stencil pods started at once (RunPodSandbox..ExecSync each, all in parallel)" +
+            (daemon is null ? " (no factory daemon)" : $" (VMs from the factory daemon's {ConcurrentPods} ready clones)"));
+        output.WriteLine($"   all Running and answering ExecSync after {S(allUp)} s ({qemu} QEMU processes); per pod median {S(Median(each))} s, min {S(each.Min())}, max {S(each.Max())}" +
+            (daemon is null ? "" : $"; target <= 8 s {(allUp <= 8 ? "PASS" : "FAIL")}"));
         output.WriteLine($"   teardown of all {ConcurrentPods} at once (StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox): {S(teardown)} s");
     }
 

@@ -17,7 +17,7 @@ namespace Stencil.Bench;
 /// cold-booted pod. Medians throughout; targets are reported as PASS/FAIL but never fail the run.
 /// Ignores --duration and --warmup: the work is a fixed number of runs.
 /// </summary>
-public sealed class ShimBenchmark : IBenchmark
+public sealed partial class ShimBenchmark : IBenchmark
 {
     private const int Rounds = 7;
     private const int StartRuns = 10;
@@ -25,6 +25,9 @@ public sealed class ShimBenchmark : IBenchmark
     private const int Pods = 8;
     private const double TemplateTargetSeconds = 1.5;
     private const double SpeedupTarget = 3.0;
+    private const double PoolVsRuncTarget = 4.0;
+    private const double TemplateVsRuncTarget = 6.0;
+    private const double HandOverTargetMs = 50;
     private const double ShimRssTargetMiB = 30;
     private static readonly TimeSpan s_settle = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan s_leftoverGrace = TimeSpan.FromSeconds(15);
@@ -51,11 +54,12 @@ public sealed class ShimBenchmark : IBenchmark
 
         await using var environment = await BenchEnvironment.StartAsync(token);
         VmFactory? factory = null;
+        FactoryDaemonProcess? daemon = null;
         try
         {
             var cold = environment.WriteConfig("cold", "enable_template = false");
             var template = environment.WriteConfig("template", "enable_template = true");
-            var pool = environment.WriteConfig("pool", $"enable_template = true\npool_size = {PoolSize}");
+            var pool = environment.WriteConfig("pool", $"enable_template = true\npool_size = {PoolSize}", useFactoryDaemon: true);
             output.WriteLine($"  configuration files: {cold}, {template}, {pool} (given with ctr run --runtime-config-path)");
             output.WriteLine();
 
@@ -64,15 +68,19 @@ public sealed class ShimBenchmark : IBenchmark
             {
                 new CtrVariant("runc", $"runc ({CtrVariant.RuncRuntime})", null, null),
                 new CtrVariant("cold", "stencil cold boot (enable_template=false)", cold, "cold boot"),
-                new CtrVariant("tpl", "stencil template clone", template, "template"),
-                new CtrVariant("pool", $"stencil pool (pool_size={PoolSize})", pool, "pool"),
+                new CtrVariant("tpl", "stencil template clone (no factory daemon)", template, "template"),
+                new CtrVariant("pool", $"stencil factory daemon's pool (pool_size={PoolSize})", pool, "pool"),
             };
-            await CtrRunSectionAsync(environment, variants, output, token);
+            daemon = await FactoryDaemonProcess.StartAsync(pool, PoolSize, token);
+            output.WriteLine($"  factory daemon: `stencil factory serve` with {pool}, pool of {PoolSize}; before each pool run the bench waits (untimed) until a clone is ready");
+            await CtrRunSectionAsync(environment, variants, output, daemon, token);
             await ShimStartSectionAsync(environment, template, output, token);
             await MemorySectionAsync(environment, template, cold, output, token);
         }
         finally
         {
+            if (daemon is not null)
+                await daemon.DisposeAsync();
             var report = await environment.CleanUpAsync();
             if (factory is not null)
                 await factory.DisposeAsync();
@@ -100,12 +108,17 @@ public sealed class ShimBenchmark : IBenchmark
         return factory;
     }
 
-    private static async Task CtrRunSectionAsync(BenchEnvironment environment, CtrVariant[] variants, TextWriter output, CancellationToken token)
+    private static async Task CtrRunSectionAsync(BenchEnvironment environment, CtrVariant[] variants, TextWriter output, FactoryDaemonProcess daemon,
+        CancellationToken token)
     {
         var samples = variants.ToDictionary(v => v, _ => new List<(string Id, double Seconds, DateTime StartedUtc)>());
         // One warm-up run of each (page cache, containerd's first runc start), not counted.
         foreach (var variant in variants)
+        {
+            if (variant.ExpectedOrigin == "pool")
+                await daemon.WaitForReadyAsync(PoolSize, token);
             await CtrRunAsync(environment, variant, $"{variant.Key}-warm", token);
+        }
         for (var round = 0; round < Rounds; round++)
         {
             // Interleaved, and the order rotated every round, so drift in the machine's load hits every variant alike.
@@ -113,6 +126,8 @@ public sealed class ShimBenchmark : IBenchmark
             {
                 var variant = variants[(i + round) % variants.Length];
                 var id = $"{variant.Key}-{round}";
+                if (variant.ExpectedOrigin == "pool")
+                    await daemon.WaitForReadyAsync(PoolSize, token);
                 var (seconds, started) = await CtrRunAsync(environment, variant, id, token);
                 samples[variant].Add((id, seconds, started));
             }
@@ -146,6 +161,15 @@ public sealed class ShimBenchmark : IBenchmark
             output.WriteLine($"   {variant.Label,-42} {S(medians[variant]),6}s {S(values.Min()),6} {S(values.Max()),6} {X(medians[variant] / runc),8} {X(coldMedian / medians[variant]),9}  {origins}");
         }
         var tplMedian = medians[variants[2]];
+        var poolMedian = medians[variants[3]];
+        output.WriteLine($"   target: `ctr run` through the factory daemon's pool <= {PoolVsRuncTarget:0}x runc: {X(poolMedian / runc)} {Verdict(poolMedian / runc <= PoolVsRuncTarget)}");
+        output.WriteLine($"   target: template clone without the daemon <= {TemplateVsRuncTarget:0}x runc: {X(tplMedian / runc)} {Verdict(tplMedian / runc <= TemplateVsRuncTarget)}");
+        var handOvers = HandOverMilliseconds(log);
+        if (handOvers.Count > 0)
+        {
+            output.WriteLine($"   pool hand-over in the shim (request to the daemon -> clone attached, resumed, RNG reseeded, clock set), {handOvers.Count} runs: " +
+                $"median {Median(handOvers):F1} ms, min {handOvers.Min():F1}, max {handOvers.Max():F1}; target <= {HandOverTargetMs:0} ms {Verdict(Median(handOvers) <= HandOverTargetMs)}");
+        }
         output.WriteLine($"   target: template clone median <= {TemplateTargetSeconds:0.0} s: {S(tplMedian)} s {Verdict(tplMedian <= TemplateTargetSeconds)}");
         output.WriteLine($"   target: template clone >= {SpeedupTarget:0}x faster than cold boot: {X(coldMedian / tplMedian)} {Verdict(coldMedian / tplMedian >= SpeedupTarget)}");
         foreach (var variant in variants.Where(v => v.IsStencil && v.ExpectedOrigin != "pool"))
@@ -182,6 +206,14 @@ public sealed class ShimBenchmark : IBenchmark
             })));
         }
     }
+
+    /// <summary>The shims' "took clone ... from the factory daemon: hand-over N ms" lines.</summary>
+    private static List<double> HandOverMilliseconds(IReadOnlyList<string> log) =>
+        [.. log.Select(l => HandOverRegex().Match(l)).Where(m => m.Success)
+            .Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"from the factory daemon: hand-over (\d+(?:\.\d+)?) ms")]
+    private static partial System.Text.RegularExpressions.Regex HandOverRegex();
 
     private static double? Between(DateTime? from, DateTime? to) => from is { } f && to is { } t ? (t - f).TotalSeconds : null;
 

@@ -39,6 +39,11 @@ BIN_DIR=${BIN_DIR:-/usr/local/bin}
 CONTAINERD_CONFIG=${CONTAINERD_CONFIG:-/etc/containerd/config.toml}
 QEMU_PATH=${QEMU_PATH:-/usr/bin/qemu-system-x86_64}
 TEMPLATE_DIR=${TEMPLATE_DIR:-/run/stencil/template}
+# The node's factory daemon (paused clones for shims): installed as a systemd unit and started with
+# these commands; FACTORY_START=none leaves it to the node's own init system.
+FACTORY_UNIT=${FACTORY_UNIT:-/etc/systemd/system/stencil-factory.service}
+FACTORY_START=${FACTORY_START:-systemctl daemon-reload && systemctl enable stencil-factory.service && systemctl restart stencil-factory.service}
+FACTORY_STOP=${FACTORY_STOP:-systemctl disable --now stencil-factory.service}
 
 SHIM=containerd-shim-stencil-v2
 BEGIN_MARK="# BEGIN stencil-deploy: managed block, removed by \`stencil-deploy.sh cleanup\`; do not edit"
@@ -182,6 +187,7 @@ install() {
   rm -f "$generated"
   mkdir -p "$(host "$BIN_DIR")"
   ln -sfn "$INSTALL_DIR/bin/$SHIM" "$(host "$BIN_DIR/$SHIM")"
+  install_factory_daemon
 
   mkdir -p "$(dirname "$config")"
   local table new fresh_version=2
@@ -217,6 +223,32 @@ install() {
   log "installed"
 }
 
+# The factory daemon: the stencil tool and its unit, pointed at the installed configuration.
+install_factory_daemon() {
+  if [ ! -f "$PAYLOAD_DIR/bin/stencil" ] || [ ! -f "$PAYLOAD_DIR/etc/stencil-factory.service" ]; then
+    log "note: the image has no bin/stencil or etc/stencil-factory.service; no factory daemon (shims clone the template themselves)"
+    return 0
+  fi
+  local unit changed=""
+  unit=$(mktemp)
+  sed -e "s|^ExecStart=.*|ExecStart=$INSTALL_DIR/bin/stencil --config $INSTALL_DIR/etc/configuration.toml factory serve|" \
+    "$PAYLOAD_DIR/etc/stencil-factory.service" > "$unit"
+  cmp -s "$PAYLOAD_DIR/bin/stencil" "$(host "$INSTALL_DIR/bin/stencil")" || changed=1
+  cmp -s "$unit" "$(host "$FACTORY_UNIT")" || changed=1
+  install_file "$PAYLOAD_DIR/bin/stencil" "$(host "$INSTALL_DIR/bin/stencil")" 0755
+  install_file "$unit" "$(host "$FACTORY_UNIT")" 0644
+  rm -f "$unit"
+  # (Re)started only when it changed: a restart is safe (clones already handed over keep running), but not needed.
+  if [ -z "$changed" ]; then
+    log "factory daemon unchanged in $FACTORY_UNIT; not restarted"
+  elif [ "$FACTORY_START" = none ]; then
+    log "factory daemon unit in $FACTORY_UNIT; not started (FACTORY_START=none)"
+  else
+    log "starting the factory daemon: $FACTORY_START"
+    host_exec sh -c "$FACTORY_START" || die "starting the factory daemon failed (command: $FACTORY_START); set FACTORY_START for this node's init system"
+  fi
+}
+
 cleanup() {
   local config
   config=$(host "$CONTAINERD_CONFIG")
@@ -232,6 +264,12 @@ cleanup() {
     fi
     log "removed the stencil runtime from $CONTAINERD_CONFIG"
     restart_containerd
+  fi
+  if [ -f "$(host "$FACTORY_UNIT")" ]; then
+    if [ "$FACTORY_STOP" != none ]; then
+      host_exec sh -c "$FACTORY_STOP" || log "note: stopping the factory daemon failed (command: $FACTORY_STOP)"
+    fi
+    rm -f "$(host "$FACTORY_UNIT")"
   fi
   if [ "$(readlink "$(host "$BIN_DIR/$SHIM")" 2>/dev/null)" = "$INSTALL_DIR/bin/$SHIM" ]; then
     rm -f "$(host "$BIN_DIR/$SHIM")"

@@ -55,6 +55,10 @@ internal sealed class TemplateCloner : IPooledCloneSource
             vm = await StartCloneAsync(template, "pool-" + id, VmInstancePaths.InDirectory(directory), shared, cancellationToken).ConfigureAwait(false);
             await vm.ResumeAsync(cancellationToken).ConfigureAwait(false);
             agent = await GuestReadiness.WaitForAgentAsync(vm, _options.AgentTimeout, cancellationToken).ConfigureAwait(false);
+            // The fix-ups once ahead of time: QEMU translates the guest code they run (TCG) and the
+            // guest faults in the pages they touch now, not at the hand-over. They are applied again,
+            // with fresh bytes and the time of that moment, when the clone is handed over.
+            await CloneFixUps.ApplyAsync(agent, cancellationToken).ConfigureAwait(false);
             await vm.PauseAsync(cancellationToken).ConfigureAwait(false);
             return new PooledClone(vm, template, agent, directory, shared);
         }
@@ -92,8 +96,9 @@ internal sealed class TemplateCloner : IPooledCloneSource
     }
 
     /// <summary>
-    /// Takes over a clone another process handed over (<see cref="DetachAsync"/> there): the clone
-    /// must come from this configuration's current template; its QEMU is adopted, resumed and fixed
+    /// Takes over a clone another process handed over (<see cref="DetachAsync"/> there): the caller
+    /// has checked it is of this configuration's current template (it asked for that fingerprint);
+    /// its folder must still be in this configuration's template path. Its QEMU is adopted, resumed and fixed
     /// up (RNG reseeded, clock set) like any clone, and its folder is owned from now on. On failure
     /// QEMU is killed and the folder removed.
     /// </summary>
@@ -109,17 +114,15 @@ internal sealed class TemplateCloner : IPooledCloneSource
         Task<AgentClient>? agent = null;
         try
         {
-            (template, _, _) = await _templates.EnsureAsync(explicitRequest: false, rebuild: false, cancellationToken).ConfigureAwait(false);
+            // The asker sent its fingerprint with the request and checked the reply names it: no second
+            // fingerprint computation here, only the template's folder, which must still be there.
+            template = _templates.Store.TryOpen(handed.TemplateFingerprint)
+                ?? throw StencilException.NotFound($"{request.Name}: template {handed.TemplateFingerprint} of the handed-over clone {handed.Name} is not in {_templates.Store.Root}");
             var instance = VmInstance.ForClone(paths, template.MemoryFile) with
             {
                 Name = request.Name,
                 SharedDirectory = handed.SharedDirectory,
             };
-            if (template.Fingerprint != handed.TemplateFingerprint)
-            {
-                throw StencilException.FailedPrecondition(
-                    $"{request.Name}: the handed-over clone {handed.Name} is of template {handed.TemplateFingerprint}, this configuration's is {template.Fingerprint}");
-            }
             agent = AgentClient.WaitReadyAsync(paths.AgentSocket, _options.AgentTimeout, abandonAgent.Token);
             vm = await QemuVm.AttachAsync(_options.Description, instance, handed.ProcessId, _options.Qemu, cancellationToken).ConfigureAwait(false);
         }

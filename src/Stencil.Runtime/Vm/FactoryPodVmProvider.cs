@@ -76,6 +76,7 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
             _log.Info($"{request.Name}: not asking the factory daemon: {ex.Message}");
             return null;
         }
+        var fingerprinted = clock.Elapsed;
         var answer = await FactoryDaemonClient.TakeCloneAsync(_daemonSocket, fingerprint, request.Name, s_daemonTimeout, cancellationToken).ConfigureAwait(false);
         var answered = clock.Elapsed;
         if (answer.Handed is not { } handed)
@@ -89,7 +90,7 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
             await File.WriteAllTextAsync(Path.Combine(request.RunDirectory, CloneFileName), handed.Directory + "\n", cancellationToken).ConfigureAwait(false);
             var vm = await Factory.AttachHandedOverAsync(handed, request, clock, cancellationToken).ConfigureAwait(false);
             _log.Info($"{request.Name}: took clone {handed.Name} (qemu pid {handed.ProcessId}) from the factory daemon: hand-over {vm.StartupTime.TotalMilliseconds:F1} ms " +
-                $"(daemon answered after {answered.TotalMilliseconds:F1} ms; then attached, resumed, RNG reseeded, clock set)");
+                $"(fingerprint {fingerprinted.TotalMilliseconds:F1} ms, daemon answered after {answered.TotalMilliseconds:F1} ms; then attached, resumed, RNG reseeded, clock set)");
             return vm;
         }
         catch (StencilException ex) when (ex.Kind != ErrorKind.Cancelled && !cancellationToken.IsCancellationRequested)

@@ -69,11 +69,26 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes DIR/NAME.toml: guest image from build/guest, this run's state, sockets and template folder, plus <paramref name="factoryKeys"/> under [factory].</summary>
-    public string WriteConfig(string name, string factoryKeys)
+    /// <summary>The factory daemon's socket in this run (only the pool variant's configuration names it).</summary>
+    public string FactorySocket => Path.Combine(StateDir, "factory.sock");
+
+    /// <summary>
+    /// Writes DIR/NAME.toml: guest image from build/guest, this run's state, sockets and template folder, plus
+    /// <paramref name="factoryKeys"/> under [factory]. Its shims ask the factory daemon only when
+    /// <paramref name="useFactoryDaemon"/>; otherwise daemon_socket names a socket nobody serves.
+    /// </summary>
+    public string WriteConfig(string name, string factoryKeys, bool useFactoryDaemon = false)
     {
         var path = Path.Combine(Dir, name + ".toml");
-        new StencilConfigFile { UseGuestImage = true, TemplatePath = TemplateDir, FactoryKeys = factoryKeys, StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(path);
+        new StencilConfigFile
+        {
+            UseGuestImage = true,
+            TemplatePath = TemplateDir,
+            FactoryKeys = factoryKeys,
+            StateDir = StateDir,
+            ShimSocketDir = SocketDir,
+            DaemonSocket = useFactoryDaemon ? FactorySocket : Path.Combine(StateDir, "no-factory.sock"),
+        }.WriteTo(path);
         return path;
     }
 
@@ -99,11 +114,20 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>Processes whose command line names this run's folder: shim daemons, QEMU.</summary>
+    /// <summary>Shim daemons and QEMUs of this run; not the factory daemon's ready clones (folders of its pool without a hand-over marker).</summary>
     public IReadOnlyList<(int Pid, string[] Args)> ProcessesOfThisRun() =>
         ProcessMemory.All()
             .Where(p => p.Pid != Environment.ProcessId && p.Args.Any(a => a.Contains(Dir + "/", StringComparison.Ordinal))
-                && Path.GetFileName(p.Args[0]) is "containerd-shim-stencil-v2" or "qemu-system-x86_64")
+                && Path.GetFileName(p.Args[0]) is "containerd-shim-stencil-v2" or "qemu-system-x86_64"
+                && !IsReadyFactoryClone(p.Args))
             .ToList();
+
+    private bool IsReadyFactoryClone(string[] args)
+    {
+        var pool = Path.Combine(StateDir, "factory-pool") + "/";
+        var pidFile = args.FirstOrDefault(a => a.StartsWith(pool, StringComparison.Ordinal) && a.EndsWith("/qemu.pid", StringComparison.Ordinal));
+        return pidFile is not null && !File.Exists(Path.Combine(Path.GetDirectoryName(pidFile)!, "handed-over"));
+    }
 
     /// <summary>Waits until no shim daemon or QEMU of this run is alive (they exit a little after ctr returns); returns those still alive after <paramref name="timeout"/>.</summary>
     public async Task<IReadOnlyList<(int Pid, string[] Args)>> WaitForNoProcessesAsync(TimeSpan timeout)

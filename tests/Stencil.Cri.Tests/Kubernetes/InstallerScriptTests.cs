@@ -15,8 +15,9 @@ public sealed class InstallerScriptTests : IDisposable
     public InstallerScriptTests()
     {
         Prerequisite.Executable("bash", "apt-get install bash");
-        foreach (var (file, content) in new[] { ("bin/containerd-shim-stencil-v2", "#!/bin/sh\n"), ("share/vmlinux", "kernel"), ("share/initrd", "initrd") })
+        foreach (var (file, content) in new[] { ("bin/containerd-shim-stencil-v2", "#!/bin/sh\n"), ("bin/stencil", "#!/bin/sh\n"), ("share/vmlinux", "kernel"), ("share/initrd", "initrd") })
             Write(Path.Combine(Payload, file), content);
+        Write(Path.Combine(Payload, "etc", "stencil-factory.service"), File.ReadAllText(Path.Combine(RepoPaths.Root, "config", "systemd", "stencil-factory.service")));
         File.Copy(Path.Combine(RepoPaths.Root, "config", "configuration.toml"), Path.Combine(Directory.CreateDirectory(Path.Combine(Payload, "etc")).FullName, "configuration.toml"));
         Write(Host("/usr/bin/qemu-system-x86_64"), "");
         Write(Host("/usr/sbin/nft"), "");
@@ -56,6 +57,11 @@ public sealed class InstallerScriptTests : IDisposable
         Assert.Contains("\npath = \"/usr/bin/qemu-system-x86_64\"\n", configuration);
         Assert.Contains("template_path = \"/run/stencil/template\"", configuration); // other sections untouched
         Assert.True(File.Exists(Host("/opt/stencil/.installed")));
+        // The factory daemon: the tool, its unit pointed at the installed configuration, started.
+        Assert.True(File.Exists(Host("/opt/stencil/bin/stencil")));
+        Assert.Contains("\nExecStart=/opt/stencil/bin/stencil --config /opt/stencil/etc/configuration.toml factory serve\n", File.ReadAllText(Host("/etc/systemd/system/stencil-factory.service")));
+        Assert.Contains("\nKillMode=process\n", File.ReadAllText(Host("/etc/systemd/system/stencil-factory.service")));
+        Assert.Contains("systemctl enable stencil-factory.service && systemctl restart stencil-factory.service", first.Stdout);
 
         // Again: nothing changes, containerd is not restarted.
         var second = await RunAsync("install");
@@ -67,6 +73,7 @@ public sealed class InstallerScriptTests : IDisposable
         Assert.Contains("removed the stencil runtime", cleanup.Stdout);
         Assert.Equal(original, File.ReadAllText(ConfigPath));
         Assert.False(Directory.Exists(Host("/opt/stencil")));
+        Assert.False(File.Exists(Host("/etc/systemd/system/stencil-factory.service")));
         Assert.False(File.Exists(Host("/usr/local/bin/containerd-shim-stencil-v2")));
         Assert.False(File.Exists(ConfigPath + ".stencil-backup"));
 
