@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Stencil.Oci;
 using Stencil.Runtime.Vm;
 
@@ -15,9 +16,17 @@ public sealed partial class PodRuntime
         var vm = _sandbox.RequireVm();
         if (process.ExecId.Length == 0)
         {
+            var began = Stopwatch.GetTimestamp();
             await vm.Agent.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var startMs = Stopwatch.GetElapsedTime(began).TotalMilliseconds;
             process.Lifecycle.Started(process.Pid);
             Publish(new TaskStarted(DateTimeOffset.UtcNow, id, process.Pid));
+            _log.Debug($"container {id} start: guest start {startMs:F0} ms");
+            if (container.PendingStart is { } pending)
+            {
+                container.PendingStart = null;
+                RecordStart(pending, startMs);
+            }
         }
         else
         {

@@ -49,7 +49,8 @@ internal sealed class PodSandbox : IAsyncDisposable
     public IPodVm RequireVm() => Lifecycle.RequireVm();
 
     /// <summary>The pod's VM, started for the first container (see the remarks).</summary>
-    public async Task<IPodVm> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
+    /// <returns>The VM, and whether this call started it (the container is the pod's first).</returns>
+    public async Task<(IPodVm Vm, bool Started)> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -59,7 +60,7 @@ internal sealed class PodSandbox : IAsyncDisposable
                 // Its exit may not have been noticed yet.
                 if (existing.Exited.IsCompleted)
                     Lifecycle.VmDied(existing, existing.ExitReason ?? "qemu exited");
-                return Lifecycle.RequireVm();
+                return (Lifecycle.RequireVm(), false);
             }
             Lifecycle.BeginVmStart();
             try
@@ -67,7 +68,7 @@ internal sealed class PodSandbox : IAsyncDisposable
                 var vm = await StartVmAsync(firstContainerId, firstBundle, cancellationToken).ConfigureAwait(false);
                 Lifecycle.VmReady(vm);
                 _ = WatchAsync(vm);
-                return vm;
+                return (vm, true);
             }
             catch
             {
