@@ -22,6 +22,8 @@ internal static class Cli
           factory status         the templates: fingerprint, sizes, age, clones served
           factory destroy        remove every template and unmount the template tmpfs
                                  (VMs cloned from a template keep running)
+          starts [--json]        the last pod starts on this host, newest first: where each spent its
+                                 time (shim, VM and its source, storage, create, start), in ms
 
         options:
           --config PATH          the configuration.toml to use (default: $STENCIL_CONFIG, then
@@ -58,6 +60,7 @@ internal static class Cli
                 CliVerb.FactoryInit => await FactoryCommands.InitAsync(config, command.Rebuild, stdout, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryStatus => await FactoryCommands.StatusAsync(config, stdout, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryDestroy => await FactoryCommands.DestroyAsync(config, stdout, log, cancellationToken).ConfigureAwait(false),
+                CliVerb.Starts => await StartsCommand.RunAsync(config, command.Json, stdout).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"verb {command.Verb}"),
             };
         }

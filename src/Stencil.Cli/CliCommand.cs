@@ -2,7 +2,8 @@ namespace Stencil.Cli;
 
 /// <param name="ConfigPath">--config PATH; null: $STENCIL_CONFIG, then /etc/stencil/configuration.toml, then the defaults.</param>
 /// <param name="Rebuild">factory init --rebuild: build a new template even if the current one exists.</param>
-internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false)
+/// <param name="Json">starts --json: JSON instead of a table.</param>
+internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false, bool Json = false)
 {
     /// <summary>Pure: argv to a command, or a usage error naming what was wrong.</summary>
     public static CliCommand Parse(IReadOnlyList<string> args)
@@ -38,6 +39,9 @@ internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool 
         {
             [] => throw new CliUsageException("no command given"),
             ["check"] => new CliCommand(CliVerb.Check, config),
+            ["starts"] => new CliCommand(CliVerb.Starts, config),
+            ["starts", "--json"] => new CliCommand(CliVerb.Starts, config, Json: true),
+            ["starts", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after starts (known: --json)"),
             ["factory"] => throw new CliUsageException("factory needs a subcommand: init, status or destroy"),
             ["factory", "init"] => new CliCommand(CliVerb.FactoryInit, config),
             ["factory", "init", "--rebuild"] => new CliCommand(CliVerb.FactoryInit, config, Rebuild: true),
@@ -48,7 +52,7 @@ internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool 
             ["factory", var sub, ..] => throw new CliUsageException($"unknown factory subcommand \"{sub}\" (known: init, status, destroy)"),
             ["check", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after check"),
             [var other, ..] when other.StartsWith('-') => throw new CliUsageException($"unknown option \"{other}\""),
-            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory)"),
+            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory, starts)"),
         };
     }
 }

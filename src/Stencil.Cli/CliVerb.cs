@@ -8,4 +8,5 @@ internal enum CliVerb
     FactoryInit,
     FactoryStatus,
     FactoryDestroy,
+    Starts,
 }
