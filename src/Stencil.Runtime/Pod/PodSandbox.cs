@@ -29,6 +29,7 @@ internal sealed class PodSandbox : IAsyncDisposable
     private IPodNetwork? _network;
     private TapAttachment? _podNetwork;
     private PortForwardRelay? _portForward;
+    private Task _teardown = Task.CompletedTask;
 
     public PodSandbox(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log, IPodNetwork? network)
     {
@@ -137,19 +138,56 @@ internal sealed class PodSandbox : IAsyncDisposable
     /// </summary>
     public async Task StopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
     {
+        if (await BeginStopIfIdleAsync(idle, release).ConfigureAwait(false) is { } teardown)
+            await teardown.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// As <see cref="StopIfIdleAsync"/>, but returns as soon as the stop has begun: the returned task is the
+    /// teardown (QEMU killed and reaped, network and folders removed), which holds the sandbox's lock
+    /// until it is done, so a later create or <see cref="DisposeAsync"/> waits for it. Null: not idle
+    /// (then <paramref name="release"/> has been unplugged) or already stopped.
+    /// </summary>
+    public async Task<Task?> BeginStopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
+    {
         await _lock.WaitAsync().ConfigureAwait(false);
+        var handedOver = false;
         try
         {
             if (!idle())
             {
                 if (Lifecycle.Vm is { } running && release is { Count: > 0 })
                     await PodDevices.DetachAsync(running, release, _log).ConfigureAwait(false);
-                return;
+                return null;
             }
             if (Lifecycle.State == PodState.Stopped)
-                return;
-            await StopPortForwardAsync().ConfigureAwait(false);
+                return null;
             var vm = Lifecycle.BeginStop();
+            handedOver = true;
+            var teardown = TeardownAsync(vm);
+            _teardown = teardown;
+            return teardown;
+        }
+        finally
+        {
+            if (!handedOver)
+                _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Kills the VM and removes what the pod had on the host, then releases the sandbox's lock (taken by
+    /// <see cref="BeginStopIfIdleAsync"/>). QEMU is killed, not shut down: nothing in the guest is worth
+    /// waiting for once no container is left (see PodRuntime.DeleteAsync for why no data is lost).
+    /// Never throws: failures are logged.
+    /// </summary>
+    private async Task TeardownAsync(IPodVm? vm)
+    {
+        await Task.Yield(); // the caller goes on at once
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await StopPortForwardAsync().ConfigureAwait(false);
             if (vm is not null)
             {
                 await vm.DisposeAsync().ConfigureAwait(false);
@@ -161,10 +199,15 @@ internal sealed class PodSandbox : IAsyncDisposable
             SafeDirectory.RemoveTree(podDir, _mounter);
             SafeDirectory.RemoveIfEmpty(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
             SafeDirectory.RemoveTree(_options.Paths.VmDir(_options.Namespace, _options.PodId), _mounter);
-            Lifecycle.StopCompleted();
+            _log.Debug($"pod {_options.PodId}: teardown took {clock.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        catch (Exception ex)
+        {
+            _log.Error($"pod {_options.PodId}: teardown failed: {ex.Message}");
         }
         finally
         {
+            Lifecycle.StopCompleted();
             _lock.Release();
         }
     }
@@ -228,7 +271,9 @@ internal sealed class PodSandbox : IAsyncDisposable
     /// <summary>Stops whatever runs and closes the lifecycle for good.</summary>
     public async ValueTask DisposeAsync()
     {
+        // A teardown still running in the background (the last Delete's) holds the lock: this waits for it.
         await StopIfIdleAsync(static () => true).ConfigureAwait(false);
+        await _teardown.ConfigureAwait(false);
         Lifecycle.Close();
         if (_vms is IAsyncDisposable provider)
             await provider.DisposeAsync().ConfigureAwait(false);
