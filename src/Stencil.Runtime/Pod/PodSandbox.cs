@@ -91,23 +91,52 @@ internal sealed class PodSandbox : IAsyncDisposable
         Directory.CreateDirectory(SharedDir);
         var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
         Directory.CreateDirectory(runDir);
-        var vm = await _vms.StartAsync(new PodVmRequest($"pod {_options.Namespace}/{_options.PodId}", SharedDir, runDir), cancellationToken).ConfigureAwait(false);
+        // The host side of the pod's network (a tap in its namespace, the tc redirects) needs no VM: it is
+        // made while the VM starts, and the VM's sandbox is created in the guest while the NIC is
+        // hot-plugged and configured (independent steps; the agent serves calls concurrently).
+        Task<TapAttachment>? tap = null;
+        if (networkNamespace is not null)
+        {
+            _network ??= new TcRedirectNetwork(log: _log);
+            tap = _network.AttachAsync(networkNamespace, cancellationToken);
+        }
+        IPodVm vm;
         try
         {
-            await vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
-                Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken).ConfigureAwait(false);
-            if (networkNamespace is not null)
+            vm = await _vms.StartAsync(new PodVmRequest($"pod {_options.Namespace}/{_options.PodId}", SharedDir, runDir), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DetachAfterFailureAsync(tap).ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            var sandbox = vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
+                Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken);
+            try
             {
-                _network ??= new TcRedirectNetwork(log: _log);
-                _podNetwork = await PodNetworkSetup.AttachAsync(_network, vm, networkNamespace, cancellationToken).ConfigureAwait(false);
-                _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
-                _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
+                if (tap is not null)
+                {
+                    _podNetwork = await tap.ConfigureAwait(false);
+                    tap = null; // from here on DetachNetworkAsync removes it
+                    await PodNetworkSetup.ConnectAsync(vm, _podNetwork, cancellationToken).ConfigureAwait(false);
+                    _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
+                }
             }
+            finally
+            {
+                // Never left running unobserved, whichever of the two failed.
+                await sandbox.ConfigureAwait(false);
+            }
+            if (networkNamespace is not null)
+                _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             await StopPortForwardAsync().ConfigureAwait(false);
             await vm.DisposeAsync().ConfigureAwait(false);
+            await DetachAfterFailureAsync(tap).ConfigureAwait(false);
             await DetachNetworkAsync().ConfigureAwait(false);
             throw;
         }
@@ -250,6 +279,22 @@ internal sealed class PodSandbox : IAsyncDisposable
             return;
         _portForward = null;
         await relay.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Removes a tap whose attach was still running when the VM's start failed (if the attach succeeded).</summary>
+    private async Task DetachAfterFailureAsync(Task<TapAttachment>? tap)
+    {
+        if (tap is null || _network is null)
+            return;
+        try
+        {
+            var attachment = await tap.ConfigureAwait(false);
+            await _network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StencilException or OperationCanceledException)
+        {
+            _log.Debug($"pod {_options.PodId}: the network was not attached: {ex.Message}");
+        }
     }
 
     /// <summary>Removes the tap and the filters once QEMU is gone (it held the tap); CNI removes the veth later.</summary>
