@@ -42,11 +42,17 @@ public sealed partial class PodRuntime
             //   writeback cache of their own) does not come here: it is removed in the guest first,
             //   which unmounts them, as before.
             await CleanupContainerAsync(container, removeInGuest: false).ConfigureAwait(false);
+            var hasNetwork = _sandbox.HasNetwork;
             if (await _sandbox.BeginStopIfIdleAsync(() => ContainerCount == 0).ConfigureAwait(false) is { } teardown)
             {
+                // Under CRI, CNI tears the pod's namespace down right after this Delete: the tap and filters
+                // the shim put there go first (QEMU, which holds the tap, is killed and reaped for that).
+                // The rest (folders) is not waited for; the sandbox's DisposeAsync (the shim's shutdown)
+                // and any later create wait for it.
+                if (hasNetwork)
+                    await teardown.NetworkReleased.ConfigureAwait(false);
                 Publish(new TaskDeleted(DateTimeOffset.UtcNow, id, exit.Pid, exit.ExitCode, exit.ExitedAt ?? DateTimeOffset.UtcNow));
                 _log.Debug($"container {id} deleted in {clock.Elapsed.TotalMilliseconds:F0} ms; the VM is stopping in the background");
-                _ = teardown; // awaited by the sandbox's DisposeAsync (the shim's shutdown) and by any later create
                 return exit;
             }
             // A container was created meanwhile and keeps the VM: remove this one in the guest after all.

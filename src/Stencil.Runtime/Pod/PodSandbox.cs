@@ -43,6 +43,9 @@ internal sealed class PodSandbox : IAsyncDisposable
 
     public PodLifecycle Lifecycle { get; }
 
+    /// <summary>Whether the pod's VM has the pod's network (a tap in a CNI namespace).</summary>
+    public bool HasNetwork => _podNetwork is not null;
+
     /// <summary>The folder exported to the guest over 9p (where container root file systems go).</summary>
     public string SharedDir => _options.Paths.SharedDir(_options.Namespace, _options.PodId);
 
@@ -168,16 +171,16 @@ internal sealed class PodSandbox : IAsyncDisposable
     public async Task StopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
     {
         if (await BeginStopIfIdleAsync(idle, release).ConfigureAwait(false) is { } teardown)
-            await teardown.ConfigureAwait(false);
+            await teardown.Done.ConfigureAwait(false);
     }
 
     /// <summary>
-    /// As <see cref="StopIfIdleAsync"/>, but returns as soon as the stop has begun: the returned task is the
-    /// teardown (QEMU killed and reaped, network and folders removed), which holds the sandbox's lock
-    /// until it is done, so a later create or <see cref="DisposeAsync"/> waits for it. Null: not idle
-    /// (then <paramref name="release"/> has been unplugged) or already stopped.
+    /// As <see cref="StopIfIdleAsync"/>, but returns as soon as the stop has begun, with the teardown
+    /// (QEMU killed and reaped, network and folders removed) running; it holds the sandbox's lock until it
+    /// is done, so a later create or <see cref="DisposeAsync"/> waits for it. Null: not idle (then
+    /// <paramref name="release"/> has been unplugged) or already stopped.
     /// </summary>
-    public async Task<Task?> BeginStopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
+    public async Task<PodTeardown?> BeginStopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         var handedOver = false;
@@ -193,9 +196,10 @@ internal sealed class PodSandbox : IAsyncDisposable
                 return null;
             var vm = Lifecycle.BeginStop();
             handedOver = true;
-            var teardown = TeardownAsync(vm);
+            var networkReleased = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var teardown = TeardownAsync(vm, networkReleased);
             _teardown = teardown;
-            return teardown;
+            return new PodTeardown(networkReleased.Task, teardown);
         }
         finally
         {
@@ -210,7 +214,7 @@ internal sealed class PodSandbox : IAsyncDisposable
     /// waiting for once no container is left (see PodRuntime.DeleteAsync for why no data is lost).
     /// Never throws: failures are logged.
     /// </summary>
-    private async Task TeardownAsync(IPodVm? vm)
+    private async Task TeardownAsync(IPodVm? vm, TaskCompletionSource networkReleased)
     {
         await Task.Yield(); // the caller goes on at once
         try
@@ -223,6 +227,7 @@ internal sealed class PodSandbox : IAsyncDisposable
                 _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
             }
             await DetachNetworkAsync().ConfigureAwait(false);
+            networkReleased.TrySetResult();
             // Also when no VM ever came up (its start failed): the folders made for it go.
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
             SafeDirectory.RemoveTree(podDir, _mounter);
@@ -236,6 +241,7 @@ internal sealed class PodSandbox : IAsyncDisposable
         }
         finally
         {
+            networkReleased.TrySetResult();
             Lifecycle.StopCompleted();
             _lock.Release();
         }
