@@ -32,6 +32,7 @@ public sealed partial class PodRuntime
         {
             container.Init.Lifecycle.EnsureRunning("exec in");
             int pid;
+            var began = Stopwatch.GetTimestamp();
             try
             {
                 pid = await vm.Agent.ExecProcessAsync(id, process.ExecId, process.ProcessJson, cancellationToken).ConfigureAwait(false);
@@ -49,6 +50,7 @@ public sealed partial class PodRuntime
             process.Lifecycle.Started(process.Pid);
             process.Waiter = WaitForExitAsync(vm, process);
             Publish(new TaskExecStarted(DateTimeOffset.UtcNow, id, process.ExecId, process.Pid));
+            _log.Debug($"exec {process.ExecId} of container {id} start: guest exec {Stopwatch.GetElapsedTime(began).TotalMilliseconds:F0} ms");
         }
         return process.Pid;
     }
