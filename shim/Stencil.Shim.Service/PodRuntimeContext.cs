@@ -11,6 +11,7 @@ namespace Stencil.Shim;
 /// <param name="TtrpcAddress">containerd's ttRPC socket (TTRPC_ADDRESS), or empty.</param>
 /// <param name="Paths">The state layout under [runtime] state_dir; `delete` relies on it too.</param>
 /// <param name="Log">The shim's log (containerd's log, through the bundle's FIFO).</param>
+/// <param name="ShimStartedAt">When the shim's `start` ran; null: not known.</param>
 public sealed record PodRuntimeContext(
     string Namespace,
     string PodId,
@@ -20,4 +21,5 @@ public sealed record PodRuntimeContext(
     string TtrpcAddress,
     StencilConfig Config,
     StatePaths Paths,
-    ILog Log);
+    ILog Log,
+    DateTimeOffset? ShimStartedAt = null);

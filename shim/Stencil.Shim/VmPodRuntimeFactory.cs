@@ -16,6 +16,8 @@ internal sealed class VmPodRuntimeFactory : IPodRuntimeFactory
             {
                 BaseVcpus = context.Config.Hypervisor.DefaultVcpus,
                 BaseMemoryMiB = context.Config.Hypervisor.DefaultMemory,
+                ShimStartedAt = context.ShimStartedAt,
+                StartsDirectory = context.Paths.StartsDir,
             },
             FactoryPodVmProvider.FromConfig(context.Config, context.Log),
             new LinuxMounter(),

@@ -133,10 +133,16 @@ public sealed class AgentClient : IAgentClient
     // --- containers --------------------------------------------------------------------------
 
     /// <summary>Mounts the storages, writes the bundle, runs the OCI runtime's create. Returns the init's pid in the guest.</summary>
-    public async Task<int> CreateContainerAsync(ContainerConfig config, CancellationToken cancellationToken = default)
+    public async Task<int> CreateContainerAsync(ContainerConfig config, CancellationToken cancellationToken = default) =>
+        (await CreateContainerTimedAsync(config, cancellationToken).ConfigureAwait(false)).Pid;
+
+    /// <inheritdoc/>
+    public async Task<CreatedContainer> CreateContainerTimedAsync(ContainerConfig config, CancellationToken cancellationToken = default)
     {
         var r = await Call(AgentMethods.CreateContainer, ProtoMapping.ToProto(config), cancellationToken).ConfigureAwait(false);
-        return (int)r.Pid;
+        // From the guest: bounded (a hostile agent could send any number of steps) and only for a log line.
+        var steps = r.Steps.Take(16).Select(s => (new string(s.Name.Where(c => c is >= ' ' and < '\x7f').Take(32).ToArray()), s.Micros / 1000.0)).ToList();
+        return new CreatedContainer((int)r.Pid, steps);
     }
 
     public Task StartContainerAsync(string containerId, CancellationToken cancellationToken = default) =>

@@ -26,6 +26,10 @@ public interface IAgentClient : IAsyncDisposable
     /// <summary>Mounts the storages, writes the bundle, runs the OCI runtime's create. Returns the init's pid in the guest.</summary>
     Task<int> CreateContainerAsync(ContainerConfig config, CancellationToken cancellationToken = default);
 
+    /// <summary>CreateContainer, with the agent's own step times (for the host's debug log).</summary>
+    async Task<CreatedContainer> CreateContainerTimedAsync(ContainerConfig config, CancellationToken cancellationToken = default) =>
+        new(await CreateContainerAsync(config, cancellationToken).ConfigureAwait(false), []);
+
     Task StartContainerAsync(string containerId, CancellationToken cancellationToken = default);
 
     /// <param name="force">Kill a running or paused container first; otherwise that is FailedPrecondition.</param>

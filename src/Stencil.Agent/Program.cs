@@ -53,6 +53,8 @@ internal static class Program
         var runtimes = OciRuntime.Discover();
         if (runtimes.Count == 0)
             AgentLog.Warn("no OCI runtime (crun or runc) found: containers cannot run");
+        // Before serving: in a template, this lands in the snapshot every clone starts from.
+        SpecWarmup.Run();
         var sandbox = new Sandbox();
         var containers = new ContainerManager(sandbox, runtimes, new ContainerSyscalls(new StorageMounter(new BlockDeviceLocator())),
             Reaper.Instance, new OomWatcher(), AgentLogSink.Instance);

@@ -28,6 +28,8 @@ internal static class Cli
                                  metrics (Prometheus text) on the socket beside it; runs until
                                  SIGTERM or SIGINT
           factory metrics        the running daemon's metrics (Prometheus text)
+          starts [--json]        the last pod starts on this host, newest first: where each spent its
+                                 time (shim, VM and its source, storage, create, start), in ms
 
         options:
           --config PATH          the configuration.toml to use (default: $STENCIL_CONFIG, then
@@ -66,6 +68,7 @@ internal static class Cli
                 CliVerb.FactoryDestroy => await FactoryCommands.DestroyAsync(config, stdout, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryServe => await FactoryServeCommand.ServeAsync(config, command.PoolSize, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryMetrics => await FactoryServeCommand.MetricsAsync(config, stdout, cancellationToken).ConfigureAwait(false),
+                CliVerb.Starts => await StartsCommand.RunAsync(config, command.Json, stdout).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"verb {command.Verb}"),
             };
         }

@@ -3,7 +3,8 @@ namespace Stencil.Cli;
 /// <param name="ConfigPath">--config PATH; null: $STENCIL_CONFIG, then /etc/stencil/configuration.toml, then the defaults.</param>
 /// <param name="Rebuild">factory init --rebuild: build a new template even if the current one exists.</param>
 /// <param name="PoolSize">factory serve --pool-size N: overrides [factory] pool_size.</param>
-internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false, int? PoolSize = null)
+/// <param name="Json">starts --json: JSON instead of a table.</param>
+internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false, int? PoolSize = null, bool Json = false)
 {
     /// <summary>Pure: argv to a command, or a usage error naming what was wrong.</summary>
     public static CliCommand Parse(IReadOnlyList<string> args)
@@ -39,6 +40,9 @@ internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool 
         {
             [] => throw new CliUsageException("no command given"),
             ["check"] => new CliCommand(CliVerb.Check, config),
+            ["starts"] => new CliCommand(CliVerb.Starts, config),
+            ["starts", "--json"] => new CliCommand(CliVerb.Starts, config, Json: true),
+            ["starts", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after starts (known: --json)"),
             ["factory"] => throw new CliUsageException("factory needs a subcommand: init, status, destroy, serve or metrics"),
             ["factory", "serve"] => new CliCommand(CliVerb.FactoryServe, config),
             ["factory", "serve", "--pool-size", var n] => new CliCommand(CliVerb.FactoryServe, config, PoolSize: PoolSizeArgument(n)),
@@ -53,7 +57,7 @@ internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool 
             ["factory", var sub, ..] => throw new CliUsageException($"unknown factory subcommand \"{sub}\" (known: init, status, destroy, serve, metrics)"),
             ["check", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after check"),
             [var other, ..] when other.StartsWith('-') => throw new CliUsageException($"unknown option \"{other}\""),
-            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory)"),
+            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory, starts)"),
         };
     }
 

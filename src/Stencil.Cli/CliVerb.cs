@@ -10,4 +10,5 @@ internal enum CliVerb
     FactoryDestroy,
     FactoryServe,
     FactoryMetrics,
+    Starts,
 }

@@ -21,6 +21,13 @@ internal static unsafe partial class Libc
         return Bind(socket, (sockaddr*)&address, sizeof(SockaddrVm));
     }
 
+    /// <summary>bind(2) of a netlink socket to multicast <paramref name="groups"/> (sockaddr_nl; the kernel picks the port id).</summary>
+    internal static int BindNetlink(SafeHandle socket, uint groups)
+    {
+        var address = new SockaddrNl { Family = SockaddrNl.AfNetlink, Groups = groups };
+        return Bind(socket, (sockaddr*)&address, sizeof(SockaddrNl));
+    }
+
     private static int Bind(SafeHandle socket, sockaddr* address, int length)
     {
         using var lease = new FdLease(socket);

@@ -48,7 +48,8 @@ internal sealed class ShimDaemon
                 [ShimLog.Field("id", flags.Id), ShimLog.Field("namespace", flags.Namespace)]);
             var podId = BundleFiles.PodIdOrOwn(flags.Bundle, flags.Id);
             var context = new PodRuntimeContext(flags.Namespace, podId, flags.Id, flags.Bundle, flags.Address,
-                Environment.GetEnvironmentVariable("TTRPC_ADDRESS") ?? "", config, new StatePaths(config.Runtime.StateDir), log);
+                Environment.GetEnvironmentVariable("TTRPC_ADDRESS") ?? "", config, new StatePaths(config.Runtime.StateDir), log,
+                DaemonLauncher.ShimStartedAt());
             // posix_spawn's dup2 cleared close-on-exec; set it again so that processes the runtime
             // starts (QEMU) do not hold the listener, which would make a dead daemon look alive.
             var listenerHandle = new SafeSocketHandle(DaemonLauncher.ListenerFd, ownsHandle: true);

@@ -21,6 +21,9 @@ internal static class DaemonLauncher
     /// <summary>What the daemon writes on fd 4 once it serves; anything else is its startup error.</summary>
     public const string ReadyMessage = "ok\n";
 
+    /// <summary>The environment variable that tells the daemon when `start` ran.</summary>
+    public const string ShimStartedAtVariable = "STENCIL_SHIM_STARTED_AT";
+
     /// <summary>Spawns <paramref name="argv"/>[0]; returns its pid and the read end of its readiness pipe.</summary>
     public static (int Pid, SafeFileHandle ReadyReader) Spawn(IReadOnlyList<string> argv, SafeHandle listener)
     {
@@ -136,11 +139,24 @@ internal static class DaemonLauncher
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
+    /// <summary>The daemon's environment: this one's, and when this `start` began (the start of the pod's timeline).</summary>
     private static List<string> Environment()
     {
         var list = new List<string>();
         foreach (DictionaryEntry e in System.Environment.GetEnvironmentVariables())
-            list.Add($"{e.Key}={e.Value}");
+        {
+            if ((string)e.Key != ShimStartedAtVariable)
+                list.Add($"{e.Key}={e.Value}");
+        }
+        var startedAt = new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime());
+        list.Add($"{ShimStartedAtVariable}={startedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         return list;
     }
+
+    /// <summary>When `start` was run (unix milliseconds); unset or unreadable: not known.</summary>
+    public static DateTimeOffset? ShimStartedAt() =>
+        long.TryParse(System.Environment.GetEnvironmentVariable(ShimStartedAtVariable), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
 }

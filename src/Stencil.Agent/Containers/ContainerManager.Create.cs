@@ -9,8 +9,13 @@ internal sealed partial class ContainerManager
     /// <summary>The shim's annotation (GuestSpecBuilder.JoinSandboxNamespacesAnnotation).</summary>
     internal const string JoinSandboxNamespacesAnnotation = StencilAnnotations.JoinSandboxNamespaces;
 
+    internal Task<int> CreateAsync(string id, ReadOnlyMemory<byte> specJson, IReadOnlyList<StorageRequest> storages,
+        IReadOnlyList<DeviceRequest> devices, string runtimeName, CancellationToken cancellationToken) =>
+        CreateAsync(id, specJson, storages, devices, runtimeName, new StepTimes(), cancellationToken);
+
+    /// <param name="steps">Where the time goes: spec, devices, storage, bundle, runtime create (the host logs them).</param>
     internal async Task<int> CreateAsync(string id, ReadOnlyMemory<byte> specJson, IReadOnlyList<StorageRequest> storages,
-        IReadOnlyList<DeviceRequest> devices, string runtimeName, CancellationToken cancellationToken)
+        IReadOnlyList<DeviceRequest> devices, string runtimeName, StepTimes steps, CancellationToken cancellationToken)
     {
         GuestPaths.CheckId(id, "container_id");
         var runtime = PickRuntime(runtimeName);
@@ -29,6 +34,7 @@ internal sealed partial class ContainerManager
         {
             var sharedRoot = _sandbox.SharedRoot;
             var spec = SpecRewriter.Rewrite(specJson.Span, id, dir, sharedRoot);
+            steps.Mark("spec");
             DeviceRewriter.Apply(spec, await FindDevicesAsync(devices, cancellationToken).ConfigureAwait(false));
             var privileged = PrivilegedDevices.Apply(spec, _syscalls.GuestDeviceNodes);
             if (privileged > 0)
@@ -37,7 +43,9 @@ internal sealed partial class ContainerManager
                 throw StencilException.AlreadyExists($"{dir} is left over from an earlier container \"{id}\"");
             _syscalls.CreateDirectory(dir);
             madeDir = true;
+            steps.Mark("devices");
             mounts.AddRange(await _syscalls.MountStoragesAsync(dir, sharedRoot, storages, cancellationToken).ConfigureAwait(false));
+            steps.Mark("storage");
 
             // Now that the storages are mounted, the root must exist and must not lead out by a symlink.
             var roots = sharedRoot is null ? new[] { dir } : [dir, sharedRoot];
@@ -49,12 +57,14 @@ internal sealed partial class ContainerManager
             JoinSandboxNamespaces(spec);
             await _syscalls.WriteFileAsync(Path.Combine(dir, "config.json"), SpecRewriter.Serialize(spec), cancellationToken).ConfigureAwait(false);
             await WriteSysctlsAsync(networkSysctls, cancellationToken).ConfigureAwait(false);
+            steps.Mark("bundle");
 
             var terminal = spec.Process?.Terminal ?? false;
             var pidFile = Path.Combine(dir, "init.pid");
             var pid = await RunWithStdioAsync(runtime, "create", dir, terminal,
                 socket => cl => cl.Create(id, dir, pidFile, socket), pidFile,
                 onIo: (i, c) => { io = i; console = c; }, cancellationToken).ConfigureAwait(false);
+            steps.Mark($"{runtime.Name} create");
 
             var container = new Container(id, dir, runtime, mounts);
             container.Init = new GuestProcess(id, "", pid, io!, _reaper.WaitAsync(pid));
@@ -63,7 +73,7 @@ internal sealed partial class ContainerManager
                 _containers[id] = container;
             created = true;
             _oom.Add(id, container.CgroupDir);
-            _log.Debug($"container {id} created with {runtime.Name}, init pid {pid}");
+            _log.Debug($"container {id} created with {runtime.Name}, init pid {pid}: {steps}");
             return pid;
         }
         finally

@@ -99,7 +99,7 @@ internal sealed class Network
 
     /// <summary>
     /// The device with the MAC (waiting a little: a NIC hot-plugged a moment ago may still be
-    /// probing), or the one with the name.
+    /// probing; woken by the kernel's link messages, see <see cref="LinkWatch"/>), or the one with the name.
     /// </summary>
     private static async Task<string> FindDeviceAsync(Interface wanted, CancellationToken cancellationToken)
     {
@@ -107,6 +107,7 @@ internal sealed class Network
         {
             var deadline = DateTime.UtcNow + s_deviceWait;
             var delay = 10;
+            using var watch = LinkWatch.TryOpen(); // before the first look, so no new device goes unnoticed
             while (true)
             {
                 foreach (var dir in Directory.EnumerateDirectories("/sys/class/net"))
@@ -114,8 +115,15 @@ internal sealed class Network
                     if (string.Equals(ReadText(Path.Combine(dir, "address")), wanted.HwAddr, StringComparison.OrdinalIgnoreCase))
                         return Path.GetFileName(dir);
                 }
-                if (DateTime.UtcNow >= deadline)
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
                     throw StencilException.NotFound($"no network device has MAC address \"{wanted.HwAddr}\" (waited {s_deviceWait.TotalSeconds:F0} s)");
+                if (watch is not null)
+                {
+                    await watch.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                // No netlink in this guest: retry with back-off.
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 delay = Math.Min(delay * 2, 200);
             }

@@ -189,9 +189,13 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
                 throw StencilException.InvalidArgument($"devices[{i}].container_path \"{d.ContainerPath}\" must be an absolute path");
             devices.Add(new DeviceRequest(d.Id, d.ContainerPath, TimeSpan.FromMilliseconds(d.TimeoutMs == 0 ? 10_000 : d.TimeoutMs)));
         }
-        var pid = await containers.CreateAsync(r.ContainerId, r.OciSpecJson.Memory, storages, devices, r.OciRuntime, context.CancellationToken)
+        var steps = new StepTimes();
+        var pid = await containers.CreateAsync(r.ContainerId, r.OciSpecJson.Memory, storages, devices, r.OciRuntime, steps, context.CancellationToken)
             .ConfigureAwait(false);
-        return new CreateContainerResponse { Pid = (uint)pid };
+        var response = new CreateContainerResponse { Pid = (uint)pid };
+        foreach (var (name, ms) in steps.Steps)
+            response.Steps.Add(new StepTime { Name = name, Micros = (uint)Math.Clamp(ms * 1000, 0, uint.MaxValue) });
+        return response;
     }
 
     private ListProcessesResponse ListProcesses(string containerId)

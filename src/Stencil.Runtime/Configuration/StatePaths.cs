@@ -13,6 +13,7 @@ namespace Stencil.Runtime.Configuration;
 ///         {container}/rootfs                           ContainerRootfs: the container's rootfs mount point
 ///     containers/{container}/                          ContainerDir: host-side files of one container
 /// {state_dir}/vm/{16 hex digits}/                      VmDir: the pod VM's sockets (QMP, agent, console)
+/// {state_dir}/starts/                                  StartsDir: the last pod starts' timelines (`stencil starts`)
 /// </code>
 /// VmDir is named by a hash of (namespace, pod) because unix socket paths must fit in 108 bytes and pod
 /// ids are 64 characters under CRI.
@@ -27,6 +28,9 @@ public sealed class StatePaths
     }
 
     public string Root { get; }
+
+    /// <summary>{state_dir}/starts: the timelines of the last pod starts (see Pod.StartRecords).</summary>
+    public string StartsDir => Path.Combine(Root, "starts");
 
     public string PodDir(string ns, string podId) =>
         Path.Combine(Root, "pods", CheckName(ns, "namespace"), CheckName(podId, "pod id"));

@@ -33,6 +33,9 @@ internal sealed class PodContainer
     /// <summary>True once the agent knows the container (CreateContainer succeeded).</summary>
     public bool CreatedInGuest { get; set; }
 
+    /// <summary>The phases of the pod's start so far, when this container started the pod's VM; its Start completes the timeline.</summary>
+    public PendingStart? PendingStart { get; set; }
+
     public PodProcess Process(string? execId)
     {
         if (string.IsNullOrEmpty(execId))

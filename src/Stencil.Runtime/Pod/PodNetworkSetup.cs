@@ -12,25 +12,15 @@ namespace Stencil.Runtime.Pod;
 /// </summary>
 internal static class PodNetworkSetup
 {
-    /// <summary>Attaches, hot-plugs and configures; on failure undoes the host side and throws.</summary>
-    public static async Task<TapAttachment> AttachAsync(IPodNetwork network, IPodVm vm, string networkNamespacePath, CancellationToken cancellationToken)
+    /// <summary>Hot-plugs an attached tap into the VM and configures the guest NIC; the caller detaches the tap on failure.</summary>
+    public static async Task ConnectAsync(IPodVm vm, TapAttachment attachment, CancellationToken cancellationToken)
     {
-        var attachment = await network.AttachAsync(networkNamespacePath, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var pod = attachment.Interface;
-            await vm.AddNetworkAsync(attachment.TapFd, pod.MacAddress, cancellationToken).ConfigureAwait(false);
-            await vm.Agent.UpdateInterfaceAsync(GuestInterface(pod), cancellationToken).ConfigureAwait(false);
-            await vm.Agent.UpdateRoutesAsync(GuestRoutes(pod), cancellationToken).ConfigureAwait(false);
-            // QEMU holds its own copy of the tap now; ours would only keep the tap alive after QEMU exits.
-            attachment.TapFd.Dispose();
-            return attachment;
-        }
-        catch
-        {
-            await network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
+        var pod = attachment.Interface;
+        await vm.AddNetworkAsync(attachment.TapFd, pod.MacAddress, cancellationToken).ConfigureAwait(false);
+        await vm.Agent.UpdateInterfaceAsync(GuestInterface(pod), cancellationToken).ConfigureAwait(false);
+        await vm.Agent.UpdateRoutesAsync(GuestRoutes(pod), cancellationToken).ConfigureAwait(false);
+        // QEMU holds its own copy of the tap now; ours would only keep the tap alive after QEMU exits.
+        attachment.TapFd.Dispose();
     }
 
     /// <summary>The guest NIC as the agent must set it: found by MAC, named like the pod's interface, up.</summary>

@@ -8,6 +8,7 @@ public sealed partial class PodRuntime
 {
     public async Task<uint> CreateAsync(CreateContainerRequest request, CancellationToken cancellationToken)
     {
+        var steps = new StepTimes();
         var bundle = Bundle.Load(request.Bundle);
         lock (_gate)
         {
@@ -27,20 +28,30 @@ public sealed partial class PodRuntime
             HostStorage.CheckSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
+            steps.Mark("plan");
 
-            var vm = await _sandbox.EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
+            var (vm, startedVm) = await _sandbox.EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
+            var vmMs = steps.Mark(startedVm ? $"vm {vm.Origin}" : "vm (running)");
             await _sizer.GrowForAsync(vm, request.Id, bundle.Spec,
                 PodSizing.HasBaseAnnotations(bundle.Spec.Annotations) ? podBase : null, cancellationToken).ConfigureAwait(false);
+            steps.Mark("size");
             _storage.Mount(container, plan);
+            var storageMs = steps.Mark("storage");
             var devices = await PodDevices.AttachAsync(vm, container, plan, _log, cancellationToken).ConfigureAwait(false);
+            steps.Mark("devices");
 
-            var pid = await vm.Agent.CreateContainerAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages, Devices: devices), cancellationToken)
+            var created = await vm.Agent.CreateContainerTimedAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages, Devices: devices), cancellationToken)
                 .ConfigureAwait(false);
+            var pid = created.Pid;
+            var guestCreateMs = steps.Mark("guest create");
             container.CreatedInGuest = true;
             init.Pid = (uint)pid;
             init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log);
             // Waiting starts now: a container killed before it is started exits too.
             init.Waiter = WaitForExitAsync(vm, init);
+            steps.Mark("stdio");
+            if (startedVm)
+                container.PendingStart = new PendingStart(DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(steps.TotalMilliseconds), vm.Origin, vmMs, storageMs, guestCreateMs);
             lock (_gate)
             {
                 _creating.Remove(request.Id);
@@ -48,6 +59,7 @@ public sealed partial class PodRuntime
             }
             Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, init.Pid));
             _log.Info($"container {request.Id} created in the guest (pid {pid})");
+            _log.Debug($"container {request.Id} create: {steps}; in the guest: {StepTimes.Format(created.GuestSteps)}");
             return init.Pid;
         }
         catch

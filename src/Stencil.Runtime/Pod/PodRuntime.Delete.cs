@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Stencil.Runtime.Pod;
 
 public sealed partial class PodRuntime
@@ -15,16 +17,54 @@ public sealed partial class PodRuntime
             return process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);
         }
 
+        var clock = Stopwatch.StartNew();
         lock (_gate)
         {
             if (!_containers.Remove(id))
                 throw StencilException.NotFound($"container \"{id}\" not found");
         }
         _sizer.Forget(id);
-        await CleanupContainerAsync(container, removeInGuest: true).ConfigureAwait(false);
         var exit = process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);
+        if (container.Devices.Count == 0 && ContainerCount == 0)
+        {
+            // The pod's last container: the VM goes, and the caller (`ctr run --rm`, RemovePodSandbox) does
+            // not wait for it. Nothing in the guest needs removing first, and killing QEMU loses no data:
+            // - the container's processes have all exited (Delete needs the init stopped, and its pid
+            //   namespace took every other process with it);
+            // - its root file system and bind mounts live on the host, shared over virtio-9p, which the
+            //   agent mounts with cache=mmap (Stencil.Agent/Guest/Sandbox.cs): read() and write() go to
+            //   QEMU's 9p server as they happen, and QEMU's server makes the host syscall before it
+            //   answers, so the guest keeps no dirty copy; only pages of shared-writable mappings are
+            //   cached, and the guest kernel writes those back when the mapping is closed, i.e. by the
+            //   time the process is gone;
+            // - guest tmpfs volumes (emptyDir on memory) end with the pod by definition;
+            // - a container with hot-plugged disks (whose file systems the guest mounts, with a
+            //   writeback cache of their own) does not come here: it is removed in the guest first,
+            //   which unmounts them, as before.
+            await CleanupContainerAsync(container, removeInGuest: false).ConfigureAwait(false);
+            var hasNetwork = _sandbox.HasNetwork;
+            if (await _sandbox.BeginStopIfIdleAsync(() => ContainerCount == 0).ConfigureAwait(false) is { } teardown)
+            {
+                // Under CRI, CNI tears the pod's namespace down right after this Delete: the tap and filters
+                // the shim put there go first (QEMU, which holds the tap, is killed and reaped for that).
+                // The rest (folders) is not waited for; the sandbox's DisposeAsync (the shim's shutdown)
+                // and any later create wait for it.
+                if (hasNetwork)
+                    await teardown.NetworkReleased.ConfigureAwait(false);
+                Publish(new TaskDeleted(DateTimeOffset.UtcNow, id, exit.Pid, exit.ExitCode, exit.ExitedAt ?? DateTimeOffset.UtcNow));
+                _log.Debug($"container {id} deleted in {clock.Elapsed.TotalMilliseconds:F0} ms; the VM is stopping in the background");
+                return exit;
+            }
+            // A container was created meanwhile and keeps the VM: remove this one in the guest after all.
+            await RemoveInGuestAsync(container).ConfigureAwait(false);
+        }
+        else
+        {
+            await CleanupContainerAsync(container, removeInGuest: true).ConfigureAwait(false);
+        }
         Publish(new TaskDeleted(DateTimeOffset.UtcNow, id, exit.Pid, exit.ExitCode, exit.ExitedAt ?? DateTimeOffset.UtcNow));
         await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
+        _log.Debug($"container {id} deleted in {clock.Elapsed.TotalMilliseconds:F0} ms");
         return exit;
     }
 
@@ -36,17 +76,23 @@ public sealed partial class PodRuntime
             if (p.Forwarder is { } f)
                 await f.DisposeAsync().ConfigureAwait(false);
         }
-        if (removeInGuest && _sandbox.Lifecycle.Vm is { } vm && !vm.Exited.IsCompleted)
-        {
-            try
-            {
-                await vm.Agent.RemoveContainerAsync(container.Id, force: true, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (StencilException ex)
-            {
-                _log.Warning($"container {container.Id}: removing it in the guest failed: {ex.Message}");
-            }
-        }
+        if (removeInGuest)
+            await RemoveInGuestAsync(container).ConfigureAwait(false);
         _storage.Remove(container);
+    }
+
+    /// <summary>Removes the container in the guest while the VM lives (unmounting its storages there); failures are logged.</summary>
+    private async Task RemoveInGuestAsync(PodContainer container)
+    {
+        if (_sandbox.Lifecycle.Vm is not { } vm || vm.Exited.IsCompleted)
+            return;
+        try
+        {
+            await vm.Agent.RemoveContainerAsync(container.Id, force: true, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StencilException ex)
+        {
+            _log.Warning($"container {container.Id}: removing it in the guest failed: {ex.Message}");
+        }
     }
 }

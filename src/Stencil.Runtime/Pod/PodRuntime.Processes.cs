@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Stencil.Oci;
 using Stencil.Runtime.Vm;
 
@@ -15,14 +16,23 @@ public sealed partial class PodRuntime
         var vm = _sandbox.RequireVm();
         if (process.ExecId.Length == 0)
         {
+            var began = Stopwatch.GetTimestamp();
             await vm.Agent.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var startMs = Stopwatch.GetElapsedTime(began).TotalMilliseconds;
             process.Lifecycle.Started(process.Pid);
             Publish(new TaskStarted(DateTimeOffset.UtcNow, id, process.Pid));
+            _log.Debug($"container {id} start: guest start {startMs:F0} ms");
+            if (container.PendingStart is { } pending)
+            {
+                container.PendingStart = null;
+                RecordStart(pending, startMs);
+            }
         }
         else
         {
             container.Init.Lifecycle.EnsureRunning("exec in");
             int pid;
+            var began = Stopwatch.GetTimestamp();
             try
             {
                 pid = await vm.Agent.ExecProcessAsync(id, process.ExecId, process.ProcessJson, cancellationToken).ConfigureAwait(false);
@@ -40,6 +50,7 @@ public sealed partial class PodRuntime
             process.Lifecycle.Started(process.Pid);
             process.Waiter = WaitForExitAsync(vm, process);
             Publish(new TaskExecStarted(DateTimeOffset.UtcNow, id, process.ExecId, process.Pid));
+            _log.Debug($"exec {process.ExecId} of container {id} start: guest exec {Stopwatch.GetElapsedTime(began).TotalMilliseconds:F0} ms");
         }
         return process.Pid;
     }

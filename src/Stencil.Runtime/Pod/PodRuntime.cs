@@ -24,6 +24,7 @@ public sealed partial class PodRuntime : IPodRuntime
     private readonly Dictionary<string, PodContainer> _containers = [];
     private readonly HashSet<string> _creating = [];
     private readonly Channel<RuntimeEvent> _events = Channel.CreateUnbounded<RuntimeEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
     private bool _disposed;
 
     /// <param name="vms">Gives the pod its VM; owned (disposed with the runtime when disposable).</param>

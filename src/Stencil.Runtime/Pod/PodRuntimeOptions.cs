@@ -15,6 +15,12 @@ public sealed record PodRuntimeOptions(string Namespace, string PodId, StatePath
     /// <summary>The VM's own memory in MiB before any container's limits are added ([hypervisor] default_memory).</summary>
     public int BaseMemoryMiB { get; init; } = 256;
 
+    /// <summary>When the shim's `start` ran (the start of the pod's timeline); null: not known.</summary>
+    public DateTimeOffset? ShimStartedAt { get; init; }
+
+    /// <summary>Where each pod start's timeline is recorded (<see cref="StartRecords"/>); null: nowhere.</summary>
+    public string? StartsDirectory { get; init; }
+
     /// <summary>The exit code recorded for processes of a VM that died.</summary>
     public uint VmDiedExitCode { get; init; } = 255;
 }

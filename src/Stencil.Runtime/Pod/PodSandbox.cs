@@ -29,6 +29,7 @@ internal sealed class PodSandbox : IAsyncDisposable
     private IPodNetwork? _network;
     private TapAttachment? _podNetwork;
     private PortForwardRelay? _portForward;
+    private Task _teardown = Task.CompletedTask;
 
     public PodSandbox(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log, IPodNetwork? network)
     {
@@ -42,6 +43,9 @@ internal sealed class PodSandbox : IAsyncDisposable
 
     public PodLifecycle Lifecycle { get; }
 
+    /// <summary>Whether the pod's VM has the pod's network (a tap in a CNI namespace).</summary>
+    public bool HasNetwork => _podNetwork is not null;
+
     /// <summary>The folder exported to the guest over 9p (where container root file systems go).</summary>
     public string SharedDir => _options.Paths.SharedDir(_options.Namespace, _options.PodId);
 
@@ -49,7 +53,8 @@ internal sealed class PodSandbox : IAsyncDisposable
     public IPodVm RequireVm() => Lifecycle.RequireVm();
 
     /// <summary>The pod's VM, started for the first container (see the remarks).</summary>
-    public async Task<IPodVm> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
+    /// <returns>The VM, and whether this call started it (the container is the pod's first).</returns>
+    public async Task<(IPodVm Vm, bool Started)> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -59,7 +64,7 @@ internal sealed class PodSandbox : IAsyncDisposable
                 // Its exit may not have been noticed yet.
                 if (existing.Exited.IsCompleted)
                     Lifecycle.VmDied(existing, existing.ExitReason ?? "qemu exited");
-                return Lifecycle.RequireVm();
+                return (Lifecycle.RequireVm(), false);
             }
             Lifecycle.BeginVmStart();
             try
@@ -67,7 +72,7 @@ internal sealed class PodSandbox : IAsyncDisposable
                 var vm = await StartVmAsync(firstContainerId, firstBundle, cancellationToken).ConfigureAwait(false);
                 Lifecycle.VmReady(vm);
                 _ = WatchAsync(vm);
-                return vm;
+                return (vm, true);
             }
             catch
             {
@@ -89,23 +94,52 @@ internal sealed class PodSandbox : IAsyncDisposable
         Directory.CreateDirectory(SharedDir);
         var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
         Directory.CreateDirectory(runDir);
-        var vm = await _vms.StartAsync(new PodVmRequest($"pod {_options.Namespace}/{_options.PodId}", SharedDir, runDir), cancellationToken).ConfigureAwait(false);
+        // The host side of the pod's network (a tap in its namespace, the tc redirects) needs no VM: it is
+        // made while the VM starts, and the VM's sandbox is created in the guest while the NIC is
+        // hot-plugged and configured (independent steps; the agent serves calls concurrently).
+        Task<TapAttachment>? tap = null;
+        if (networkNamespace is not null)
+        {
+            _network ??= new TcRedirectNetwork(log: _log);
+            tap = _network.AttachAsync(networkNamespace, cancellationToken);
+        }
+        IPodVm vm;
         try
         {
-            await vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
-                Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken).ConfigureAwait(false);
-            if (networkNamespace is not null)
+            vm = await _vms.StartAsync(new PodVmRequest($"pod {_options.Namespace}/{_options.PodId}", SharedDir, runDir), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DetachAfterFailureAsync(tap).ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            var sandbox = vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
+                Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken);
+            try
             {
-                _network ??= new TcRedirectNetwork(log: _log);
-                _podNetwork = await PodNetworkSetup.AttachAsync(_network, vm, networkNamespace, cancellationToken).ConfigureAwait(false);
-                _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
-                _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
+                if (tap is not null)
+                {
+                    _podNetwork = await tap.ConfigureAwait(false);
+                    tap = null; // from here on DetachNetworkAsync removes it
+                    await PodNetworkSetup.ConnectAsync(vm, _podNetwork, cancellationToken).ConfigureAwait(false);
+                    _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
+                }
             }
+            finally
+            {
+                // Never left running unobserved, whichever of the two failed.
+                await sandbox.ConfigureAwait(false);
+            }
+            if (networkNamespace is not null)
+                _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             await StopPortForwardAsync().ConfigureAwait(false);
             await vm.DisposeAsync().ConfigureAwait(false);
+            await DetachAfterFailureAsync(tap).ConfigureAwait(false);
             await DetachNetworkAsync().ConfigureAwait(false);
             throw;
         }
@@ -136,34 +170,79 @@ internal sealed class PodSandbox : IAsyncDisposable
     /// </summary>
     public async Task StopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
     {
+        if (await BeginStopIfIdleAsync(idle, release).ConfigureAwait(false) is { } teardown)
+            await teardown.Done.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// As <see cref="StopIfIdleAsync"/>, but returns as soon as the stop has begun, with the teardown
+    /// (QEMU killed and reaped, network and folders removed) running; it holds the sandbox's lock until it
+    /// is done, so a later create or <see cref="DisposeAsync"/> waits for it. Null: not idle (then
+    /// <paramref name="release"/> has been unplugged) or already stopped.
+    /// </summary>
+    public async Task<PodTeardown?> BeginStopIfIdleAsync(Func<bool> idle, IReadOnlyList<AttachedDevice>? release = null)
+    {
         await _lock.WaitAsync().ConfigureAwait(false);
+        var handedOver = false;
         try
         {
             if (!idle())
             {
                 if (Lifecycle.Vm is { } running && release is { Count: > 0 })
                     await PodDevices.DetachAsync(running, release, _log).ConfigureAwait(false);
-                return;
+                return null;
             }
             if (Lifecycle.State == PodState.Stopped)
-                return;
-            await StopPortForwardAsync().ConfigureAwait(false);
+                return null;
             var vm = Lifecycle.BeginStop();
+            handedOver = true;
+            var networkReleased = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var teardown = TeardownAsync(vm, networkReleased);
+            _teardown = teardown;
+            return new PodTeardown(networkReleased.Task, teardown);
+        }
+        finally
+        {
+            if (!handedOver)
+                _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Kills the VM and removes what the pod had on the host, then releases the sandbox's lock (taken by
+    /// <see cref="BeginStopIfIdleAsync"/>). QEMU is killed, not shut down: nothing in the guest is worth
+    /// waiting for once no container is left (see PodRuntime.DeleteAsync for why no data is lost).
+    /// Never throws: failures are logged.
+    /// </summary>
+    private async Task TeardownAsync(IPodVm? vm, TaskCompletionSource networkReleased)
+    {
+        await Task.Yield(); // the caller goes on at once
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await StopPortForwardAsync().ConfigureAwait(false);
             if (vm is not null)
             {
                 await vm.DisposeAsync().ConfigureAwait(false);
                 _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
             }
             await DetachNetworkAsync().ConfigureAwait(false);
+            networkReleased.TrySetResult();
             // Also when no VM ever came up (its start failed): the folders made for it go.
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
             SafeDirectory.RemoveTree(podDir, _mounter);
             SafeDirectory.RemoveIfEmpty(Path.GetDirectoryName(podDir)!); // the namespace's folder, once its last pod is gone
             SafeDirectory.RemoveTree(_options.Paths.VmDir(_options.Namespace, _options.PodId), _mounter);
-            Lifecycle.StopCompleted();
+            _log.Debug($"pod {_options.PodId}: teardown took {clock.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        catch (Exception ex)
+        {
+            _log.Error($"pod {_options.PodId}: teardown failed: {ex.Message}");
         }
         finally
         {
+            networkReleased.TrySetResult();
+            Lifecycle.StopCompleted();
             _lock.Release();
         }
     }
@@ -208,6 +287,22 @@ internal sealed class PodSandbox : IAsyncDisposable
         await relay.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Removes a tap whose attach was still running when the VM's start failed (if the attach succeeded).</summary>
+    private async Task DetachAfterFailureAsync(Task<TapAttachment>? tap)
+    {
+        if (tap is null || _network is null)
+            return;
+        try
+        {
+            var attachment = await tap.ConfigureAwait(false);
+            await _network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StencilException or OperationCanceledException)
+        {
+            _log.Debug($"pod {_options.PodId}: the network was not attached: {ex.Message}");
+        }
+    }
+
     /// <summary>Removes the tap and the filters once QEMU is gone (it held the tap); CNI removes the veth later.</summary>
     private async Task DetachNetworkAsync()
     {
@@ -227,7 +322,9 @@ internal sealed class PodSandbox : IAsyncDisposable
     /// <summary>Stops whatever runs and closes the lifecycle for good.</summary>
     public async ValueTask DisposeAsync()
     {
+        // A teardown still running in the background (the last Delete's) holds the lock: this waits for it.
         await StopIfIdleAsync(static () => true).ConfigureAwait(false);
+        await _teardown.ConfigureAwait(false);
         Lifecycle.Close();
         if (_vms is IAsyncDisposable provider)
             await provider.DisposeAsync().ConfigureAwait(false);

@@ -129,7 +129,8 @@ public sealed partial class ManifestTests
         var sources = dockerfile.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal))
             .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1])
             .ToList();
-        Assert.Equal(["build/bin/containerd-shim-stencil-v2", "build/guest/vmlinux", "build/guest/initrd", "config/configuration.toml", "config/kubernetes/installer/stencil-deploy.sh"], sources);
+        Assert.Equal(["build/bin/containerd-shim-stencil-v2", "build/bin/stencil", "config/systemd/stencil-factory.service", "build/guest/vmlinux", "build/guest/initrd",
+            "config/configuration.toml", "config/kubernetes/installer/stencil-deploy.sh"], sources);
         // Repository files exist; build outputs are named as the Makefile and build-guest.sh name them.
         Assert.True(File.Exists(Path.Combine(RepoPathsRoot, "config", "configuration.toml")));
         Assert.Contains("-o $(BIN)", File.ReadAllText(Path.Combine(RepoPathsRoot, "Makefile")));

@@ -31,7 +31,7 @@ public sealed class CliCommandTests
     [InlineData("factory metrics now", "unexpected argument \"now\" after factory metrics")]
     [InlineData("factory status now", "unexpected argument \"now\" after factory status")]
     [InlineData("check twice", "unexpected argument \"twice\" after check")]
-    [InlineData("boot", "unknown command \"boot\" (known: check, factory)")]
+    [InlineData("boot", "unknown command \"boot\" (known: check, factory, starts)")]
     [InlineData("--verbose check", "unknown option \"--verbose\"")]
     [InlineData("check --config", "--config needs a file: --config /etc/stencil/configuration.toml")]
     public void Usage_errors_say_what_is_wrong(string line, string message)

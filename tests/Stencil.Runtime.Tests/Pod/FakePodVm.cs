@@ -48,12 +48,16 @@ internal sealed class FakePodVm(string sharedDirectory) : IPodVm
         return Task.CompletedTask;
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>When set, stopping the VM takes until it completes (QEMU slow to go).</summary>
+    public TaskCompletionSource? DisposeGate { get; set; }
+
+    public async ValueTask DisposeAsync()
     {
+        if (DisposeGate is { } gate)
+            await gate.Task;
         Disposed = true;
         ExitReason ??= "stopped";
         FakeAgent.Break("the VM was stopped");
         _exited.TrySetResult();
-        return ValueTask.CompletedTask;
     }
 }

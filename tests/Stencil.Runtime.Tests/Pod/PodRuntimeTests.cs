@@ -147,7 +147,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
         Assert.Equal(ErrorKind.Unavailable, another.Kind);
 
         await _runtime.DeleteAsync("c1", null, CancellationToken.None);
-        Assert.Equal(PodState.Empty, _runtime.PodState);
+        await Eventually(() => _runtime.PodState == PodState.Empty); // the teardown runs in the background
         Assert.False(Directory.Exists(PodDir), $"{PodDir} is left");
         var topics = new List<string>();
         while (topics.Count < 4 && await events.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)))
@@ -167,8 +167,29 @@ public sealed class PodRuntimeTests : IAsyncLifetime
         Assert.Contains("RemoveContainer c1", OnlyVm.FakeAgent.Calls);
 
         await _runtime.DeleteAsync("c2", null, CancellationToken.None);
+        // The last one: its Delete does not wait for the VM, which is killed in the background, and it is
+        // not removed in the guest first (the VM goes with it).
+        await Eventually(() => _runtime.PodState == PodState.Empty);
         Assert.True(OnlyVm.Disposed);
-        Assert.Equal(PodState.Empty, _runtime.PodState);
+        Assert.DoesNotContain("RemoveContainer c2", OnlyVm.FakeAgent.Calls);
+        Assert.False(Directory.Exists(PodDir), $"{PodDir} is left");
+    }
+
+    [Fact]
+    public async Task Disposing_the_runtime_waits_for_a_teardown_still_running()
+    {
+        await _runtime.CreateAsync(Request("c1"), CancellationToken.None);
+        OnlyVm.DisposeGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        await _runtime.DeleteAsync("c1", null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(PodState.Stopping, _runtime.PodState);
+        var dispose = _runtime.DisposeAsync().AsTask();
+        await Task.Delay(100);
+        Assert.False(dispose.IsCompleted, "the runtime was disposed while its VM was still being stopped");
+
+        OnlyVm.DisposeGate.SetResult();
+        await dispose.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(OnlyVm.Disposed);
         Assert.False(Directory.Exists(PodDir), $"{PodDir} is left");
     }
 
