@@ -157,7 +157,7 @@ public sealed class VmFactory : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            return _pool ??= new VmPool(_cloner, Options.PoolSize, Options.PoolDirectory, _log);
+            return _pool ??= new VmPool(_cloner, Options.PoolSize, Options.PoolDirectory, _log, Options.PoolRefillDelay);
         }
     }
 

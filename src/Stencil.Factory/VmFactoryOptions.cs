@@ -25,6 +25,12 @@ public sealed record VmFactoryOptions
     public int PoolSize { get; init; }
 
     /// <summary>
+    /// After a clone is taken, how long the pool waits before it makes the next one ([factory]
+    /// pool_refill_delay_ms): making a clone competes for the CPUs the pod that took one needs.
+    /// </summary>
+    public TimeSpan PoolRefillDelay { get; init; }
+
+    /// <summary>
     /// Where pooled clones keep their sockets and the folder they export over 9p (a clone's export
     /// folder is fixed on its QEMU command line when it starts, before any pod is known).
     /// </summary>

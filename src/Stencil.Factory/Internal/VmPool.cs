@@ -22,15 +22,19 @@ internal sealed class VmPool : IVmPool
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _filler;
+    private readonly TimeSpan _refillDelay;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastTakeTicks;
     private int _disposed;
 
-    public VmPool(IPooledCloneSource source, int size, string directory, ILog log)
+    /// <param name="refillDelay">After a take, how long to wait before making the next clone (the pod that took one needs the CPUs now).</param>
+    public VmPool(IPooledCloneSource source, int size, string directory, ILog log, TimeSpan refillDelay = default)
     {
         _source = source;
         Size = size;
         _directory = directory;
         _log = log;
+        _refillDelay = refillDelay;
         _filler = Task.Run(FillAsync);
     }
 
@@ -90,6 +94,7 @@ internal sealed class VmPool : IVmPool
                 if (_disposed != 0 || !_ready.TryDequeue(out clone))
                     return null;
             }
+            Volatile.Write(ref _lastTakeTicks, Environment.TickCount64);
             _wake.Release();
             if (clone.Vm.State != VmState.Paused)
             {
@@ -215,6 +220,13 @@ internal sealed class VmPool : IVmPool
                 if (ReadyCount >= Size)
                 {
                     await _wake.WaitAsync(token).ConfigureAwait(false);
+                    continue;
+                }
+                var sinceTake = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastTakeTicks));
+                if (_refillDelay > TimeSpan.Zero && sinceTake < _refillDelay)
+                {
+                    // A pod just took a clone and is starting its containers: leave it the CPUs for a moment.
+                    await Task.Delay(_refillDelay - sinceTake, token).ConfigureAwait(false);
                     continue;
                 }
                 var clone = await _source.MakeAsync(_directory, token).ConfigureAwait(false);

@@ -31,6 +31,7 @@ internal static class ConfigSchema
         new("factory", "enable_template", (c, v, w) => c with { Factory = c.Factory with { EnableTemplate = Boolean(v, w) } }),
         new("factory", "template_path", (c, v, w) => c with { Factory = c.Factory with { TemplatePath = AbsolutePath(v, w, allowEmpty: false) } }),
         new("factory", "pool_size", (c, v, w) => c with { Factory = c.Factory with { PoolSize = Integer(v, w, 0, 1024) } }),
+        new("factory", "pool_refill_delay_ms", (c, v, w) => c with { Factory = c.Factory with { PoolRefillDelayMs = Integer(v, w, 0, 60000) } }),
         new("factory", "daemon_socket", (c, v, w) => c with { Factory = c.Factory with { DaemonSocket = AbsolutePath(v, w, allowEmpty: false, maxLength: 100) } }),
         new("factory", "template_build_timeout", (c, v, w) => c with { Factory = c.Factory with { TemplateBuildTimeout = Integer(v, w, 1, 3600) } }),
 

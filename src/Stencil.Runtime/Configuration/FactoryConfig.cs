@@ -16,6 +16,12 @@ public sealed record FactoryConfig
     public int PoolSize { get; init; } = 2;
 
     /// <summary>
+    /// Milliseconds the factory daemon waits after handing a clone over before it makes the next one:
+    /// restoring a clone costs CPU the pod that just took one needs for its own start.
+    /// </summary>
+    public int PoolRefillDelayMs { get; init; } = 1500;
+
+    /// <summary>
     /// The factory daemon's gRPC socket (Kata's vm_cache_endpoint). A shim asks it for a clone first;
     /// with no daemon there (absent, dead, stale socket) it clones the template itself.
     /// </summary>

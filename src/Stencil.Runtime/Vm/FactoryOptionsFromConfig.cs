@@ -43,6 +43,7 @@ public static class FactoryOptionsFromConfig
             EnableTemplate = config.Factory.EnableTemplate,
             TemplatePath = config.Factory.TemplatePath,
             PoolSize = config.Factory.PoolSize,
+            PoolRefillDelay = TimeSpan.FromMilliseconds(config.Factory.PoolRefillDelayMs),
             PoolDirectory = Path.Combine(config.Runtime.StateDir, "pool"),
             TemplateBuildTimeout = TimeSpan.FromSeconds(config.Factory.TemplateBuildTimeout),
             AgentTimeout = TimeSpan.FromSeconds(config.Agent.DialTimeout),

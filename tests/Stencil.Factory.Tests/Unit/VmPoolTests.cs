@@ -55,6 +55,22 @@ public sealed class VmPoolTests : IDisposable
     }
 
     [Fact]
+    public async Task After_a_take_the_pool_waits_the_refill_delay_before_making_the_next_clone()
+    {
+        var source = new FakeSource(_root) { Limit = 2 };
+        await using var pool = new VmPool(source, 1, PoolDirectory, _log, refillDelay: TimeSpan.FromSeconds(1));
+        await pool.WaitForReadyAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Equal(1, source.Made);
+        var taken = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(await pool.TryTakeAsync(new VmRequest("pod", _root, null))); // the fake's clone is not paused: discarded, but taken
+        await Task.Delay(300);
+        Assert.Equal(1, source.Made);
+        await pool.WaitForReadyAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Equal(2, source.Made);
+        Assert.True(taken.Elapsed >= TimeSpan.FromMilliseconds(950), $"refilled after {taken.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
     public async Task Stopping_the_pool_discards_the_ready_clones_and_it_serves_nothing_after()
     {
         var source = new FakeSource(_root) { Limit = 2 };
