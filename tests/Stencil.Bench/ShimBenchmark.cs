@@ -152,9 +152,8 @@ public sealed partial class ShimBenchmark : IBenchmark
                 : "-";
             if (variant.ExpectedOrigin == "pool" && timelines[variant].All(t => t.Timeline.Origin != "pool"))
             {
-                output.WriteLine($"   {variant.Label,-42} n/a: no run was served from the pool ({origins}): containerd starts a fresh shim daemon per pod and the pool");
-                output.WriteLine($"   {"",-42}      lives in that daemon, which only starts filling it at the pod's first Create, when the pod already needs its VM.");
-                output.WriteLine($"   {"",-42}      Measured anyway (template clone + the spare clone the filler makes meanwhile): median {S(medians[variant])} s, " +
+                output.WriteLine($"   {variant.Label,-42} n/a: no run was served from the factory daemon's pool ({origins}): see the shims' \"cloning the template here\" lines");
+                output.WriteLine($"   {"",-42}      Measured anyway: median {S(medians[variant])} s, " +
                     $"min {S(values.Min())}, max {S(values.Max())}, {X(medians[variant] / runc)} runc, {X(coldMedian / medians[variant])} faster than cold");
                 continue;
             }

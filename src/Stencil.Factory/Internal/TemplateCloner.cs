@@ -13,6 +13,9 @@ namespace Stencil.Factory.Internal;
 /// </summary>
 internal sealed class TemplateCloner : IPooledCloneSource
 {
+    /// <summary>The nice value of a pooled clone's QEMU while it is made and waits.</summary>
+    internal const int PoolNice = 19;
+
     private readonly VmFactoryOptions _options;
     private readonly TemplateManager _templates;
     private readonly ILog _log;
@@ -53,6 +56,8 @@ internal sealed class TemplateCloner : IPooledCloneSource
         try
         {
             vm = await StartCloneAsync(template, "pool-" + id, VmInstancePaths.InDirectory(directory), shared, cancellationToken).ConfigureAwait(false);
+            // Made at the lowest CPU priority: pods starting meanwhile go first (set back to 0 at hand-over).
+            vm.SetNice(PoolNice);
             await vm.ResumeAsync(cancellationToken).ConfigureAwait(false);
             agent = await GuestReadiness.WaitForAgentAsync(vm, _options.AgentTimeout, cancellationToken).ConfigureAwait(false);
             // The fix-ups once ahead of time: QEMU translates the guest code they run (TCG) and the
@@ -223,6 +228,8 @@ internal sealed class TemplateCloner : IPooledCloneSource
         try
         {
             var before = clock.Elapsed;
+            if (origin == VmOrigin.Pool && vm.SetNice(0) > 0)
+                _log.Warning($"{request.Name}: some QEMU threads of the pooled clone kept nice {PoolNice}");
             await vm.ResumeAsync(cancellationToken).ConfigureAwait(false);
             var resumed = steps.Elapsed;
             if (agent is null && agentConnecting is not null)

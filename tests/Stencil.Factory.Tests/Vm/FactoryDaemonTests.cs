@@ -32,6 +32,9 @@ public sealed class FactoryDaemonTests(TemplateFixture fixture, ITestOutputHelpe
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(daemonOptions.SocketPath));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(daemonOptions.MetricsSocketPath));
             await daemon.WaitForReadyAsync(2, TimeSpan.FromSeconds(120));
+            // Ready clones are made and wait at the lowest CPU priority.
+            foreach (var pid in LeakCheck.QemuProcesses(poolDirectory))
+                Assert.All(ThreadNices(pid), n => Assert.Equal(19, n));
             var fingerprint = await fixture.Factory.GetFingerprintAsync();
 
             // A request naming another template gets nothing (and no clone is spent on it).
@@ -50,6 +53,7 @@ public sealed class FactoryDaemonTests(TemplateFixture fixture, ITestOutputHelpe
                 output.WriteLine($"clone {answer.Handed.Name} pid {answer.Handed.ProcessId}: hand-over {vm.StartupTime.TotalMilliseconds:F1} ms");
                 Assert.Equal(VmOrigin.Pool, vm.Origin);
                 Assert.Equal(Hypervisor.VmState.Running, vm.Qemu.State);
+                Assert.All(ThreadNices(answer.Handed.ProcessId), n => Assert.Equal(0, n)); // a pod's VM runs at normal priority
                 Assert.StartsWith(poolDirectory + "/", vm.SharedDirectory, StringComparison.Ordinal);
                 var shell = await GuestShell.OpenAsync(vm, vm.SharedDirectory!);
                 var (stdout, exit) = await shell.RunAsync("head -c 16 /dev/urandom | od -A n -t x1; date -u +%s");
@@ -103,6 +107,14 @@ public sealed class FactoryDaemonTests(TemplateFixture fixture, ITestOutputHelpe
             Scratch.Remove(fixture.Root, "daemon-" + i);
         await LeakCheck.AssertCleanAsync(fixture.Root, fixture.TemplatePath);
     }
+
+    /// <summary>The nice value (field 19 of /proc/PID/task/TID/stat) of each of the process's threads.</summary>
+    private static List<int> ThreadNices(int pid) =>
+        [.. Directory.GetDirectories($"/proc/{pid}/task").Select(t =>
+        {
+            var stat = File.ReadAllText(Path.Combine(t, "stat"));
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], CultureInfo.InvariantCulture);
+        })];
 
     [Fact]
     public async Task A_template_change_drains_the_pool_and_never_serves_an_old_clone()
