@@ -26,6 +26,9 @@ internal sealed record OciCommandLine(string Binary, string StateRoot, string Lo
 
     internal IReadOnlyList<string> Start(string id) => Global("start", id);
 
+    /// <summary>create + start + wait + delete in one: only for the warm-up's throw-away container.</summary>
+    internal IReadOnlyList<string> Run(string id, string bundle) => Global("run", "--bundle", bundle, id);
+
     internal IReadOnlyList<string> Exec(string id, string processJsonPath, string pidFile, string? consoleSocket)
     {
         var args = Global("exec", "--detach", "--pid-file", pidFile, "--process", processJsonPath);

@@ -91,6 +91,8 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
             return Task.FromResult(s_empty);
         });
         server.Register(AgentMethods.GetGuestDetails, (_, _) => Task.FromResult(GuestDetails()));
+        server.Register(AgentMethods.WarmUp, async (_, c) =>
+            new WarmUpResponse { Micros = (ulong)(await containers.WarmUpAsync(c.CancellationToken).ConfigureAwait(false)).Ticks / 10 });
 
         server.Register(AgentMethods.UpdateInterface, (r, c) =>
             network.UpdateInterfaceAsync(r.Interface ?? throw StencilException.InvalidArgument("interface is missing"), c.CancellationToken));

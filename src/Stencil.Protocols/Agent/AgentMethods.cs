@@ -36,6 +36,7 @@ public static class AgentMethods
     public static readonly TtrpcMethod<OnlineCPUMemRequest, OnlineCPUMemResponse> OnlineCPUMem = new(AgentService, "OnlineCPUMem");
     public static readonly TtrpcMethod<ReseedRandomDevRequest, Empty> ReseedRandomDev = new(AgentService, "ReseedRandomDev");
     public static readonly TtrpcMethod<SetGuestDateTimeRequest, Empty> SetGuestDateTime = new(AgentService, "SetGuestDateTime");
+    public static readonly TtrpcMethod<WarmUpRequest, WarmUpResponse> WarmUp = new(AgentService, "WarmUp");
     public static readonly TtrpcMethod<GetGuestDetailsRequest, GuestDetails> GetGuestDetails = new(AgentService, "GetGuestDetails");
     public static readonly TtrpcMethod<UpdateInterfaceRequest, Interface> UpdateInterface = new(AgentService, "UpdateInterface");
     public static readonly TtrpcMethod<UpdateRoutesRequest, Routes> UpdateRoutes = new(AgentService, "UpdateRoutes");

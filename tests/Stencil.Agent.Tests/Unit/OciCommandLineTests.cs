@@ -31,6 +31,7 @@ public class OciCommandLineTests
     public void Other_commands()
     {
         Assert.Equal($"{Global} start c1", string.Join(' ', s_cl.Start("c1")));
+        Assert.Equal($"{Global} run --bundle /run/stencil-warmup/bundle w1", string.Join(' ', s_cl.Run("w1", "/run/stencil-warmup/bundle")));
         Assert.Equal($"{Global} delete --force c1", string.Join(' ', s_cl.Delete("c1", force: true)));
         Assert.Equal($"{Global} delete c1", string.Join(' ', s_cl.Delete("c1", force: false)));
         Assert.Equal($"{Global} pause c1", string.Join(' ', s_cl.Pause("c1")));

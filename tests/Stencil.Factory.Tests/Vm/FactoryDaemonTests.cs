@@ -67,6 +67,9 @@ public sealed class FactoryDaemonTests(TemplateFixture fixture, ITestOutputHelpe
                 Assert.InRange(guestClock, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 2, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
             }
             Assert.Equal(2, samples.Select(s => s.Random).Distinct().Count());
+            // Each pooled clone ran the OCI runtime once while it was made (and the containers above still ran).
+            Assert.Contains(log.Lines, l => l.Contains("warmed up (the OCI runtime ran once in", StringComparison.Ordinal));
+            Assert.DoesNotContain(log.Lines, l => l.Contains("warm-up run failed", StringComparison.Ordinal));
             Assert.Equal(2, samples.Select(s => s.GenId).Distinct().Count());
 
             // The daemon goes (its own ready clones with it); the handed-over ones keep running.
