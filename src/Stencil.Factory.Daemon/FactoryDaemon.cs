@@ -185,9 +185,14 @@ public sealed class FactoryDaemon : IAsyncDisposable
         {
             _state.Log.Info($"template fingerprint changed ({previous} -> {fingerprint}): draining the pool");
             _state.Metrics.StaleDiscarded(await _state.Factory.DiscardStaleClonesAsync(fingerprint).ConfigureAwait(false));
+            _templateBuildSeconds = null;
         }
-        var status = await _state.Factory.GetStatusAsync(cancellationToken).ConfigureAwait(false);
-        _templateBuildSeconds = status.Templates.FirstOrDefault(t => t.IsCurrent)?.BuildTime.TotalSeconds;
+        // The build time only until the current template has one (it is built once the pool fills).
+        if (_templateBuildSeconds is null)
+        {
+            var status = await _state.Factory.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+            _templateBuildSeconds = status.Templates.FirstOrDefault(t => t.IsCurrent)?.BuildTime.TotalSeconds;
+        }
     }
 
     private static async Task CheckPeer(Microsoft.AspNetCore.Connections.ConnectionContext connection, Microsoft.AspNetCore.Connections.ConnectionDelegate next,

@@ -121,21 +121,11 @@ public sealed class QemuProcess : IAsyncDisposable
             throw new StencilException(Errno.KindOf(errno) == ErrorKind.NotFound ? ErrorKind.Unavailable : Errno.KindOf(errno),
                 Errno.Describe($"adopting qemu pid {pid}", errno));
         }
-        // Read after the pidfd is open: if the pid still shows this command line, the pidfd is that process.
-        string commandLine;
-        try
-        {
-            commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        // Checked after the pidfd is open: if the pid still shows this command line, the pidfd is that process.
+        if (!QemuPidFile.CommandLineMentions(pid, expectedArgument))
         {
             pidfd.Dispose();
-            throw StencilException.Unavailable($"adopting qemu pid {pid}: it is gone ({ex.Message})");
-        }
-        if (!commandLine.Split('\0').Any(a => a.Contains(expectedArgument, StringComparison.Ordinal)))
-        {
-            pidfd.Dispose();
-            throw StencilException.Unavailable($"adopting qemu pid {pid}: that process is not the QEMU of {expectedArgument}");
+            throw StencilException.Unavailable($"adopting qemu pid {pid}: it is gone, or it is not the QEMU of {expectedArgument}");
         }
         return new QemuProcess(pid, pidfd, binary);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Stencil.TestSupport;
 using Stencil.Bench.Cri;
 using Stencil.Bench.Shim;
 using Stencil.Cri;

@@ -10,7 +10,16 @@ internal static class GuestReadiness
     public static async Task<AgentClient> WaitForAgentAsync(QemuVm vm, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var ready = AgentClient.WaitReadyAsync(vm.Instance.Paths.AgentSocket, timeout, abandon.Token);
+        return await AwaitAgentAsync(vm, AgentClient.WaitReadyAsync(vm.Instance.Paths.AgentSocket, timeout, abandon.Token), abandon, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An agent connection already being made (<paramref name="ready"/>, cancelled through
+    /// <paramref name="abandon"/>), awaited as <see cref="WaitForAgentAsync"/> does.
+    /// </summary>
+    public static async Task<AgentClient> AwaitAgentAsync(QemuVm vm, Task<AgentClient> ready, CancellationTokenSource abandon, CancellationToken cancellationToken)
+    {
         if (await Task.WhenAny(ready, vm.Exited).ConfigureAwait(false) == ready)
             return await ready.ConfigureAwait(false);
         abandon.Cancel();

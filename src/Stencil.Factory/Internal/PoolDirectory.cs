@@ -1,6 +1,4 @@
-using System.Globalization;
-using Stencil.Interop;
-using Tmds.Linux;
+using Stencil.Hypervisor;
 
 namespace Stencil.Factory.Internal;
 
@@ -22,51 +20,21 @@ internal static class PoolDirectory
         {
             if (File.Exists(Path.Combine(clone, HandedOverClone.MarkerName)))
                 continue;
-            var pid = ReadPid(Path.Combine(clone, "qemu.pid"));
-            if (pid is not null)
-                KillClone(clone, pid.Value, log);
+            var killed = KillClone(clone, log);
             FactoryVm.RemoveOwnedDirectory(clone, Path.Combine(clone, "shared"), log);
-            log.Info($"pool: removed clone {Path.GetFileName(clone)} left by an earlier run{(pid is null ? "" : $" (qemu pid {pid} killed)")}");
+            log.Info($"pool: removed clone {Path.GetFileName(clone)} left by an earlier run{(killed ? " (its qemu killed)" : "")}");
             removed++;
         }
         return removed;
     }
 
-    /// <summary>
-    /// SIGKILL to the QEMU of the clone in <paramref name="cloneDirectory"/>, if <paramref name="pid"/>
-    /// still is that QEMU (its command line names the folder), and waits up to 5 s for it to go.
-    /// </summary>
-    public static void KillClone(string cloneDirectory, int pid, ILog log)
+    /// <summary>SIGKILL to the QEMU of the clone in <paramref name="cloneDirectory"/> (found by its pid file), waiting up to 5 s for it to go.</summary>
+    /// <returns>Whether a QEMU was running there.</returns>
+    public static bool KillClone(string cloneDirectory, ILog log)
     {
-        using var pidfd = Libc.PidfdOpen(pid);
-        if (pidfd.IsInvalid)
-            return;
-        string commandLine;
-        try
-        {
-            commandLine = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return;
-        }
-        if (!commandLine.Contains(cloneDirectory + "/", StringComparison.Ordinal))
-            return;
-        if (Libc.PidfdSendSignal(pidfd, LibC.SIGKILL) != 0)
-            return;
-        if (Libc.Poll(pidfd, LibC.POLLIN, 5000, out _) <= 0)
-            log.Warning($"pool: qemu pid {pid} of {cloneDirectory} did not exit within 5 s of SIGKILL");
-    }
-
-    private static int? ReadPid(string pidFile)
-    {
-        try
-        {
-            return int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        var result = QemuPidFile.Kill(Path.Combine(cloneDirectory, "qemu.pid"), TimeSpan.FromSeconds(5), out var pid);
+        if (result is QemuPidFileKill.StillRunning or QemuPidFileKill.KillFailed)
+            log.Warning($"pool: qemu pid {pid} of {cloneDirectory}: {(result == QemuPidFileKill.KillFailed ? "could not be killed" : "did not exit within 5 s of SIGKILL")}");
+        return result is not (QemuPidFileKill.NotRunning or QemuPidFileKill.Unreadable);
     }
 }

@@ -150,7 +150,7 @@ internal sealed class TemplateCloner : IPooledCloneSource
             if (vm is not null)
                 await vm.DisposeAsync().ConfigureAwait(false);
             else
-                PoolDirectory.KillClone(handed.Directory, handed.ProcessId, _log);
+                PoolDirectory.KillClone(handed.Directory, _log);
             FactoryVm.RemoveOwnedDirectory(handed.Directory, handed.SharedDirectory, _log);
             throw;
         }
@@ -243,16 +243,12 @@ internal sealed class TemplateCloner : IPooledCloneSource
                 _log.Warning($"{request.Name}: some QEMU threads of the pooled clone kept nice {PoolNice}");
             await vm.ResumeAsync(cancellationToken).ConfigureAwait(false);
             var resumed = steps.Elapsed;
-            if (agent is null && agentConnecting is not null)
+            if (agent is null && agentConnecting is not null && abandonAgent is not null)
             {
                 // Fails at once (with QEMU's reason) if QEMU exits meanwhile.
-                if (await Task.WhenAny(agentConnecting, vm.Exited).ConfigureAwait(false) != agentConnecting)
-                {
-                    await vm.QueryStatusAsync(cancellationToken).ConfigureAwait(false);
-                    throw StencilException.Unavailable($"vm {vm.Name}: qemu exited before its agent answered");
-                }
-                agent = await agentConnecting.ConfigureAwait(false);
+                var connecting = agentConnecting;
                 agentConnecting = null;
+                agent = await GuestReadiness.AwaitAgentAsync(vm, connecting, abandonAgent, cancellationToken).ConfigureAwait(false);
             }
             agent ??= await GuestReadiness.WaitForAgentAsync(vm, _options.AgentTimeout, cancellationToken).ConfigureAwait(false);
             var answered = steps.Elapsed;

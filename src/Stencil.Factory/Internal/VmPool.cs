@@ -115,17 +115,9 @@ internal sealed class VmPool : IVmPool
     /// <summary>Discards every ready clone not of template <paramref name="fingerprint"/> (the template changed); the filler makes new ones.</summary>
     internal async Task<int> DiscardStaleAsync(string fingerprint)
     {
-        List<PooledClone> stale;
-        lock (_gate)
-        {
-            stale = [.. _ready.Where(c => c.Template.Fingerprint != fingerprint)];
-            if (stale.Count == 0)
-                return 0;
-            var keep = _ready.Where(c => c.Template.Fingerprint == fingerprint).ToList();
-            _ready.Clear();
-            foreach (var c in keep)
-                _ready.Enqueue(c);
-        }
+        var stale = RemoveReady(c => c.Template.Fingerprint != fingerprint);
+        if (stale.Count == 0)
+            return 0;
         foreach (var clone in stale)
         {
             _wake.Release();
@@ -179,25 +171,29 @@ internal sealed class VmPool : IVmPool
         _wake.Dispose();
     }
 
-    /// <summary>A clone whose QEMU dies while it waits is taken out at once and replaced, not found dead at the next take.</summary>
-    private async Task DiscardIfItDiesAsync(PooledClone clone)
+    /// <summary>Takes the ready clones <paramref name="match"/> selects out of the queue (the others keep their order).</summary>
+    private List<PooledClone> RemoveReady(Func<PooledClone, bool> match)
     {
-        await clone.Vm.Exited.ConfigureAwait(false);
-        bool removed;
         lock (_gate)
         {
-            var before = _ready.Count;
-            var keep = _ready.Where(c => !ReferenceEquals(c, clone)).ToList();
-            removed = keep.Count != before;
-            if (removed)
+            var removed = _ready.Where(match).ToList();
+            if (removed.Count > 0)
             {
+                var keep = _ready.Where(c => !match(c)).ToList();
                 _ready.Clear();
                 foreach (var c in keep)
                     _ready.Enqueue(c);
             }
+            return removed;
         }
-        if (!removed)
-            return;
+    }
+
+    /// <summary>A clone whose QEMU dies while it waits is taken out at once and replaced, not found dead at the next take.</summary>
+    private async Task DiscardIfItDiesAsync(PooledClone clone)
+    {
+        await clone.Vm.Exited.ConfigureAwait(false);
+        if (RemoveReady(c => ReferenceEquals(c, clone)).Count == 0)
+            return; // taken or discarded meanwhile
         _log.Warning($"pool: clone {clone.Vm.Name} died while it waited ({clone.Vm.ExitReason?.ToString() ?? "qemu exited"}); discarding it");
         await clone.DiscardAsync(_log).ConfigureAwait(false);
         try

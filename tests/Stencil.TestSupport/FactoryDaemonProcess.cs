@@ -1,9 +1,11 @@
-using Stencil.TestSupport;
+namespace Stencil.TestSupport;
 
-namespace Stencil.Bench.Shim;
-
-/// <summary>`stencil factory serve` (build/bin, NativeAOT) for one benchmark run; stopped with SIGTERM on dispose.</summary>
-internal sealed class FactoryDaemonProcess : IAsyncDisposable
+/// <summary>
+/// `stencil factory serve` (build/bin, NativeAOT) with a test's or benchmark's configuration; its
+/// metrics read with `stencil factory metrics`. Dispose stops it with SIGTERM, as systemd does;
+/// <see cref="KillAsync"/> kills it.
+/// </summary>
+public sealed class FactoryDaemonProcess : IAsyncDisposable
 {
     private readonly ChildProcess _process;
     private readonly string _configPath;
@@ -49,6 +51,9 @@ internal sealed class FactoryDaemonProcess : IAsyncDisposable
             await Task.Delay(100, token);
         }
     }
+
+    /// <summary>SIGKILL: the daemon gets no chance to clean up (what a crash looks like).</summary>
+    public ValueTask KillAsync() => _process.DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {
