@@ -3,7 +3,8 @@ using Stencil.TestSupport;
 namespace Stencil.Cri.Tests;
 
 /// <summary>
-/// The CRI fixture with a second runtime handler, "stencil" (runtime_type io.containerd.stencil.v2, the
+/// The CRI fixture with a second runtime handler, "stencil" (and a third, "stencil-sandbox", the same through
+/// containerd 2.x's sandbox API) (runtime_type io.containerd.stencil.v2, the
 /// published shim from build/bin first on containerd's PATH, a private Stencil config through
 /// STENCIL_CONFIG: guest from build/guest, state, shim sockets and template under the fixture's folder).
 /// Its pods get 10.88.232.0/24 on a bridge that has 10.88.232.1, so a test can reach a pod's port from
@@ -13,6 +14,10 @@ namespace Stencil.Cri.Tests;
 public sealed class StencilCriFixture : CriContainerdFixture
 {
     public const string Handler = "stencil";
+
+    /// <summary>The same shim as the pod's sandbox through containerd 2.x's sandbox API (`sandboxer = "shim"`):
+    /// no pause container. containerd 1.x does not know the key and runs it as <see cref="Handler"/>.</summary>
+    public const string SandboxHandler = "stencil-sandbox";
     public const string StencilSubnet = "10.88.232.0/24";
     public const string HostAddress = "10.88.232.1";
 
@@ -47,6 +52,11 @@ public sealed class StencilCriFixture : CriContainerdFixture
         ExtraToml = """
             [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil]
               runtime_type = "io.containerd.stencil.v2"
+              pod_annotations = ["io.stencil.*"]
+              privileged_without_host_devices = true
+            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-sandbox]
+              runtime_type = "io.containerd.stencil.v2"
+              sandboxer = "shim"
               pod_annotations = ["io.stencil.*"]
               privileged_without_host_devices = true
             """,

@@ -68,6 +68,9 @@ internal sealed class ShimDaemon
 
         var server = new TtrpcServer();
         new TaskService(runtime, log, RequestStopAfterReply).Register(server);
+        // containerd 2.x's sandbox API (`sandboxer = "shim"`), for a runtime that can be the pod's sandbox itself.
+        if (runtime is IPodSandboxRuntime sandboxRuntime)
+            new SandboxService(sandboxRuntime, log, RequestStopAfterReply).Register(server);
         var publisher = new EventPublisher(Environment.GetEnvironmentVariable("TTRPC_ADDRESS"), flags.Namespace, log);
         using var stopPump = new CancellationTokenSource();
         var pump = publisher.PumpAsync(runtime.Events, stopPump.Token);

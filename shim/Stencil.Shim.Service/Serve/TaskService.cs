@@ -151,18 +151,5 @@ internal sealed class TaskService
         }
     }
 
-    /// <summary>Logs the call (debug) and its failure (warning), and lets the failure propagate unchanged.</summary>
-    private async Task<T> Call<T>(string method, string id, Func<Task<T>> body)
-    {
-        _log.Debug(method, ShimLog.Field("task", id));
-        try
-        {
-            return await body().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _log.Warning($"{method} failed: {ex.Message}", ShimLog.Field("task", id), ShimLog.Field("kind", StencilException.KindOf(ex).ToString()));
-            throw;
-        }
-    }
+    private Task<T> Call<T>(string method, string id, Func<Task<T>> body) => ServiceCall.RunAsync(_log, method, ("task", id), body);
 }

@@ -30,7 +30,7 @@ public sealed partial class PodRuntime
                 _log.Debug($"container {request.Id}: {note}");
             steps.Mark("plan");
 
-            var (vm, startedVm) = await _sandbox.EnsureVmAsync(request.Id, bundle, cancellationToken).ConfigureAwait(false);
+            var (vm, startedVm) = await _sandbox.EnsureVmAsync(() => PodVmSpec.FromBundle(request.Id, bundle), cancellationToken).ConfigureAwait(false);
             var vmMs = steps.Mark(startedVm ? $"vm {vm.Origin}" : "vm (running)");
             await _sizer.GrowForAsync(vm, request.Id, bundle.Spec,
                 PodSizing.HasBaseAnnotations(bundle.Spec.Annotations) ? podBase : null, cancellationToken).ConfigureAwait(false);
@@ -52,6 +52,8 @@ public sealed partial class PodRuntime
             steps.Mark("stdio");
             if (startedVm)
                 container.PendingStart = new PendingStart(DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(steps.TotalMilliseconds), vm.Origin, vmMs, storageMs, guestCreateMs);
+            else if (TakeSandboxVmStart() is { } sandboxStart)
+                container.PendingStart = sandboxStart with { StorageMs = storageMs, GuestCreateMs = guestCreateMs };
             lock (_gate)
             {
                 _creating.Remove(request.Id);

@@ -44,7 +44,7 @@ public sealed partial class PodRuntime : IPodRuntime
         get
         {
             lock (_gate)
-                return _containers.Count + _creating.Count;
+                return _containers.Count + _creating.Count + (SandboxHolds ? 1 : 0);
         }
     }
 

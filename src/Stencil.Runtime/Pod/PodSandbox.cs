@@ -52,9 +52,10 @@ internal sealed class PodSandbox : IAsyncDisposable
     /// <summary>The VM for a call into the guest (see <see cref="PodLifecycle.RequireVm"/>).</summary>
     public IPodVm RequireVm() => Lifecycle.RequireVm();
 
-    /// <summary>The pod's VM, started for the first container (see the remarks).</summary>
+    /// <summary>The pod's VM, started for the first container (see the remarks) or by StartSandbox.</summary>
+    /// <param name="spec">Read only when the VM is to be started (it may refuse the pod).</param>
     /// <returns>The VM, and whether this call started it (the container is the pod's first).</returns>
-    public async Task<(IPodVm Vm, bool Started)> EnsureVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
+    public async Task<(IPodVm Vm, bool Started)> EnsureVmAsync(Func<PodVmSpec> spec, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -69,7 +70,7 @@ internal sealed class PodSandbox : IAsyncDisposable
             Lifecycle.BeginVmStart();
             try
             {
-                var vm = await StartVmAsync(firstContainerId, firstBundle, cancellationToken).ConfigureAwait(false);
+                var vm = await StartVmAsync(spec(), cancellationToken).ConfigureAwait(false);
                 Lifecycle.VmReady(vm);
                 _ = WatchAsync(vm);
                 return (vm, true);
@@ -86,10 +87,9 @@ internal sealed class PodSandbox : IAsyncDisposable
         }
     }
 
-    private async Task<IPodVm> StartVmAsync(string firstContainerId, Bundle firstBundle, CancellationToken cancellationToken)
+    private async Task<IPodVm> StartVmAsync(PodVmSpec spec, CancellationToken cancellationToken)
     {
-        var networkNamespace = PodNetworkNamespace.FromSpec(firstBundle.Spec, firstContainerId);
-        PodHostNamespaces.Refuse(firstBundle.Spec, firstContainerId);
+        var networkNamespace = spec.NetworkNamespace;
         var nft = networkNamespace is null ? null : FindNftForPortForwarding();
         Directory.CreateDirectory(SharedDir);
         var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
@@ -115,8 +115,7 @@ internal sealed class PodSandbox : IAsyncDisposable
         }
         try
         {
-            var sandbox = vm.Agent.CreateSandboxAsync(new SandboxConfig(_options.PodId, Hostname: firstBundle.Spec.Hostname,
-                Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag)), cancellationToken);
+            var sandbox = vm.Agent.CreateSandboxAsync(SandboxConfigFor(spec), cancellationToken);
             try
             {
                 if (tap is not null)
@@ -153,6 +152,16 @@ internal sealed class PodSandbox : IAsyncDisposable
         _log.Info($"pod {_options.PodId}: VM ready ({vm.Origin}, {vm.StartupTime.TotalMilliseconds:F0} ms, qemu pid {vm.ProcessId})");
         return vm;
     }
+
+    /// <summary>
+    /// What the agent sets up: the hostname and the 9p share; in sandbox API mode also the pod's DNS and
+    /// sysctls, and the agent holds the pod's IPC, UTS and PID namespaces itself (no pause container does).
+    /// </summary>
+    private SandboxConfig SandboxConfigFor(PodVmSpec spec) => spec.Sandbox is not { } pod
+        ? new SandboxConfig(_options.PodId, Hostname: spec.Hostname, Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag))
+        : new SandboxConfig(_options.PodId, Hostname: pod.Hostname, DnsServers: pod.DnsServers, DnsSearch: pod.DnsSearch,
+            DnsOptions: pod.DnsOptions, Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag),
+            PodNamespaces: new PodNamespacesConfig(pod.Sysctls));
 
     /// <summary>Marks the pod failed when its VM exits on its own (a stop on purpose takes it out of the lifecycle first).</summary>
     private async Task WatchAsync(IPodVm vm)

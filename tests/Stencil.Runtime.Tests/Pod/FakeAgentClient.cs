@@ -54,7 +54,14 @@ internal sealed class FakeAgentClient : IAgentClient
 
     public Task<AgentVersionInfo> VersionAsync(CancellationToken cancellationToken = default) => Record("Version", new AgentVersionInfo("fake", 1));
 
-    public Task CreateSandboxAsync(SandboxConfig config, CancellationToken cancellationToken = default) => Record($"CreateSandbox {config.SandboxId}");
+    /// <summary>What the last CreateSandbox asked for.</summary>
+    public SandboxConfig? Sandbox { get; private set; }
+
+    public Task CreateSandboxAsync(SandboxConfig config, CancellationToken cancellationToken = default)
+    {
+        Sandbox = config;
+        return Record($"CreateSandbox {config.SandboxId}");
+    }
 
     public Task DestroySandboxAsync(CancellationToken cancellationToken = default) => Record("DestroySandbox");
 
