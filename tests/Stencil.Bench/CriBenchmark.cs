@@ -11,10 +11,12 @@ namespace Stencil.Bench;
 
 /// <summary>
 /// Stencil through containerd's CRI plugin, as a kubelet drives it (the CRI tests' StencilCriFixture:
-/// private containerd, runtime handlers "runc" and "stencil", private CNI bridge): (1) RunPodSandbox +
-/// CreateContainer + StartContainer until ExecSync answers, runc vs stencil interleaved, after one
-/// warm-up pod of each (the stencil one builds the template); (2) ten stencil pods at once: until all
-/// answer ExecSync, and their teardown; (3) PSS per idle pod (shim + QEMU) with 1, 10 and 20 pods.
+/// private containerd, runtime handlers "runc", "stencil" and, on containerd 2.x, "stencil-sandbox" (the
+/// same shim as the pod's sandbox through the sandbox API: no pause container), private CNI bridge):
+/// (1) RunPodSandbox + CreateContainer + StartContainer until ExecSync answers, the handlers interleaved,
+/// after one warm-up pod of each (the first stencil one builds the template); (2) ten stencil pods at
+/// once (per stencil handler): until all answer ExecSync, and their teardown; (3) PSS per idle pod
+/// (shim + QEMU) with 1, 10 and 20 pods, and pause container vs sandbox API side by side.
 /// Ignores --duration and --warmup: the work is a fixed number of pods.
 /// </summary>
 public sealed class CriBenchmark : IBenchmark
@@ -39,7 +41,7 @@ public sealed class CriBenchmark : IBenchmark
         var total = Stopwatch.StartNew();
 
         var host = await BenchHost.ProbeAsync(token);
-        output.WriteLine("cri: Stencil through containerd's CRI plugin (private containerd, handlers runc and stencil, busybox, real VMs)");
+        output.WriteLine("cri: Stencil through containerd's CRI plugin (private containerd, handlers runc, stencil (pause container) and stencil-sandbox (sandbox API, containerd 2.x), busybox, real VMs)");
         foreach (var line in host.Describe())
             output.WriteLine($"  {line}");
         output.WriteLine($"  caveat: {host.Cores} cores shared with whatever else runs here; timings are noisy, compare within one run");
@@ -66,6 +68,7 @@ public sealed class CriBenchmark : IBenchmark
                 await ConcurrentSectionAsync(fixture, pods, output, daemon, token);
             }
             await MemorySectionAsync(fixture, pods, output, token);
+            await MemoryByHandlerSectionAsync(fixture, pods, output, token);
         }
         finally
         {
@@ -83,7 +86,7 @@ public sealed class CriBenchmark : IBenchmark
     private static async Task StartSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, FactoryDaemonProcess? daemon,
         CancellationToken token)
     {
-        string[] handlers = ["runc", StencilCriFixture.Handler];
+        string[] handlers = ["runc", .. StencilHandlers(fixture)];
         var tag = daemon is null ? "" : "pool-";
         output.WriteLine();
         var warm = Stopwatch.StartNew();
@@ -118,19 +121,35 @@ public sealed class CriBenchmark : IBenchmark
             var v = samples[handler];
             output.WriteLine($"   {handler,-10} {S(Median(v)),7} {S(v.Min()),6} {S(v.Max()),6}  {string.Join(' ', v.Select(S))}");
         }
-        var ratio = Median(samples[StencilCriFixture.Handler]) / Median(samples["runc"]);
-        output.WriteLine($"   stencil/runc median ratio: {X(ratio)}" + (daemon is null ? "" : $"; target <= 4x runc {(ratio <= 4 ? "PASS" : "FAIL")}"));
+        foreach (var handler in handlers.Skip(1))
+        {
+            var ratio = Median(samples[handler]) / Median(samples["runc"]);
+            output.WriteLine($"   {handler}/runc median ratio: {X(ratio)}" + (daemon is null ? "" : $"; target <= 4x runc {(ratio <= 4 ? "PASS" : "FAIL")}"));
+        }
+        if (samples.TryGetValue(StencilCriFixture.SandboxHandler, out var sandboxSamples))
+        {
+            var pause = Median(samples[StencilCriFixture.Handler]);
+            var sandbox = Median(sandboxSamples);
+            output.WriteLine($"   sandbox API vs pause container: {S(sandbox)} vs {S(pause)} s, {X(sandbox / pause)} ({(pause - sandbox) * 1000:0} ms saved per pod)");
+        }
     }
 
     private static async Task ConcurrentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, FactoryDaemonProcess? daemon,
         CancellationToken token)
+    {
+        foreach (var handler in StencilHandlers(fixture))
+            await ConcurrentSectionAsync(fixture, pods, output, daemon, handler, token);
+    }
+
+    private static async Task ConcurrentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, FactoryDaemonProcess? daemon,
+        string handler, CancellationToken token)
     {
         if (daemon is not null)
             await daemon.WaitForReadyAsync(ConcurrentPods, token);
         var tag = daemon is null ? "" : "pool-";
         var clock = Stopwatch.StartNew();
         var each = await Task.WhenAll(Enumerable.Range(0, ConcurrentPods)
-            .Select(i => CriBenchPod.StartAsync(fixture, $"many-{tag}{i}", StencilCriFixture.Handler, pods, token)));
+            .Select(i => CriBenchPod.StartAsync(fixture, $"many-{tag}{handler}-{i}", handler, pods, token)));
         var allUp = clock.Elapsed.TotalSeconds;
         foreach (var pod in pods)
         {
@@ -141,7 +160,7 @@ public sealed class CriBenchmark : IBenchmark
         var qemu = fixture.QemuProcesses().Count;
         var teardown = await CriBenchPod.RemoveAllAsync(pods, token);
         output.WriteLine();
-        output.WriteLine($"2{(daemon is null ? "" : "b")}. {ConcurrentPods} stencil pods started at once (RunPodSandbox..ExecSync each, all in parallel)" +
+        output.WriteLine($"2{(daemon is null ? "" : "b")}. {ConcurrentPods} {handler} pods started at once (RunPodSandbox..ExecSync each, all in parallel)" +
             (daemon is null ? " (no factory daemon)" : $" (VMs from the factory daemon's {ConcurrentPods} ready clones)"));
         output.WriteLine($"   all Running and answering ExecSync after {S(allUp)} s ({qemu} QEMU processes); per pod median {S(Median(each))} s, min {S(each.Min())}, max {S(each.Max())}" +
             (daemon is null ? "" : $"; target <= 8 s {(allUp <= 8 ? "PASS" : "FAIL")}"));
@@ -171,6 +190,38 @@ public sealed class CriBenchmark : IBenchmark
         var teardown = await CriBenchPod.RemoveAllAsync(pods, token);
         output.WriteLine($"   teardown of {s_memoryCounts[^1]} pods at once: {S(teardown)} s");
     }
+
+    /// <summary>
+    /// The same number of idle pods with each stencil handler, one handler after the other: what the pause
+    /// container costs a pod in memory (its processes and page cache live in the guest, so in QEMU's PSS).
+    /// </summary>
+    private static async Task MemoryByHandlerSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, CancellationToken token)
+    {
+        var handlers = StencilHandlers(fixture);
+        if (handlers.Count < 2)
+            return;
+        const int count = StartBatch;
+        output.WriteLine();
+        output.WriteLine($"3b. PSS of {count} idle pods per handler (one container each, pods of one handler at a time), measured {s_settle.TotalSeconds:0} s after the last answered ExecSync");
+        output.WriteLine($"   {"handler",-16} {"per pod median",15} {"min",6} {"max",6}  (MiB)");
+        var medians = new Dictionary<string, double>();
+        foreach (var handler in handlers)
+        {
+            await Task.WhenAll(Enumerable.Range(0, count).Select(i => CriBenchPod.StartAsync(fixture, $"memh-{handler}-{i}", handler, pods, token)));
+            await Task.Delay(s_settle, token);
+            var per = pods.Select(p => PodMemory.Read(p.Id, fixture.SocketDir).PodPssKiB).Select(k => (double)k).ToList();
+            medians[handler] = Median(per);
+            output.WriteLine($"   {handler,-16} {MiB(Median(per)),15} {MiB(per.Min()),6} {MiB(per.Max()),6}");
+            await CriBenchPod.RemoveAllAsync(pods, token);
+        }
+        var pause = medians[StencilCriFixture.Handler];
+        var sandbox = medians[StencilCriFixture.SandboxHandler];
+        output.WriteLine($"   sandbox API vs pause container: {X(sandbox / pause)} ({(pause - sandbox) / 1024:0.0} MiB less per pod)");
+    }
+
+    /// <summary>The stencil handlers this containerd has: the sandbox API one only on 2.x.</summary>
+    private static List<string> StencilHandlers(StencilCriFixture fixture) =>
+        fixture.Containerd.Version is { Major: >= 2 } ? [StencilCriFixture.Handler, StencilCriFixture.SandboxHandler] : [StencilCriFixture.Handler];
 
     private static int PreviousCount(int count) => s_memoryCounts[Array.IndexOf(s_memoryCounts, count) - 1];
 }
