@@ -15,6 +15,13 @@ internal static class ProtoMapping
         r.DnsOptions.AddRange(c.DnsOptions ?? []);
         if (c.Shared is { } s)
             r.Shared = new Proto.SharedFolder { MountTag = s.MountTag, GuestPath = s.GuestPath ?? "", Msize = s.Msize };
+        if (c.PodNamespaces is { } pod)
+        {
+            r.PodNamespaces = new Proto.PodNamespaces();
+            // Sorted: the same config gives the same bytes (a dictionary's order is not defined).
+            foreach (var (key, value) in pod.Sysctls.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                r.PodNamespaces.Sysctls.Add(new Proto.Sysctl { Key = key, Value = value });
+        }
         return r;
     }
 
