@@ -2,6 +2,7 @@ using Stencil.Agent.Containers;
 using Stencil.Agent.Guest;
 using Stencil.Interop;
 using Stencil.Agent.Logging;
+using Stencil.Agent.Pod;
 using Stencil.Agent.Processes;
 using Stencil.Agent.Service;
 using Stencil.Agent.Transport;
@@ -18,6 +19,10 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        // The pod namespace holder's modes (the agent spawns its own binary): before anything else
+        // starts, above all before any other thread (see NamespaceHolderProcess).
+        if (NamespaceHolderProcess.TryRun(args) is { } exitCode)
+            return exitCode;
         string? unixPath = null;
         for (var i = 0; i < args.Length; i++)
         {

@@ -1,3 +1,4 @@
+using Stencil.Agent.Pod;
 using Stencil.Agent.Processes;
 using Stencil.Oci;
 
@@ -55,6 +56,7 @@ internal sealed partial class ContainerManager
             spec.Root.Path = rootfs;
             var networkSysctls = SpecRewriter.TakeNetworkSysctls(spec);
             JoinSandboxNamespaces(spec);
+            AddPodMounts(spec);
             await _syscalls.WriteFileAsync(Path.Combine(dir, "config.json"), SpecRewriter.Serialize(spec), cancellationToken).ConfigureAwait(false);
             await WriteSysctlsAsync(networkSysctls, cancellationToken).ConfigureAwait(false);
             steps.Mark("bundle");
@@ -118,8 +120,9 @@ internal sealed partial class ContainerManager
     /// <summary>
     /// The IPC, UTS (and PID) namespaces a CRI container shares with its pod's sandbox on the host are the
     /// sandbox container's in the guest: the shim lists them in an annotation (the host paths mean
-    /// nothing here), and the container joins the ones of the sandbox's first process. Without a
-    /// running sandbox container in this guest the container keeps namespaces of its own.
+    /// nothing here), and the container joins the ones of the sandbox's first process. A pod without a
+    /// sandbox container (created with pod namespaces) has them in the agent's namespace holder.
+    /// Without either the container keeps namespaces of its own.
     /// </summary>
     private void JoinSandboxNamespaces(Stencil.Oci.Model.Spec spec)
     {
@@ -131,11 +134,28 @@ internal sealed partial class ContainerManager
         int? pid;
         lock (_lock)
             pid = _containers.GetValueOrDefault(sandboxId)?.Init?.Pid;
+        if (pid is null && _sandbox.Pod is { } pod && pod.SandboxId == sandboxId)
+            pid = pod.HolderPid;
         if (pid is null)
             return;
         var join = types.Split(',');
         foreach (var ns in namespaces.Where(n => n.Type is "ipc" or "pid" or "uts" && join.Contains(n.Type)))
             ns.Path = $"/proc/{pid}/ns/{ns.Type}";
+    }
+
+    /// <summary>
+    /// A CRI container of a pod created with pod namespaces gets what containerd's CRI gives it when a
+    /// pause container holds the pod: the pod's hostname, hosts and resolv.conf, and the pod's
+    /// /dev/shm, one tmpfs for all its containers (their shared memory must be one memory).
+    /// </summary>
+    private void AddPodMounts(Stencil.Oci.Model.Spec spec)
+    {
+        if (_sandbox.Pod is not { } pod || !PodMounts.IsPodContainer(spec, pod.SandboxId))
+            return;
+        var podShm = PodMounts.PrivateShm(spec) is { } shm
+            ? _syscalls.EnsureEphemeralVolume(PodMounts.ShmVolume, shm.Options ?? [], $"mounts[{PodMounts.ShmDestination}]")
+            : null;
+        PodMounts.Apply(spec, pod.FilesDir, podShm);
     }
 
     /// <summary>The pod's network sysctls, written in the guest's root network namespace (the pod's network).</summary>

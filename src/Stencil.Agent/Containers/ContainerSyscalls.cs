@@ -47,6 +47,9 @@ internal sealed class ContainerSyscalls(StorageMounter mounter) : IContainerSysc
 
     public IReadOnlyList<string> MountPointsUnder(string dir) => MountInfo.MountPointsUnder(dir);
 
+    public string EnsureEphemeralVolume(string name, IReadOnlyList<string> options, string field) =>
+        mounter.Ephemeral.Ensure(name, options, field);
+
     public void UnmountEphemeralVolumes() => mounter.Ephemeral.UnmountAll();
 
     public Task<string> WaitForDiskAsync(string serial, TimeSpan timeout, CancellationToken cancellationToken) =>

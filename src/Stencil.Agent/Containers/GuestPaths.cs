@@ -15,6 +15,9 @@ internal static partial class GuestPaths
     internal const string DefaultSharedPath = "/run/stencil/shared";
     internal const string EphemeralRoot = "/run/stencil/ephemeral";
 
+    /// <summary>The pod's hostname, hosts and resolv.conf, when the agent holds the pod's namespaces.</summary>
+    internal const string PodFilesRoot = "/run/stencil/pod";
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
     private static partial Regex IdPattern();
 

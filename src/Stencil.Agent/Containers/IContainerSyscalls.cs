@@ -44,6 +44,9 @@ internal interface IContainerSyscalls
     /// <summary>The mount points at or below <paramref name="dir"/> (/proc/self/mountinfo).</summary>
     IReadOnlyList<string> MountPointsUnder(string dir);
 
+    /// <summary>The folder of the sandbox's tmpfs volume <paramref name="name"/>, mounted with <paramref name="options"/> if it is not yet (<see cref="EphemeralVolumes.Ensure"/>).</summary>
+    string EnsureEphemeralVolume(string name, IReadOnlyList<string> options, string field);
+
     /// <summary>Unmounts the sandbox's tmpfs volumes.</summary>
     void UnmountEphemeralVolumes();
 

@@ -138,44 +138,11 @@ internal sealed class Network
 
     private async Task<string> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
-        var io = ProcessIo.CreatePipes(out var child);
-        try
-        {
-            int pid;
-            try
-            {
-                pid = Spawner.Spawn(_ip, [_ipArgv0, .. args], child.Stdin, child.Stdout, child.Stderr);
-            }
-            finally
-            {
-                child.Close();
-            }
-            var exit = Reaper.Instance.WaitAsync(pid);
-            var output = ReadAllAsync(io, stderr: false, cancellationToken);
-            var errors = ReadAllAsync(io, stderr: true, cancellationToken);
-            var status = await exit.ConfigureAwait(false);
-            var text = await output.ConfigureAwait(false);
-            var errorText = (await errors.ConfigureAwait(false)).Trim();
-            if (status.ExitCode != 0)
-                throw StencilException.Internal($"ip {string.Join(' ', args)} failed: {(errorText.Length > 0 ? errorText : $"exit code {status.ExitCode}")}");
-            return text;
-        }
-        finally
-        {
-            io.Dispose();
-        }
-    }
-
-    private static async Task<string> ReadAllAsync(ProcessIo io, bool stderr, CancellationToken cancellationToken)
-    {
-        var text = new StringBuilder();
-        while (true)
-        {
-            var (data, eof) = await io.ReadAsync(stderr, 64 * 1024, cancellationToken).ConfigureAwait(false);
-            if (eof)
-                return text.ToString();
-            text.Append(Encoding.UTF8.GetString(data));
-        }
+        var (status, text, errors) = await CapturedRun.RunAsync(_ip, [_ipArgv0, .. args], cancellationToken).ConfigureAwait(false);
+        var errorText = errors.Trim();
+        if (status.ExitCode != 0)
+            throw StencilException.Internal($"ip {string.Join(' ', args)} failed: {(errorText.Length > 0 ? errorText : $"exit code {status.ExitCode}")}");
+        return text;
     }
 
     private static string ReadText(string file)

@@ -9,4 +9,8 @@ internal sealed record SandboxSettings(
     IReadOnlyList<string> DnsOptions,
     string? MountTag,
     string SharedGuestPath,
-    uint Msize);
+    uint Msize)
+{
+    /// <summary>Non-null (containerd's sandbox API): the agent holds the pod's namespaces; the pod's sysctls.</summary>
+    internal IReadOnlyList<Pod.Sysctl>? PodSysctls { get; init; }
+}

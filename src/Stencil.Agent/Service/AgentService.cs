@@ -135,11 +135,14 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
         });
     }
 
-    private Task<Empty> CreateSandboxAsync(CreateSandboxRequest r, TtrpcCallContext context)
+    private async Task<Empty> CreateSandboxAsync(CreateSandboxRequest r, TtrpcCallContext context)
     {
-        sandbox.Create(new SandboxSettings(r.SandboxId, r.Hostname, r.DnsServers, r.DnsSearch, r.DnsOptions,
-            r.Shared?.MountTag, r.Shared?.GuestPath ?? "", r.Shared?.Msize ?? 0));
-        return Task.FromResult(s_empty);
+        await sandbox.CreateAsync(new SandboxSettings(r.SandboxId, r.Hostname, r.DnsServers, r.DnsSearch, r.DnsOptions,
+            r.Shared?.MountTag, r.Shared?.GuestPath ?? "", r.Shared?.Msize ?? 0)
+        {
+            PodSysctls = r.PodNamespaces is { } pod ? [.. pod.Sysctls.Select(s => new Pod.Sysctl(s.Key, s.Value))] : null,
+        }, context.CancellationToken).ConfigureAwait(false);
+        return s_empty;
     }
 
     private async Task<Empty> DestroySandboxAsync(DestroySandboxRequest r, TtrpcCallContext context)
@@ -147,7 +150,7 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
         _forwards.CloseAll();
         await containers.RemoveAllAsync(context.CancellationToken).ConfigureAwait(false);
         containers.UnmountEphemeralVolumes();
-        sandbox.Destroy();
+        await sandbox.DestroyAsync().ConfigureAwait(false);
         return s_empty;
     }
 

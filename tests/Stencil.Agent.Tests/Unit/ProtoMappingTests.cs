@@ -22,6 +22,20 @@ public class ProtoMappingTests
     }
 
     [Fact]
+    public void Pod_namespaces_map_with_their_sysctls_in_key_order()
+    {
+        var config = new SandboxConfig("pod", Hostname: "web",
+            PodNamespaces: new PodNamespacesConfig(new Dictionary<string, string> { ["net.ipv4.ip_forward"] = "1", ["kernel.shmmax"] = "65536" }));
+
+        var r = ProtoMapping.ToProto(config);
+
+        Assert.Equal(["kernel.shmmax=65536", "net.ipv4.ip_forward=1"], r.PodNamespaces.Sysctls.Select(s => $"{s.Key}={s.Value}"));
+        Assert.NotNull(ProtoMapping.ToProto(new SandboxConfig("pod", PodNamespaces: new PodNamespacesConfig())).PodNamespaces);
+        // Absent: the pause container holds the namespaces, as before.
+        Assert.Null(ProtoMapping.ToProto(new SandboxConfig("pod")).PodNamespaces);
+    }
+
+    [Fact]
     public void Time_round_trips_to_100ns()
     {
         var t = new DateTimeOffset(2031, 5, 6, 7, 8, 9, TimeSpan.Zero).AddTicks(1234567);

@@ -14,9 +14,15 @@ internal sealed class ContainerManagerHarness
     internal static readonly StorageRequest[] Rootfs = [new StorageRequest("c1/rootfs", null, null, TimeSpan.Zero, "", [], "rootfs")];
 
     internal ContainerManagerHarness()
+        : this(new Sandbox())
+    {
+    }
+
+    /// <summary>With the sandbox the manager's containers belong to (one with pod namespaces, say).</summary>
+    internal ContainerManagerHarness(Sandbox sandbox)
     {
         Crun = new FakeOciRuntime("crun", Syscalls);
-        Manager = new ContainerManager(new Sandbox(), [Crun], Syscalls, Reaper, Oom, Log);
+        Manager = new ContainerManager(sandbox, [Crun], Syscalls, Reaper, Oom, Log);
     }
 
     internal FakeContainerSyscalls Syscalls { get; } = new();

@@ -127,6 +127,16 @@ internal sealed class FakeContainerSyscalls : IContainerSyscalls
             return Mounted.Where(m => GuestPaths.IsUnder(m, dir)).ToList();
     }
 
+    /// <summary>The sandbox tmpfs volumes made, with the options of the first container that named each.</summary>
+    internal Dictionary<string, IReadOnlyList<string>> EphemeralVolumes { get; } = new(StringComparer.Ordinal);
+
+    public string EnsureEphemeralVolume(string name, IReadOnlyList<string> options, string field)
+    {
+        lock (_lock)
+            EphemeralVolumes.TryAdd(name, options);
+        return $"/run/stencil/ephemeral/{name}";
+    }
+
     public void UnmountEphemeralVolumes() => EphemeralVolumesUnmounted = true;
 
     public Task<string> WaitForDiskAsync(string serial, TimeSpan timeout, CancellationToken cancellationToken) =>

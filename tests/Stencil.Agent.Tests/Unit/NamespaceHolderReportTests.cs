@@ -1,0 +1,33 @@
+using Stencil.Agent.Pod;
+
+namespace Stencil.Agent.Tests.Unit;
+
+/// <summary>What the holder's middle process tells the agent, and what it is asked to do.</summary>
+[Trait("Category", "Unit")]
+public class NamespaceHolderReportTests
+{
+    [Fact]
+    public void The_command_carries_the_hostname_and_the_ipc_sysctls()
+    {
+        Assert.Equal(["stencil-agent", "--hold-namespaces", "web", "kernel.sem=250 32000 100 128"],
+            NamespaceHolderProcess.HoldCommand("web", [new("kernel.sem", "250 32000 100 128")]));
+        // Any other command line is the agent's own start.
+        Assert.Null(NamespaceHolderProcess.TryRun([]));
+        Assert.Null(NamespaceHolderProcess.TryRun(["--listen", "/tmp/agent.sock"]));
+    }
+
+    [Fact]
+    public void A_report_gives_the_pid_or_the_error_with_its_kind()
+    {
+        Assert.Equal(731, NamespaceHolderProcess.ParseReport(0, "ok 731\n"));
+
+        var refused = Assert.Throws<StencilException>(() => NamespaceHolderProcess.ParseReport(1,
+            "error InvalidArgument sysctl kernel.shmmax = \"x\" cannot be set in the pod's IPC namespace: Invalid argument\n"));
+        Assert.Equal((ErrorKind.InvalidArgument, "the pod's namespace holder failed: sysctl kernel.shmmax = \"x\" cannot be set in the pod's IPC namespace: Invalid argument"),
+            (refused.Kind, refused.Message));
+
+        var crashed = Assert.Throws<StencilException>(() => NamespaceHolderProcess.ParseReport(134, ""));
+        Assert.Equal((ErrorKind.Internal, "the pod's namespace holder failed: exit code 134, output \"\""), (crashed.Kind, crashed.Message));
+        Assert.Throws<StencilException>(() => NamespaceHolderProcess.ParseReport(0, "ok -1\n"));
+    }
+}
