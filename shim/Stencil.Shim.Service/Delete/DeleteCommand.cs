@@ -31,7 +31,9 @@ internal static class DeleteCommand
         }
         catch (StencilException ex)
         {
-            warnings.Add($"{ex.Message}; treating {flags.Id} as its own pod");
+            // No config.json at all is a sandbox's bundle (containerd 2.x's sandbox API): the id is the pod's.
+            if (ex.Kind != ErrorKind.NotFound)
+                warnings.Add($"{ex.Message}; treating {flags.Id} as its own pod");
             podId = flags.Id;
         }
 

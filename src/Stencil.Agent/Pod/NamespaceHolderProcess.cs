@@ -27,7 +27,9 @@ internal static class NamespaceHolderProcess
 {
     internal const string HoldArgument = "--hold-namespaces";
     internal const string InitArgument = "--ns-init";
-    private const string Self = "/proc/self/exe";
+    /// <summary>The agent's own binary by its real path, so the kernel names the holder's processes
+    /// "stencil-agent" (ps in a pod sharing its PID namespace shows that, not "exe").</summary>
+    internal static string Self => Environment.ProcessPath ?? "/proc/self/exe";
 
     /// <summary>The exit code of a hidden mode named by <paramref name="args"/>, or null for a normal start.</summary>
     internal static int? TryRun(string[] args) => args switch

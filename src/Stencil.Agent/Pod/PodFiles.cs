@@ -33,11 +33,12 @@ internal static class PodFiles
     {
         if (servers.Count + search.Count + options.Count == 0)
             return guestResolvConf ?? "";
+        // containerd's order for a pod's file (search, nameserver, options), so a pod reads the same under either sandboxer.
         var text = new StringBuilder();
-        foreach (var server in servers)
-            text.Append("nameserver ").Append(server).Append('\n');
         if (search.Count > 0)
             text.Append("search ").Append(string.Join(' ', search)).Append('\n');
+        foreach (var server in servers)
+            text.Append("nameserver ").Append(server).Append('\n');
         if (options.Count > 0)
             text.Append("options ").Append(string.Join(' ', options)).Append('\n');
         return text.ToString();

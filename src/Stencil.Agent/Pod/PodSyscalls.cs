@@ -12,7 +12,7 @@ internal sealed class PodSyscalls : IPodSyscalls
     {
         // Not cancellable: once the middle runs, its report is the only way to learn the holder's pid,
         // and a holder nobody knows of would outlive the sandbox. It takes milliseconds.
-        var (status, report, errors) = await CapturedRun.RunAsync("/proc/self/exe",
+        var (status, report, errors) = await CapturedRun.RunAsync(NamespaceHolderProcess.Self,
             NamespaceHolderProcess.HoldCommand(hostname, ipcSysctls), CancellationToken.None).ConfigureAwait(false);
         if (errors.Length > 0)
             AgentLog.Warn($"namespace holder: {errors.Trim()}");

@@ -80,7 +80,7 @@ public class PodMountsTests
     {
         Assert.Equal("web\n", PodFiles.HostnameText("web"));
         Assert.Equal("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb\n", PodFiles.HostsText("web"));
-        Assert.Equal("nameserver 10.0.0.10\nsearch ns.svc cluster.local\noptions ndots:5\n",
+        Assert.Equal("search ns.svc cluster.local\nnameserver 10.0.0.10\noptions ndots:5\n",
             PodFiles.ResolvConfText(["10.0.0.10"], ["ns.svc", "cluster.local"], ["ndots:5"], "nameserver 1.1.1.1\n"));
         // No DNS settings: the guest's own file, or nothing.
         Assert.Equal("nameserver 1.1.1.1\n", PodFiles.ResolvConfText([], [], [], "nameserver 1.1.1.1\n"));

@@ -37,7 +37,7 @@ public sealed class SandboxPodTests : IDisposable
         Assert.Equal(new PodState("pod1", FakePodSyscalls.HolderPid, FilesDir), _sandbox.Pod);
         Assert.Equal("web\n", File.ReadAllText(Path.Combine(FilesDir, "hostname")));
         Assert.Contains("127.0.1.1\tweb\n", File.ReadAllText(Path.Combine(FilesDir, "hosts")));
-        Assert.Equal("nameserver 10.96.0.10\nsearch svc.cluster.local\n", File.ReadAllText(Path.Combine(FilesDir, "resolv.conf")));
+        Assert.Equal("search svc.cluster.local\nnameserver 10.96.0.10\n", File.ReadAllText(Path.Combine(FilesDir, "resolv.conf")));
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public sealed class PodNamespacesTests(ITestOutputHelper output)
             Assert.DoesNotContain(lines, l => l.StartsWith("zombie", StringComparison.Ordinal));
             Assert.Contains("pid1 stencil-agent --ns-init ", lines);
             Assert.Contains("sleepers 1", lines);
-            Assert.Contains("nameserver 10.96.0.10\nsearch default.svc.cluster.local\n", stdout);
+            Assert.Contains("search default.svc.cluster.local\nnameserver 10.96.0.10\n", stdout);
 
             await agent.DestroySandboxAsync();
 

@@ -15,8 +15,9 @@ namespace Stencil.Cri.Tests.Conformance;
 /// </summary>
 public abstract class NamespaceConformanceTests(CriContainerdFixture fixture, string handler, ITestOutputHelper output)
 {
-    // The pause image runs `sh -c "exec sleep 2147483647"` (see CriContainerdFixture).
-    private const string PauseProcess = "sleep 2147483647";
+    /// <summary>The pod's first process as `ps -o args` shows it: the pause image runs `sh -c "exec sleep 2147483647"`
+    /// (see CriContainerdFixture).</summary>
+    protected virtual string SandboxProcess => "sleep 2147483647";
 
     private const string NamespaceProbe =
         "echo pid_ns=$(readlink /proc/self/ns/pid); echo ipc_ns=$(readlink /proc/self/ns/ipc); echo uts_ns=$(readlink /proc/self/ns/uts);"
@@ -48,7 +49,7 @@ public abstract class NamespaceConformanceTests(CriContainerdFixture fixture, st
         var ps = PsLines(log);
         Assert.Contains(ps, l => l.EndsWith(" sleep 31337", StringComparison.Ordinal));
         // PID 1 is the sandbox's process, not either container's.
-        Assert.Contains($"1 {PauseProcess}", ps);
+        Assert.Contains($"1 {SandboxProcess}", ps);
         var sleeperSeen = Parse(LogText(pod, sleeper));
         var lookerSeen = Parse(log);
         Assert.Equal(sleeperSeen["pid_ns"], lookerSeen["pid_ns"]);

@@ -7,9 +7,18 @@ namespace Stencil.Cri.Tests.Conformance;
 /// <summary>The security-context conformance probes with the stencil handler: the same answers as runc.
 /// Plus what a VM cannot do by design: share the host's PID or IPC namespace (runc can).</summary>
 [Collection(StencilCriCollection.Name)]
-public sealed class StencilSecurityContextTests(StencilCriFixture fixture, ITestOutputHelper output)
-    : SecurityContextConformanceTests(fixture, StencilCriFixture.Handler, output)
+public class StencilSecurityContextTests : SecurityContextConformanceTests
 {
+    public StencilSecurityContextTests(StencilCriFixture fixture, ITestOutputHelper output)
+        : this(fixture, StencilCriFixture.Handler, output)
+    {
+    }
+
+    protected StencilSecurityContextTests(StencilCriFixture fixture, string handler, ITestOutputHelper output)
+        : base(fixture, handler, output)
+    {
+    }
+
     private StencilCriFixture StencilFixture => (StencilCriFixture)Fixture;
 
     /// <summary>Privileged inside the VM: the guest's devices (its virtio-serial port, its memory), never
@@ -30,7 +39,7 @@ public sealed class StencilSecurityContextTests(StencilCriFixture fixture, ITest
     {
         var name = $"sc-host{shared}";
         var config = HostNamespaceSandbox(name, Fixture.LogDirectory(name), shared);
-        var refused = await Assert.ThrowsAsync<RpcException>(() => Client.RunPodSandboxAsync(config, StencilCriFixture.Handler));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => Client.RunPodSandboxAsync(config, Handler));
         Output.WriteLine(refused.Status.Detail);
         Assert.Contains(error, refused.Status.Detail);
         Assert.Empty(StencilFixture.QemuProcesses());
@@ -50,3 +59,9 @@ public sealed class StencilSecurityContextTests(StencilCriFixture fixture, ITest
         return config;
     }
 }
+
+/// <summary>The same through containerd 2.x's sandbox API (no pause container): the agent sets the pod's
+/// hostname, sysctls and DNS, and refuses the host's namespaces at RunPodSandbox.</summary>
+[Collection(StencilCriCollection.Name)]
+public sealed class StencilSandboxSecurityContextTests(StencilCriFixture fixture, ITestOutputHelper output)
+    : StencilSecurityContextTests(fixture, StencilCriFixture.SandboxHandler, output);

@@ -5,9 +5,18 @@ namespace Stencil.Cri.Tests.Conformance;
 /// <summary>The volume conformance tests with the stencil handler: the same answers as runc, except
 /// where a memory-backed volume's data lives.</summary>
 [Collection(StencilCriCollection.Name)]
-public sealed class StencilVolumeTests(StencilCriFixture fixture, ITestOutputHelper output)
-    : VolumeConformanceTests(fixture, StencilCriFixture.Handler, output)
+public class StencilVolumeTests : VolumeConformanceTests
 {
+    public StencilVolumeTests(StencilCriFixture fixture, ITestOutputHelper output)
+        : this(fixture, StencilCriFixture.Handler, output)
+    {
+    }
+
+    protected StencilVolumeTests(StencilCriFixture fixture, string handler, ITestOutputHelper output)
+        : base(fixture, handler, output)
+    {
+    }
+
     /// <summary>
     /// Known difference from runc, by design (Kata does the same): the pod's /dev/shm and a memory-backed
     /// emptyDir are tmpfs in the guest, not the host's tmpfs shared over 9p, so shared mappings work
@@ -17,3 +26,9 @@ public sealed class StencilVolumeTests(StencilCriFixture fixture, ITestOutputHel
     /// </summary>
     protected override bool HostSeesMemoryBackedVolumes => false;
 }
+
+/// <summary>The same through containerd 2.x's sandbox API (no pause container): the agent gives the pod's
+/// containers one guest /dev/shm instead of containerd binding the sandbox's.</summary>
+[Collection(StencilCriCollection.Name)]
+public sealed class StencilSandboxVolumeTests(StencilCriFixture fixture, ITestOutputHelper output)
+    : StencilVolumeTests(fixture, StencilCriFixture.SandboxHandler, output);
