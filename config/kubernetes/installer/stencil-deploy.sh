@@ -27,6 +27,9 @@
 #   TEMPLATE_DIR       the VM template folder (tmpfs) removed by cleanup      (/run/stencil/template)
 #   CONTAINERD_VERSION the host's containerd release, when the config file does
 #                      not exist yet (2.x gets a version 3 file)              (asked: containerd --version on the host)
+#   SANDBOXER          "podsandbox": a pause container holds each pod's namespaces in its VM; "shim":
+#                      containerd 2.x's sandbox API, the shim is the pod's sandbox (faster and smaller per
+#                      pod; containerd before 2.3 crashes on a hostNetwork pod with it, hence not the default) (podsandbox)
 set -euo pipefail
 
 HOST_ROOT=${HOST_ROOT:-/host}
@@ -39,6 +42,7 @@ BIN_DIR=${BIN_DIR:-/usr/local/bin}
 CONTAINERD_CONFIG=${CONTAINERD_CONFIG:-/etc/containerd/config.toml}
 QEMU_PATH=${QEMU_PATH:-/usr/bin/qemu-system-x86_64}
 TEMPLATE_DIR=${TEMPLATE_DIR:-/run/stencil/template}
+SANDBOXER=${SANDBOXER:-podsandbox}
 # The node's factory daemon (paused clones for shims): installed as a systemd unit and started with
 # these commands; FACTORY_START=none leaves it to the node's own init system.
 FACTORY_UNIT=${FACTORY_UNIT:-/etc/systemd/system/stencil-factory.service}
@@ -105,7 +109,7 @@ $BEGIN_MARK
   runtime_type = "io.containerd.stencil.v2"
   pod_annotations = ["io.stencil.*"]
   container_annotations = ["io.stencil.*"]
-  privileged_without_host_devices = true
+  privileged_without_host_devices = true${SANDBOXER_LINE:-}
 [$1.options]
   ConfigPath = "$INSTALL_DIR/etc/configuration.toml"
 $END_MARK
@@ -121,6 +125,20 @@ replace_config() { # CONFIG CONTENT-FILE
   if [ -f "$1" ]; then chmod --reference="$1" "$2"; else chmod 0644 "$2"; fi
   mv -f "$2" "$1"
   return 0
+}
+
+# The runtime's `sandboxer` line for SANDBOXER (nothing for the default), refused for containerd 1.x,
+# which has no sandbox API for shims.
+sandboxer_line() {
+  case "$SANDBOXER" in
+    podsandbox) ;;
+    shim)
+      case "$(host_containerd_version)" in
+        0.*|1.*) die "SANDBOXER=shim needs containerd 2.x (the sandbox API); this node runs containerd $(host_containerd_version)" ;;
+      esac
+      printf '\n  sandboxer = "shim"' ;;
+    *) die "SANDBOXER=$SANDBOXER: expected podsandbox or shim" ;;
+  esac
 }
 
 # The host's containerd release ("2.1.9"), or nothing when it cannot be asked.
@@ -189,6 +207,7 @@ install() {
   ln -sfn "$INSTALL_DIR/bin/$SHIM" "$(host "$BIN_DIR/$SHIM")"
   install_factory_daemon
 
+  SANDBOXER_LINE=$(sandboxer_line)
   mkdir -p "$(dirname "$config")"
   local table new fresh_version=2
   if [ -f "$config" ]; then

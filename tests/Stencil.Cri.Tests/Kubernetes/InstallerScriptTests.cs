@@ -108,6 +108,20 @@ public sealed class InstallerScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task SANDBOXER_shim_adds_the_sandbox_API_for_containerd_2_and_is_refused_for_1_x()
+    {
+        await RunAsync("install", ("CONTAINERD_VERSION", "2.1.9"), ("SANDBOXER", "shim"));
+        Assert.Contains("  privileged_without_host_devices = true\n  sandboxer = \"shim\"\n", File.ReadAllText(ConfigPath));
+        await RunAsync("cleanup");
+
+        var old = await RunAsync("install", expectFailure: true, ("CONTAINERD_VERSION", "1.7.24"), ("SANDBOXER", "shim"));
+        Assert.Contains("SANDBOXER=shim needs containerd 2.x", old.Stderr, StringComparison.Ordinal);
+        var typo = await RunAsync("install", expectFailure: true, ("CONTAINERD_VERSION", "2.1.9"), ("SANDBOXER", "pause"));
+        Assert.Contains("expected podsandbox or shim", typo.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(ConfigPath));
+    }
+
+    [Fact]
     public async Task An_upgrade_replaces_the_block_instead_of_adding_a_second()
     {
         Write(ConfigPath, "version = 2\n");
