@@ -100,6 +100,7 @@ public sealed class CriBenchmark : IBenchmark
         }
 
         var samples = handlers.ToDictionary(h => h, _ => new List<double>());
+        var calls = handlers.ToDictionary(h => h, _ => new List<CriStartTimes>());
         for (var round = 0; round < Rounds; round++)
         {
             // Interleaved, order alternating, so drift in the machine's load hits both alike.
@@ -108,7 +109,9 @@ public sealed class CriBenchmark : IBenchmark
                 var handler = handlers[(i + round) % handlers.Length];
                 if (daemon is not null && handler != "runc")
                     await daemon.WaitForReadyAsync(1, token);
-                samples[handler].Add(await CriBenchPod.StartAsync(fixture, $"start-{tag}{handler}-{round}", handler, pods, token));
+                var times = await CriBenchPod.StartTimedAsync(fixture, $"start-{tag}{handler}-{round}", handler, pods, token);
+                samples[handler].Add(times.Total);
+                calls[handler].Add(times);
                 await CriBenchPod.RemoveAllAsync(pods, token);
             }
         }
@@ -120,6 +123,13 @@ public sealed class CriBenchmark : IBenchmark
         {
             var v = samples[handler];
             output.WriteLine($"   {handler,-10} {S(Median(v)),7} {S(v.Min()),6} {S(v.Max()),6}  {string.Join(' ', v.Select(S))}");
+        }
+        output.WriteLine($"   per CRI call, medians (s): {"handler",-16} {"RunPodSandbox",13} {"Create",7} {"Start",7} {"ExecSync",9}");
+        foreach (var handler in handlers)
+        {
+            var c = calls[handler];
+            output.WriteLine($"   {"",27}{handler,-16} {S(Median(c.Select(t => t.Run).ToList())),13} {S(Median(c.Select(t => t.Create).ToList())),7} " +
+                $"{S(Median(c.Select(t => t.Start).ToList())),7} {S(Median(c.Select(t => t.Exec).ToList())),9}");
         }
         foreach (var handler in handlers.Skip(1))
         {

@@ -15,18 +15,28 @@ internal static class CriBenchPod
     /// <summary>Starts the pod, adds it to <paramref name="started"/> at once (so a failure later still
     /// removes it) and returns the seconds from RunPodSandbox to the first ExecSync answer.</summary>
     public static async Task<double> StartAsync(
+        StencilCriFixture fixture, string name, string handler, ICollection<CriPod> started, CancellationToken token) =>
+        (await StartTimedAsync(fixture, name, handler, started, token).ConfigureAwait(false)).Total;
+
+    /// <summary>As <see cref="StartAsync"/>, with the seconds of each CRI call.</summary>
+    public static async Task<CriStartTimes> StartTimedAsync(
         StencilCriFixture fixture, string name, string handler, ICollection<CriPod> started, CancellationToken token)
     {
         var clock = Stopwatch.StartNew();
         var config = CriConfig.Sandbox(name, fixture.LogDirectory(name));
         var pod = await CriPod.RunAsync(fixture.Client, config, handler, token).ConfigureAwait(false);
+        var run = clock.Elapsed.TotalSeconds;
         lock (started)
             started.Add(pod);
-        var id = await pod.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sleep", "3600"), token).ConfigureAwait(false);
+        var id = await pod.CreateContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sleep", "3600"), token).ConfigureAwait(false);
+        var create = clock.Elapsed.TotalSeconds;
+        await fixture.Client.StartContainerAsync(id, token).ConfigureAwait(false);
+        var start = clock.Elapsed.TotalSeconds;
         var exec = await fixture.Client.ExecSyncAsync(id, ["true"], s_execTimeout, token).ConfigureAwait(false);
         if (exec.ExitCode != 0)
             throw new InvalidOperationException($"pod {name} ({handler}): ExecSync true answered {exec}");
-        return clock.Elapsed.TotalSeconds;
+        var total = clock.Elapsed.TotalSeconds;
+        return new CriStartTimes(run, create - run, start - create, total - start, total);
     }
 
     /// <summary>Removes the pods (containers, then sandbox), all at once; returns the seconds it took.</summary>
@@ -54,3 +64,6 @@ internal static class CriBenchPod
             pods.Clear();
     }
 }
+
+/// <summary>Seconds of each CRI call of one pod start: RunPodSandbox, CreateContainer, StartContainer, the first ExecSync; and their sum.</summary>
+internal sealed record CriStartTimes(double Run, double Create, double Start, double Exec, double Total);
