@@ -90,8 +90,8 @@ internal sealed class OciRuntime : IOciRuntime
                     fds.Close();
             }
             var exited = Reaper.Instance.WaitAsync(pid);
-            var stdout = capture is null ? Task.FromResult("") : ReadAllAsync(capture, stderr: false);
-            var stderr = capture is null ? Task.FromResult("") : ReadAllAsync(capture, stderr: true);
+            var stdout = capture is null ? Task.FromResult("") : capture.ReadToEndAsync(stderr: false, CancellationToken.None);
+            var stderr = capture is null ? Task.FromResult("") : capture.ReadToEndAsync(stderr: true, CancellationToken.None);
             var status = await exited.ConfigureAwait(false);
             var output = await stdout.ConfigureAwait(false);
             var errors = await stderr.ConfigureAwait(false);
@@ -107,18 +107,6 @@ internal sealed class OciRuntime : IOciRuntime
         {
             capture?.Dispose();
             TryDelete(logPath);
-        }
-    }
-
-    private static async Task<string> ReadAllAsync(ProcessIo io, bool stderr)
-    {
-        var text = new StringBuilder();
-        while (true)
-        {
-            var (data, eof) = await io.ReadAsync(stderr, 64 * 1024, CancellationToken.None).ConfigureAwait(false);
-            if (eof)
-                return text.ToString();
-            text.Append(Encoding.UTF8.GetString(data));
         }
     }
 

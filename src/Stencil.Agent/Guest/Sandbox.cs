@@ -23,6 +23,7 @@ internal sealed class Sandbox
     // Create and Destroy, one at a time (they await the namespace holder).
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly PodSetup _podSetup;
+    private readonly IPodSyscalls _podSyscalls;
     private string? _id;
     private PodState? _pod;
 
@@ -33,8 +34,11 @@ internal sealed class Sandbox
 
     /// <param name="podFilesDir">Where the pod's hostname, hosts and resolv.conf are written.</param>
     /// <param name="guestResolvConf">The guest's resolv.conf, the pod's when the request has no DNS settings.</param>
-    internal Sandbox(IPodSyscalls podSyscalls, string podFilesDir, string guestResolvConf) =>
+    internal Sandbox(IPodSyscalls podSyscalls, string podFilesDir, string guestResolvConf)
+    {
+        _podSyscalls = podSyscalls;
         _podSetup = new PodSetup(podSyscalls, podFilesDir, guestResolvConf);
+    }
 
     internal string? SharedRoot { get; private set; }
 
@@ -83,6 +87,9 @@ internal sealed class Sandbox
         }
         return s with { SharedGuestPath = path };
     }
+
+    /// <summary>Makes a namespace holder ahead of time for a pod without a pause container (see PreparedHolder); never throws.</summary>
+    internal Task PrepareAsync() => _podSyscalls.PrepareHolderAsync();
 
     internal async Task CreateAsync(SandboxSettings settings, CancellationToken cancellationToken)
     {

@@ -7,7 +7,10 @@ namespace Stencil.Agent.Pod;
 /// </summary>
 internal interface IPodSyscalls
 {
-    /// <summary>Starts the holder of new IPC, UTS and PID namespaces; returns its pid (in the agent's namespace).</summary>
+    /// <summary>Makes a holder ahead of time (in a template or a pooled clone) for <see cref="StartHolderAsync"/> to take; never throws.</summary>
+    Task PrepareHolderAsync();
+
+    /// <summary>Starts the holder of new IPC, UTS and PID namespaces (or configures the prepared one); returns its pid (in the agent's namespace).</summary>
     Task<int> StartHolderAsync(string hostname, IReadOnlyList<Sysctl> ipcSysctls);
 
     /// <summary>Kills the holder (and so every process left in its PID namespace) and waits until it is reaped.</summary>

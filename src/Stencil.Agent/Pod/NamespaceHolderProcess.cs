@@ -26,6 +26,7 @@ namespace Stencil.Agent.Pod;
 internal static class NamespaceHolderProcess
 {
     internal const string HoldArgument = "--hold-namespaces";
+    internal const string PreparedArgument = "--hold-namespaces-prepared";
     internal const string InitArgument = "--ns-init";
     /// <summary>The agent's own binary by its real path, so the kernel names the holder's processes
     /// "stencil-agent" (ps in a pod sharing its PID namespace shows that, not "exe").</summary>
@@ -35,6 +36,7 @@ internal static class NamespaceHolderProcess
     internal static int? TryRun(string[] args) => args switch
     {
         [HoldArgument, var hostname, .. var sysctls] => Hold(hostname, sysctls),
+        [PreparedArgument] => HoldPrepared(),
         [InitArgument] => Init(),
         _ => null,
     };
@@ -83,6 +85,88 @@ internal static class NamespaceHolderProcess
             Report(stdout, $"error {e.Kind} {e.Message.ReplaceLineEndings(" ")}");
             return 1;
         }
+    }
+
+    /// <summary>The prepared middle's command line (its configuration comes on stdin).</summary>
+    internal static IReadOnlyList<string> PreparedCommand() => ["stencil-agent", PreparedArgument];
+
+    /// <summary>
+    /// What the agent writes to a prepared middle's stdin: the hostname, then one KEY=VALUE per IPC sysctl,
+    /// each on a line. A newline inside a value would split it, so it is refused (PodSysctls refuses it first).
+    /// </summary>
+    internal static byte[] PreparedConfiguration(string hostname, IReadOnlyList<Sysctl> ipcSysctls)
+    {
+        var lines = new List<string> { hostname };
+        lines.AddRange(ipcSysctls.Select(s => $"{s.Key}={s.Value}"));
+        if (lines.Any(l => l.Contains('\n', StringComparison.Ordinal) || l.Contains('\0', StringComparison.Ordinal)))
+            throw StencilException.InvalidArgument("a hostname or sysctl value contains a newline or NUL");
+        return Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n");
+    }
+
+    /// <summary>The ns-init's pid from a prepared middle's first line ("ready PID").</summary>
+    internal static int? ParseReady(string line)
+    {
+        line = line.TrimEnd('\n');
+        return line.StartsWith("ready ", StringComparison.Ordinal)
+            && int.TryParse(line.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : null;
+    }
+
+    /// <summary>
+    /// The middle made ahead of time (in a template, before its snapshot, so every clone has it): the
+    /// namespaces and the ns-init first ("ready PID"), then, once the agent writes the pod's configuration
+    /// and closes stdin, the hostname and IPC sysctls, and the usual report. Still one thread: the read is
+    /// a blocking read on the main thread. Stdin closed with nothing written (the agent gave up on it): the
+    /// ns-init is killed and nothing is reported.
+    /// </summary>
+    private static int HoldPrepared()
+    {
+        using var stdout = new SafeFileHandle(1, ownsHandle: false);
+        var pid = 0;
+        try
+        {
+            Errno.Check(Libc.Unshare(LibC.CLONE_NEWIPC | LibC.CLONE_NEWUTS), "unshare(CLONE_NEWIPC|CLONE_NEWUTS)");
+            Errno.Check(Libc.Unshare(LibC.CLONE_NEWPID), "unshare(CLONE_NEWPID)");
+            pid = Spawner.Spawn(Self, ["stencil-agent", InitArgument]);
+            Report(stdout, $"ready {pid.ToString(CultureInfo.InvariantCulture)}");
+            var lines = ReadStdin().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (lines.Length == 0)
+            {
+                Libc.Kill(pid, LibC.SIGKILL);
+                return 0;
+            }
+            var hostname = lines[0];
+            if (hostname.Length > 0)
+                Errno.Check(Libc.SetHostname(hostname), $"sethostname \"{hostname}\"");
+            foreach (var arg in lines.Skip(1))
+                WriteIpcSysctl(arg);
+            Report(stdout, $"ok {pid.ToString(CultureInfo.InvariantCulture)}");
+            return 0;
+        }
+        catch (StencilException e)
+        {
+            if (pid > 0)
+                Libc.Kill(pid, LibC.SIGKILL);
+            Report(stdout, $"error {e.Kind} {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+
+    /// <summary>Stdin to its end (the configuration is a few hundred bytes; more than 64 KiB is not one).</summary>
+    private static string ReadStdin()
+    {
+        using var stdin = new SafeFileHandle(0, ownsHandle: false);
+        var buffer = new byte[64 * 1024];
+        var length = 0;
+        while (length < buffer.Length)
+        {
+            var n = (int)Libc.Read(stdin, buffer.AsSpan(length));
+            if (n < 0 && Errno.Last == LibC.EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            length += n;
+        }
+        return Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     /// <summary>An IPC sysctl under /proc/sys is the writer's IPC namespace's: this thread's, the new one.</summary>

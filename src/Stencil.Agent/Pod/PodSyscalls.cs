@@ -8,8 +8,13 @@ namespace Stencil.Agent.Pod;
 /// <summary>The guest's own <see cref="IPodSyscalls"/>: the holder is the agent binary in its hidden modes (<see cref="NamespaceHolderProcess"/>).</summary>
 internal sealed class PodSyscalls : IPodSyscalls
 {
+    public Task PrepareHolderAsync() => PreparedHolder.PrepareAsync();
+
     public async Task<int> StartHolderAsync(string hostname, IReadOnlyList<Sysctl> ipcSysctls)
     {
+        // One made ahead of time (in the template or the pooled clone): only the configuration is left.
+        if (await PreparedHolder.TakeAsync().ConfigureAwait(false) is { } prepared)
+            return await prepared.ConfigureAsync(hostname, ipcSysctls).ConfigureAwait(false);
         // Not cancellable: once the middle runs, its report is the only way to learn the holder's pid,
         // and a holder nobody knows of would outlive the sandbox. It takes milliseconds.
         var (status, report, errors) = await CapturedRun.RunAsync(NamespaceHolderProcess.Self,

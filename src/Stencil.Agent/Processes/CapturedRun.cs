@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Stencil.Agent.Processes;
 
 /// <summary>Runs a helper program to its end with its stdout and stderr captured (stdin is empty).</summary>
@@ -26,26 +24,14 @@ internal static class CapturedRun
                 child.Close();
             }
             var exit = Reaper.Instance.WaitAsync(pid);
-            var output = ReadAllAsync(io, stderr: false, cancellationToken);
-            var errors = ReadAllAsync(io, stderr: true, cancellationToken);
+            var output = io.ReadToEndAsync(stderr: false, cancellationToken);
+            var errors = io.ReadToEndAsync(stderr: true, cancellationToken);
             var status = await exit.ConfigureAwait(false);
             return (status, await output.ConfigureAwait(false), await errors.ConfigureAwait(false));
         }
         finally
         {
             io.Dispose();
-        }
-    }
-
-    private static async Task<string> ReadAllAsync(ProcessIo io, bool stderr, CancellationToken cancellationToken)
-    {
-        var text = new StringBuilder();
-        while (true)
-        {
-            var (data, eof) = await io.ReadAsync(stderr, 64 * 1024, cancellationToken).ConfigureAwait(false);
-            if (eof)
-                return text.ToString();
-            text.Append(Encoding.UTF8.GetString(data));
         }
     }
 }

@@ -84,6 +84,19 @@ internal sealed class ProcessIo : IDisposable
         }
     }
 
+    /// <summary>The stream (stdout, or stderr) to its end, as UTF-8 text.</summary>
+    internal async Task<string> ReadToEndAsync(bool stderr, CancellationToken cancellationToken)
+    {
+        var text = new System.Text.StringBuilder();
+        while (true)
+        {
+            var (data, eof) = await ReadAsync(stderr, 64 * 1024, cancellationToken).ConfigureAwait(false);
+            if (eof)
+                return text.ToString();
+            text.Append(System.Text.Encoding.UTF8.GetString(data));
+        }
+    }
+
     internal async Task<int> WriteStdinAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var target = IsTerminal ? _terminal : _stdin;

@@ -92,7 +92,13 @@ internal sealed class AgentService(Sandbox sandbox, ContainerManager containers,
         });
         server.Register(AgentMethods.GetGuestDetails, (_, _) => Task.FromResult(GuestDetails()));
         server.Register(AgentMethods.WarmUp, async (_, c) =>
-            new WarmUpResponse { Micros = (ulong)(await containers.WarmUpAsync(c.CancellationToken).ConfigureAwait(false)).Ticks / 10 });
+        {
+            // The OCI runtime's warm run, and a namespace holder made ahead of time for a pod without a pause container.
+            var holder = sandbox.PrepareAsync();
+            var took = await containers.WarmUpAsync(c.CancellationToken).ConfigureAwait(false);
+            await holder.ConfigureAwait(false);
+            return new WarmUpResponse { Micros = (ulong)took.Ticks / 10 };
+        });
 
         server.Register(AgentMethods.UpdateInterface, (r, c) =>
             network.UpdateInterfaceAsync(r.Interface ?? throw StencilException.InvalidArgument("interface is missing"), c.CancellationToken));

@@ -58,9 +58,12 @@ internal sealed class TemplateBuilder
                 {
                     await vm.StartAsync(deadline.Token).ConfigureAwait(false);
                     var remaining = _options.TemplateBuildTimeout - clock.Elapsed;
-                    await using (await AgentClient.WaitReadyAsync(paths.AgentSocket, remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1), deadline.Token)
+                    await using (var agent = await AgentClient.WaitReadyAsync(paths.AgentSocket, remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1), deadline.Token)
                         .ConfigureAwait(false))
                     {
+                        // What a clone would otherwise do first, done once here and kept in the snapshot: the OCI
+                        // runtime's one-time work and a namespace holder for a pod without a pause container.
+                        await agent.WarmUpAsync(deadline.Token).ConfigureAwait(false);
                     }
                     await vm.PauseAsync(deadline.Token).ConfigureAwait(false);
                     await vm.SaveAsync(stateFile, deadline.Token).ConfigureAwait(false);

@@ -117,6 +117,15 @@ public sealed partial class PodRuntime : IPodSandboxRuntime
 
     public async Task ShutdownSandboxAsync(string sandboxId, CancellationToken cancellationToken)
     {
+        SandboxApiLifecycle? created;
+        lock (_gate)
+            created = _sandboxApi;
+        if (created is null && sandboxId == _options.PodId)
+        {
+            // CreateSandbox refused the pod: containerd still shuts the shim down, and it must go (nothing to stop).
+            _log.Info($"sandbox {sandboxId} shut down (it was never created)");
+            return;
+        }
         var (lifecycle, _) = RequireSandbox(sandboxId);
         var was = lifecycle.Shutdown();
         // Without a Stop first (containerd's cleanup after a failed start), the VM goes now.

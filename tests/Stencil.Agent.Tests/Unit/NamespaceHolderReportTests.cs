@@ -30,4 +30,18 @@ public class NamespaceHolderReportTests
         Assert.Equal((ErrorKind.Internal, "the pod's namespace holder failed: exit code 134, output \"\""), (crashed.Kind, crashed.Message));
         Assert.Throws<StencilException>(() => NamespaceHolderProcess.ParseReport(0, "ok -1\n"));
     }
+
+    [Fact]
+    public void A_prepared_holder_gets_the_hostname_and_sysctls_as_lines_and_reports_ready_first()
+    {
+        var bytes = NamespaceHolderProcess.PreparedConfiguration("web-0", [new Sysctl("kernel.shmmax", "123"), new Sysctl("kernel.sem", "250 32000 32 128")]);
+
+        Assert.Equal("web-0\nkernel.shmmax=123\nkernel.sem=250 32000 32 128\n", System.Text.Encoding.UTF8.GetString(bytes));
+        Assert.Equal(["stencil-agent", "--hold-namespaces-prepared"], NamespaceHolderProcess.PreparedCommand());
+        Assert.Equal(17, NamespaceHolderProcess.ParseReady("ready 17\n"));
+        Assert.Null(NamespaceHolderProcess.ParseReady("error Internal unshare failed"));
+        Assert.Null(NamespaceHolderProcess.ParseReady("ready -1"));
+        Assert.Equal(ErrorKind.InvalidArgument,
+            Assert.Throws<StencilException>(() => NamespaceHolderProcess.PreparedConfiguration("a\nb", [])).Kind);
+    }
 }

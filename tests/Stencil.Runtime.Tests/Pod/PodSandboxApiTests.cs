@@ -188,6 +188,8 @@ public sealed class PodSandboxApiTests : IAsyncLifetime
         Assert.Contains(text, e.Message, StringComparison.Ordinal);
         Assert.Empty(_vms.Started);
         Assert.Equal(0, _runtime.ContainerCount);
+        if (request.Id == "pod1")
+            await _runtime.ShutdownSandboxAsync("pod1", CancellationToken.None); // containerd's cleanup: the shim may go
     }
 
     [Fact]

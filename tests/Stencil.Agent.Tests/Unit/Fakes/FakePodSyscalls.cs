@@ -12,6 +12,12 @@ internal sealed class FakePodSyscalls : IPodSyscalls
     /// <summary>When set, StartHolderAsync fails with it.</summary>
     internal StencilException? HolderFailure { get; set; }
 
+    public Task PrepareHolderAsync()
+    {
+        Calls.Add("prepare holder");
+        return Task.CompletedTask;
+    }
+
     public Task<int> StartHolderAsync(string hostname, IReadOnlyList<Sysctl> ipcSysctls)
     {
         Calls.Add($"start holder \"{hostname}\" {string.Join(' ', ipcSysctls.Select(s => $"{s.Key}={s.Value}"))}".TrimEnd());
