@@ -19,7 +19,8 @@ internal sealed partial class ContainerManager
         {
             lock (c.Sync)
                 ContainerStateMachine.Start(id, c.State);
-            await c.Runtime.RunAsync($"start {id}", cl => cl.Start(id), c.Dir, null, cancellationToken).ConfigureAwait(false);
+            if (!c.Runtime.TryStartDirectly(id))
+                await c.Runtime.RunAsync($"start {id}", cl => cl.Start(id), c.Dir, null, cancellationToken).ConfigureAwait(false);
             lock (c.Sync)
             {
                 // The init may already have run to its end (`true`): then it stays stopped.

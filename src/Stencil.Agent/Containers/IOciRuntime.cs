@@ -18,4 +18,11 @@ internal interface IOciRuntime
     /// </summary>
     Task<OciResult> RunAsync(string what, Func<OciCommandLine, IReadOnlyList<string>> command, string logDir,
         ChildStdio? stdio, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a created container without running the runtime's binary, where the runtime's `start`
+    /// is only a write to the container's exec FIFO; false when that is not possible here (then
+    /// `start` runs as usual).
+    /// </summary>
+    bool TryStartDirectly(string id);
 }

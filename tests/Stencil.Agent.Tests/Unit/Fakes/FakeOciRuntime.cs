@@ -53,4 +53,7 @@ internal sealed class FakeOciRuntime(string name, FakeContainerSyscalls syscalls
         OnSuccess?.Invoke(verb);
         return new OciResult("");
     }
+
+    /// <summary>Always false: the fake's `start` command line is what tests look at.</summary>
+    public bool TryStartDirectly(string id) => false;
 }
