@@ -103,6 +103,18 @@ internal static class NamespaceHolderProcess
         return Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n");
     }
 
+    /// <summary>
+    /// What <see cref="PreparedConfiguration"/> wrote: the hostname (the first line, possibly empty: keep
+    /// the guest's) and the KEY=VALUE lines; null when nothing was written (the agent gave the holder up).
+    /// </summary>
+    internal static (string Hostname, IReadOnlyList<string> Sysctls)? ParsePreparedConfiguration(string text)
+    {
+        if (text.Length == 0)
+            return null;
+        var lines = text.TrimEnd('\n').Split('\n');
+        return (lines[0], lines.Skip(1).Where(l => l.Length > 0).ToList());
+    }
+
     /// <summary>The ns-init's pid from a prepared middle's first line ("ready PID").</summary>
     internal static int? ParseReady(string line)
     {
@@ -128,16 +140,15 @@ internal static class NamespaceHolderProcess
             Errno.Check(Libc.Unshare(LibC.CLONE_NEWPID), "unshare(CLONE_NEWPID)");
             pid = Spawner.Spawn(Self, ["stencil-agent", InitArgument]);
             Report(stdout, $"ready {pid.ToString(CultureInfo.InvariantCulture)}");
-            var lines = ReadStdin().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            if (lines.Length == 0)
+            if (ParsePreparedConfiguration(ReadStdin()) is not { } configuration)
             {
                 Libc.Kill(pid, LibC.SIGKILL);
                 return 0;
             }
-            var hostname = lines[0];
+            var (hostname, sysctls) = configuration;
             if (hostname.Length > 0)
                 Errno.Check(Libc.SetHostname(hostname), $"sethostname \"{hostname}\"");
-            foreach (var arg in lines.Skip(1))
+            foreach (var arg in sysctls)
                 WriteIpcSysctl(arg);
             Report(stdout, $"ok {pid.ToString(CultureInfo.InvariantCulture)}");
             return 0;

@@ -44,4 +44,22 @@ public class NamespaceHolderReportTests
         Assert.Equal(ErrorKind.InvalidArgument,
             Assert.Throws<StencilException>(() => NamespaceHolderProcess.PreparedConfiguration("a\nb", [])).Kind);
     }
+
+    [Fact]
+    public void The_prepared_configuration_reads_back_also_with_an_empty_hostname()
+    {
+        static string Text(string hostname, params Sysctl[] sysctls) =>
+            System.Text.Encoding.UTF8.GetString(NamespaceHolderProcess.PreparedConfiguration(hostname, sysctls));
+
+        var full = NamespaceHolderProcess.ParsePreparedConfiguration(Text("web-0", new Sysctl("kernel.shmmax", "123")))!.Value;
+        Assert.Equal("web-0", full.Hostname);
+        Assert.Equal(["kernel.shmmax=123"], full.Sysctls);
+        // No hostname: the guest's is kept, and the first sysctl is not taken for one.
+        var noHostname = NamespaceHolderProcess.ParsePreparedConfiguration(Text("", new Sysctl("kernel.shmmax", "123")))!.Value;
+        Assert.Equal("", noHostname.Hostname);
+        Assert.Equal(["kernel.shmmax=123"], noHostname.Sysctls);
+        var bare = NamespaceHolderProcess.ParsePreparedConfiguration(Text(""))!.Value;
+        Assert.Equal(("", 0), (bare.Hostname, bare.Sysctls.Count));
+        Assert.Null(NamespaceHolderProcess.ParsePreparedConfiguration("")); // stdin closed with nothing: given up
+    }
 }
