@@ -29,6 +29,9 @@ internal sealed class FileLock : IDisposable
     /// <summary>Waits (polling, so it can be cancelled) until the lock is ours or <paramref name="timeout"/> passes.</summary>
     public static async Task<FileLock> AcquireAsync(string path, TimeSpan timeout, string purpose, CancellationToken cancellationToken)
     {
+        // /run is empty after every boot: the folder the lock lives in (/run/stencil) is made here, private
+        // (0700), rather than expected from an earlier pod.
+        PrivateFiles.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         var handle = Libc.Open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0x180 /* 0600 */);
         if (handle.IsInvalid)
             throw Errno.LastException($"opening lock file {path}");

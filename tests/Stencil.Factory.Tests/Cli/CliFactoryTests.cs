@@ -52,6 +52,35 @@ public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper o
         Assert.EndsWith("1 required check failed\n", stdout);
     }
 
+    /// <summary>Issue 13: on a freshly booted node /run/stencil does not exist; init, status and destroy make what they need.</summary>
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Init_status_and_destroy_work_where_the_state_folders_do_not_exist_yet()
+    {
+        // A short root: QEMU's socket paths under the template folder must stay within 107 bytes.
+        var scratch = Directory.CreateTempSubdirectory("st-boot-").FullName;
+        var run = Path.Combine(scratch, "run", "stencil");
+        var config = new StencilConfigFile { UseGuestImage = true, TemplatePath = Path.Combine(run, "template"), StateDir = Path.Combine(run, "state") }
+            .WriteTo(Path.Combine(fixture.Root, "fresh-boot.toml"));
+        try
+        {
+            var (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "factory", "status");
+            output.WriteLine(stdout + stderr);
+            Assert.True(code == 0, $"factory status on a fresh boot exited {code}: {stderr}");
+            (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "factory", "init");
+            output.WriteLine(stdout + stderr);
+            Assert.True(code == 0, $"factory init on a fresh boot exited {code}: {stderr}");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(run));
+        }
+        finally
+        {
+            var (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "factory", "destroy");
+            output.WriteLine(stdout + stderr);
+            Directory.Delete(scratch, recursive: true);
+            Assert.True(code == 0, $"factory destroy exited {code}: {stderr}");
+        }
+    }
+
     [Fact]
     public async Task Status_shows_fingerprint_sizes_age_and_clones_served()
     {

@@ -30,6 +30,18 @@ public sealed class HostFacilityTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task The_lock_makes_its_missing_folder_private_as_on_a_freshly_booted_node()
+    {
+        var folder = Path.Combine(_dir, "run", "stencil"); // /run/stencil does not exist after a boot
+        using (await FileLock.AcquireAsync(Path.Combine(folder, "template.lock"), TimeSpan.FromSeconds(1), "test", CancellationToken.None))
+        {
+            Assert.True(File.Exists(Path.Combine(folder, "template.lock")));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+        }
+    }
+
+    [Fact]
     public async Task A_waiting_taker_gets_the_lock_when_it_is_released()
     {
         var path = Path.Combine(_dir, "template.lock");
