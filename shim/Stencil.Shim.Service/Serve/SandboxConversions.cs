@@ -33,7 +33,7 @@ internal static class SandboxConversions
             [.. config.DnsConfig?.Servers ?? []],
             [.. config.DnsConfig?.Searches ?? []],
             [.. config.DnsConfig?.Options ?? []],
-            new Dictionary<string, string>(config.Linux?.Sysctls ?? new Google.Protobuf.Collections.MapField<string, string>()),
+            config.Linux?.Sysctls.ToDictionary() ?? [],
             annotations,
             PidMode: (PodNamespaceMode)(int)(ns?.Pid ?? NamespaceMode.Container),
             IpcMode: (PodNamespaceMode)(int)(ns?.Ipc ?? NamespaceMode.Pod),

@@ -52,7 +52,8 @@ public sealed partial class PodRuntime : IPodSandboxRuntime
             var vmMs = clock.Elapsed.TotalMilliseconds;
             if (PodSizing.HasBaseAnnotations(request.Annotations))
             {
-                await _sizer.GrowForAsync(vm, sandboxId, new Oci.Model.Spec { Annotations = new Dictionary<string, string>(request.Annotations) },
+                // The sandbox has no limits of its own (an empty spec adds nothing): only the pod's annotated base counts.
+                await _sizer.GrowForAsync(vm, sandboxId, new Oci.Model.Spec(),
                     PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, request.Annotations), cancellationToken).ConfigureAwait(false);
             }
             var pid = (uint)(vm.ProcessId ?? 0);
