@@ -21,6 +21,8 @@ internal sealed class StdioForwarder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _stdinClosedByContainerd = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _stdin = Task.CompletedTask;
+    private readonly SemaphoreSlim _stdinSend = new(1, 1);
+    private bool _stdinClosed;
 
     // An O_PATH handle on the stdin FIFO, taken while its name still exists: the pump opens the FIFO
     // through /proc/self/fd/N, and DisposeAsync can release a pump still blocked in that open by being
@@ -61,7 +63,8 @@ internal sealed class StdioForwarder : IAsyncDisposable
             {
                 f._stdinPath = stdinPath;
                 f._stdinProcPath = $"/proc/self/fd/{stdinPath.DangerousGetHandle()}";
-                f._stdin = Task.Run(f.PumpStdinAsync);
+                f._stdin = Task.Factory.StartNew(f.PumpStdin, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                _ = f.CloseOnCloseIOAsync();
             }
         }
         return f;
@@ -92,29 +95,29 @@ internal sealed class StdioForwarder : IAsyncDisposable
         }
     }
 
-    private async Task PumpStdinAsync()
+    // Runs on a thread of its own: opening a FIFO for reading blocks until a writer comes, and .NET
+    // reads a FIFO with a blocking read() even through ReadAsync. On the thread pool (2 threads on a
+    // 2-core node) two such pumps starved every other continuation, the event forwarder's among them,
+    // until the pool added a thread ~0.5-1 s later: that delayed `ctr task exec`'s exit by as much.
+    private void PumpStdin()
     {
         SafeFileHandle? handle = null;
         try
         {
             // Blocks until a writer opens the FIFO; DisposeAsync unblocks it if none ever does.
-            handle = await Task.Run(() => File.OpenHandle(_stdinProcPath, FileMode.Open, FileAccess.Read)).ConfigureAwait(false);
-            await using var input = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            handle = File.OpenHandle(_stdinProcPath, FileMode.Open, FileAccess.Read);
+            using var input = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var buffer = new byte[64 * 1024];
             while (!_stop.IsCancellationRequested)
             {
-                var read = input.ReadAsync(buffer, _stop.Token).AsTask();
-                var first = await Task.WhenAny(read, _stdinClosedByContainerd.Task).ConfigureAwait(false);
-                if (first != read)
-                    break;
-                var n = await read.ConfigureAwait(false);
+                var n = input.Read(buffer);
                 if (n == 0)
                     break;
-                for (var offset = 0; offset < n;)
-                    offset += await _agent.WriteStdinAsync(_containerId, _execId, buffer.AsMemory(offset, n - offset), _stop.Token).ConfigureAwait(false);
+                if (!SendStdin(buffer.AsMemory(0, n)))
+                    return;
             }
             if (!_stop.IsCancellationRequested)
-                await _agent.CloseStdinAsync(_containerId, _execId, _stop.Token).ConfigureAwait(false);
+                CloseAgentStdinAsync().GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -126,6 +129,61 @@ internal sealed class StdioForwarder : IAsyncDisposable
         finally
         {
             handle?.Dispose();
+        }
+    }
+
+    /// <summary>Writes one read's worth to the agent unless stdin was closed meanwhile (then: false).</summary>
+    private bool SendStdin(ReadOnlyMemory<byte> data)
+    {
+        _stdinSend.Wait(_stop.Token);
+        try
+        {
+            if (_stdinClosed)
+                return false;
+            for (var offset = 0; offset < data.Length;)
+                offset += _agent.WriteStdinAsync(_containerId, _execId, data[offset..], _stop.Token).GetAwaiter().GetResult();
+            return true;
+        }
+        finally
+        {
+            _stdinSend.Release();
+        }
+    }
+
+    /// <summary>
+    /// Closes the process's stdin in the agent once, after any write in flight: on EOF from the FIFO, or
+    /// on containerd's CloseIO while the pump may still be blocked in read() (the writer kept it open).
+    /// </summary>
+    private async Task CloseAgentStdinAsync()
+    {
+        await _stdinSend.WaitAsync(_stop.Token).ConfigureAwait(false);
+        try
+        {
+            if (_stdinClosed)
+                return;
+            _stdinClosed = true;
+            await _agent.CloseStdinAsync(_containerId, _execId, _stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stdinSend.Release();
+        }
+    }
+
+    private async Task CloseOnCloseIOAsync()
+    {
+        try
+        {
+            if (await Task.WhenAny(_stdinClosedByContainerd.Task, _stdin).ConfigureAwait(false) == _stdin)
+                return;
+            await CloseAgentStdinAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is StencilException or IOException)
+        {
+            _log.Debug($"{What}: closing stdin failed: {ex.Message}");
         }
     }
 
