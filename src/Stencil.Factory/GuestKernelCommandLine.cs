@@ -10,9 +10,15 @@ public static class GuestKernelCommandLine
 
     /// <param name="extra">[hypervisor] kernel_params, appended.</param>
     /// <param name="agentDebug">[agent] enable_debug: the agent logs verbosely when it finds "stencil.debug".</param>
-    public static string Compose(string? extra, bool agentDebug)
+    /// <param name="addressRandomization">
+    /// false adds "norandmaps": processes in the guest get the same addresses on every run, which
+    /// lets TCG reuse the code it translated for an earlier process (see [hypervisor] guest_address_randomization).
+    /// </param>
+    public static string Compose(string? extra, bool agentDebug, bool addressRandomization = true)
     {
         var line = Default;
+        if (!addressRandomization)
+            line += " norandmaps";
         if (agentDebug)
             line += " stencil.debug";
         if (!string.IsNullOrWhiteSpace(extra))

@@ -101,6 +101,8 @@ public sealed class ConfigLoaderTests
     [InlineData("[hypervisor]\npath = \"\"", "c.toml: hypervisor.path = \"\": must not be empty")]
     [InlineData("[hypervisor]\nenable_vmgenid = \"yes\"", "c.toml: hypervisor.enable_vmgenid = \"yes\": expected true or false")]
     [InlineData("[factory]\npool_size = -1", "c.toml: factory.pool_size = -1: must be between 0 and 1024")]
+    [InlineData("[hypervisor]\nguest_address_randomization = \"no\"",
+        "c.toml: hypervisor.guest_address_randomization = \"no\": must be one of \"auto\", \"on\", \"off\"")]
     [InlineData("[runtime]\ninternetworking_model = \"macvtap\"", "c.toml: runtime.internetworking_model = \"macvtap\": must be one of \"tcfilter\", \"none\"")]
     [InlineData("[runtime]\nshim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\"",
         "c.toml: runtime.shim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\": must be at most 42 bytes long (a socket path, this folder plus 65 bytes, must fit in 107)")]

@@ -16,6 +16,7 @@ internal static class ConfigSchema
         new("hypervisor", "kernel", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Kernel = AbsolutePath(v, w, allowEmpty: false) } }),
         new("hypervisor", "initrd", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Initrd = AbsolutePath(v, w, allowEmpty: false) } }),
         new("hypervisor", "kernel_params", (c, v, w) => c with { Hypervisor = c.Hypervisor with { KernelParams = String(v, w) } }),
+        new("hypervisor", "guest_address_randomization", (c, v, w) => c with { Hypervisor = c.Hypervisor with { GuestAddressRandomization = OneOf(v, w, "auto", "on", "off") } }),
         new("hypervisor", "machine_type", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MachineType = NonEmpty(v, w) } }),
         new("hypervisor", "firmware", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Firmware = AbsolutePath(v, w, allowEmpty: true) } }),
         new("hypervisor", "default_vcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultVcpus = Integer(v, w, 1, 256) } }),

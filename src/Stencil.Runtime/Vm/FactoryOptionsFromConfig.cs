@@ -9,7 +9,7 @@ namespace Stencil.Runtime.Vm;
 /// configuration.toml -> the factory's options. The VM every pod starts as: [hypervisor]'s machine,
 /// vCPUs and memory (the template's size; pods grow by hotplug up to default_maxvcpus and the host's
 /// memory, in memory_slots DIMMs), the guest image with the image's kernel command line plus
-/// kernel_params, pcie_root_ports for hot-plugged disks and NICs, the 9p share the runtime fills,
+/// kernel_params (and norandmaps under TCG), pcie_root_ports for hot-plugged disks and NICs, the 9p share the runtime fills,
 /// vmgenid, virtio-rng and a serial console. KVM when it is usable, TCG otherwise.
 /// </summary>
 public static class FactoryOptionsFromConfig
@@ -22,14 +22,16 @@ public static class FactoryOptionsFromConfig
         var memory = h.MemorySlots > 0
             ? new MemoryLayout(h.DefaultMemory, Math.Max(h.DefaultMemory, HostMemoryMiB(meminfoPath)), h.MemorySlots)
             : MemoryLayout.Fixed(h.DefaultMemory);
+        var accelerator = VmFactoryOptions.DetectAccelerator();
         var description = new VmDescription
         {
             Machine = h.MachineType,
-            Accelerator = VmFactoryOptions.DetectAccelerator(),
+            Accelerator = accelerator,
             FirmwarePath = string.IsNullOrEmpty(h.Firmware) ? null : h.Firmware,
             Cpus = new CpuTopology(h.DefaultVcpus, maxVcpus),
             Memory = memory,
-            Kernel = new KernelBoot(h.Kernel, h.Initrd, GuestKernelCommandLine.Compose(h.KernelParams, config.Agent.EnableDebug)),
+            Kernel = new KernelBoot(h.Kernel, h.Initrd, GuestKernelCommandLine.Compose(h.KernelParams, config.Agent.EnableDebug,
+                AddressRandomization(h.GuestAddressRandomization, accelerator))),
             HotplugRootPorts = h.PcieRootPorts,
             SharedFolder = new SharedFolderDevice(PodVmRequest.SharedMountTag),
             VmGenId = h.EnableVmgenid,
@@ -49,6 +51,14 @@ public static class FactoryOptionsFromConfig
             AgentTimeout = TimeSpan.FromSeconds(config.Agent.DialTimeout),
         };
     }
+
+    /// <summary>[hypervisor] guest_address_randomization: "auto" is on under KVM and off under TCG (see HypervisorConfig).</summary>
+    public static bool AddressRandomization(string setting, Accelerator accelerator) => setting switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => accelerator == Accelerator.Kvm,
+    };
 
     /// <summary>
     /// The ceiling for hot-added memory: the host's RAM, rounded down to whole GiB so that the few

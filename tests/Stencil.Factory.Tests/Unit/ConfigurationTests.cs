@@ -16,6 +16,26 @@ public sealed class ConfigurationTests
         Assert.Equal(GuestKernelCommandLine.Default, file);
         Assert.Equal(file + " stencil.debug loglevel=7", GuestKernelCommandLine.Compose(" loglevel=7 ", agentDebug: true));
         Assert.Equal(file, GuestKernelCommandLine.Compose("", agentDebug: false));
+        Assert.Equal(file + " norandmaps stencil.debug", GuestKernelCommandLine.Compose(null, agentDebug: true, addressRandomization: false));
+    }
+
+    [Theory]
+    [InlineData("auto", Accelerator.Tcg, false)]
+    [InlineData("auto", Accelerator.Kvm, true)]
+    [InlineData("on", Accelerator.Tcg, true)]
+    [InlineData("off", Accelerator.Kvm, false)]
+    public void Guest_address_randomization_is_off_under_tcg_unless_configured(string setting, Accelerator accelerator, bool expected)
+    {
+        Assert.Equal(expected, FactoryOptionsFromConfig.AddressRandomization(setting, accelerator));
+    }
+
+    [Theory]
+    [InlineData("on", false)]
+    [InlineData("off", true)]
+    public void Guest_address_randomization_reaches_the_kernel_command_line(string setting, bool norandmaps)
+    {
+        var config = StencilConfig.Defaults with { Hypervisor = StencilConfig.Defaults.Hypervisor with { GuestAddressRandomization = setting } };
+        Assert.Equal(norandmaps, FactoryOptionsFromConfig.Create(config).Description.Kernel!.CommandLine?.Contains(" norandmaps", StringComparison.Ordinal) == true);
     }
 
     [Fact]
@@ -30,7 +50,9 @@ public sealed class ConfigurationTests
             Assert.Equal("q35", d.Machine);
             Assert.Equal(new CpuTopology(1, Environment.ProcessorCount), d.Cpus);
             Assert.Equal(new MemoryLayout(256, 23 * 1024, 10), d.Memory);
-            Assert.Equal(new KernelBoot("/usr/share/stencil/vmlinux", "/usr/share/stencil/initrd", GuestKernelCommandLine.Default), d.Kernel);
+            var randomized = d.Accelerator == Accelerator.Kvm;
+            Assert.Equal(new KernelBoot("/usr/share/stencil/vmlinux", "/usr/share/stencil/initrd",
+                GuestKernelCommandLine.Default + (randomized ? "" : " norandmaps")), d.Kernel);
             Assert.Equal(4, d.HotplugRootPorts);
             Assert.Equal(new SharedFolderDevice(PodVmRequest.SharedMountTag), d.SharedFolder);
             Assert.True(d.VmGenId);
@@ -59,7 +81,7 @@ public sealed class ConfigurationTests
             Hypervisor = StencilConfig.Defaults.Hypervisor with
             {
                 DefaultVcpus = 2, DefaultMaxVcpus = 6, DefaultMemory = 512, MemorySlots = 0, KernelParams = "loglevel=3", Firmware = "/fw.bin",
-                EnableVmgenid = false,
+                EnableVmgenid = false, GuestAddressRandomization = "on",
             },
             Factory = StencilConfig.Defaults.Factory with { EnableTemplate = false, TemplatePath = "/run/x", PoolSize = 3, TemplateBuildTimeout = 60 },
             Agent = StencilConfig.Defaults.Agent with { DialTimeout = 9, EnableDebug = true },
