@@ -10,24 +10,41 @@ internal sealed partial class ContainerManager
     private const string WarmUpDir = "/run/stencil-warmup";
 
     // A container shaped like the ones containerd asks for (its own pid, ipc, uts, mount and network
-    // namespaces, /proc, /dev, a read-only root), running the guest's own busybox `true`.
+    // namespaces, a cgroup, containerd's default mounts, masked and read-only paths, a read-only root),
+    // whose init sleeps until it is deleted.
     private const string WarmUpSpec = """
         {"ociVersion":"1.1.0",
-         "process":{"user":{"uid":0,"gid":0},"args":["/bin/busybox","true"],"env":["PATH=/bin"],"cwd":"/",
+         "process":{"user":{"uid":0,"gid":0},"args":["/bin/busybox","sleep","60"],"env":["PATH=/bin"],"cwd":"/",
            "capabilities":{"bounding":["CAP_CHOWN"],"effective":["CAP_CHOWN"],"permitted":["CAP_CHOWN"]},"noNewPrivileges":true},
          "root":{"path":"rootfs","readonly":true},
          "hostname":"warmup",
          "mounts":[{"destination":"/proc","type":"proc","source":"proc","options":["nosuid","noexec","nodev"]},
-           {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=1024k"]}],
+           {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=1024k"]},
+           {"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620","gid=5"]},
+           {"destination":"/dev/shm","type":"tmpfs","source":"shm","options":["nosuid","noexec","nodev","mode=1777","size=1024k"]},
+           {"destination":"/dev/mqueue","type":"mqueue","source":"mqueue","options":["nosuid","noexec","nodev"]},
+           {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
+           {"destination":"/run","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=1024k"]}],
          "linux":{"namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}],
-           "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]}}
+           "cgroupsPath":"/stencil-warmup","resources":{"pids":{"limit":64}},
+           "maskedPaths":["/proc/kcore","/proc/keys","/proc/timer_list","/sys/firmware"],
+           "readonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]}}
+        """;
+
+    // The process the warm-up execs in it, as an ExecSync or `ctr task exec` would.
+    private const string WarmUpProcess = """
+        {"user":{"uid":0,"gid":0},"args":["/bin/busybox","true"],"env":["PATH=/bin"],"cwd":"/",
+         "capabilities":{"bounding":["CAP_CHOWN"],"effective":["CAP_CHOWN"],"permitted":["CAP_CHOWN"]},"noNewPrivileges":true}
         """;
 
     /// <summary>
-    /// Runs the OCI runtime once (`run`: create, start, wait, delete) on a throw-away container whose
-    /// root is a read-only bind of the guest's own root. Under TCG each QEMU process translates guest
-    /// code afresh, so a clone made ahead of its pod (the factory's pool) pays the runtime's and the
-    /// kernel's container-setup code here instead of in the pod's first create. Leaves nothing behind.
+    /// Takes a throw-away container through what a pod's first container goes through: the OCI
+    /// runtime's create, the start, one exec, and the delete, on a read-only bind of the guest's own
+    /// root. Under TCG each QEMU process translates guest code afresh, so a clone made ahead of its pod
+    /// (the factory's pool) pays the translation of the runtime's and the kernel's container code here
+    /// instead of in the pod's first create and exec; with the guest's address randomization off
+    /// ([hypervisor] guest_address_randomization), the runtime's code sits at the same addresses in
+    /// every later call, so that translation is found again. Leaves nothing behind.
     /// </summary>
     internal async Task<TimeSpan> WarmUpAsync(CancellationToken cancellationToken)
     {
@@ -43,7 +60,7 @@ internal sealed partial class ContainerManager
             mounted = true;
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), WarmUpSpec, cancellationToken).ConfigureAwait(false);
             var id = "stencil-warmup-" + Environment.TickCount64.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await PickRuntime("").RunAsync("warm-up run", cl => cl.Run(id, bundle), WarmUpDir, null, cancellationToken).ConfigureAwait(false);
+            await WarmUpContainerAsync(PickRuntime(""), id, bundle, cancellationToken).ConfigureAwait(false);
             return clock.Elapsed;
         }
         finally
@@ -66,5 +83,60 @@ internal sealed partial class ContainerManager
             {
             }
         }
+    }
+
+    private async Task WarmUpContainerAsync(IOciRuntime runtime, string id, string bundle, CancellationToken cancellationToken)
+    {
+        var initPidFile = Path.Combine(WarmUpDir, "init.pid");
+        var execPidFile = Path.Combine(WarmUpDir, "exec.pid");
+        var processFile = Path.Combine(WarmUpDir, "process.json");
+        using var initIo = _syscalls.CreatePipes(out var initStdio);
+        var created = false;
+        try
+        {
+            try
+            {
+                await runtime.RunAsync("warm-up create", cl => cl.Create(id, bundle, initPidFile, null), WarmUpDir, initStdio, cancellationToken)
+                    .ConfigureAwait(false);
+                created = true;
+            }
+            finally
+            {
+                initStdio.Close();
+            }
+            if (!runtime.TryStartDirectly(id))
+                await runtime.RunAsync("warm-up start", cl => cl.Start(id), WarmUpDir, null, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(processFile, WarmUpProcess, cancellationToken).ConfigureAwait(false);
+            using var execIo = _syscalls.CreatePipes(out var execStdio);
+            try
+            {
+                await runtime.RunAsync("warm-up exec", cl => cl.Exec(id, processFile, execPidFile, null), WarmUpDir, execStdio, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            finally
+            {
+                execStdio.Close();
+            }
+            await _reaper.WaitAsync(await ReadPidAsync(execPidFile, cancellationToken).ConfigureAwait(false))
+                .WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (created)
+            {
+                // --force kills the sleeping init; its exit is claimed so the reaper does not keep it.
+                var init = await ReadPidAsync(initPidFile, CancellationToken.None).ConfigureAwait(false);
+                await runtime.RunAsync("warm-up delete", cl => cl.Delete(id, force: true), WarmUpDir, null, CancellationToken.None).ConfigureAwait(false);
+                await _reaper.WaitAsync(init).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<int> ReadPidAsync(string pidFile, CancellationToken cancellationToken)
+    {
+        var text = (await _syscalls.ReadTextAsync(pidFile, cancellationToken).ConfigureAwait(false)).Trim();
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid > 0
+            ? pid
+            : throw StencilException.Internal($"warm-up: {pidFile} holds \"{text}\", not a pid");
     }
 }

@@ -86,6 +86,7 @@ public sealed class PodNamespacesTests(ITestOutputHelper output)
             Assert.Contains("stencil-agent", processes);
             Assert.DoesNotContain("--ns-init", processes);
             Assert.DoesNotContain("sleep 1000", processes);
+            Assert.DoesNotContain("sleep 60", processes); // the warm-up container's init
             await agent.DestroySandboxAsync();
         }
         finally
