@@ -6,8 +6,9 @@ namespace Stencil.Runtime.Network;
 /// <summary>
 /// Joins a pod's CNI interface to a tap with tc redirects (Kata's "tcfilter" model), through iproute2.
 ///
-/// Why iproute2 and not raw netlink: attaching happens once per pod and costs a few process starts
-/// (milliseconds, measured in the tests), while a netlink codec for links, addresses, routes, qdiscs
+/// Why iproute2 and not raw netlink: attaching happens once per pod and costs two rounds of process
+/// starts, each ~13 ms on this machine kind (the three queries side by side; after the tap, `ip link
+/// set` and one `tc -batch` of the four tc steps side by side), while a netlink codec for links, addresses, routes, qdiscs
 /// and u32 + mirred filters (nested TCA_OPTIONS and TCA_ACT attributes) would be several hundred lines
 /// of byte layouts to get right. The commands are the ones an operator types to inspect or repair a
 /// node, their errors come with iproute2's own explanation, and they are built by pure functions
@@ -44,34 +45,37 @@ public sealed class TcRedirectNetwork : IPodNetwork
         if (!File.Exists(networkNamespacePath))
             throw StencilException.NotFound($"network namespace {networkNamespacePath} does not exist");
 
-        var links = IpJson.ParseLinks(await RunAsync(TcRedirectCommands.ShowLinks(_tools, networkNamespacePath), "listing the pod's interfaces", cancellationToken).ConfigureAwait(false));
+        // The three queries are independent: run side by side (a pod's start waits for them).
+        var showLinks = RunAsync(TcRedirectCommands.ShowLinks(_tools, networkNamespacePath), "listing the pod's interfaces", cancellationToken);
+        var showRoutes4 = RunAsync(TcRedirectCommands.ShowRoutes(_tools, networkNamespacePath, ipv6: false), "listing the pod's routes", cancellationToken);
+        var showRoutes6 = RunAsync(TcRedirectCommands.ShowRoutes(_tools, networkNamespacePath, ipv6: true), "listing the pod's routes", cancellationToken);
+        await Task.WhenAll(showLinks, showRoutes4, showRoutes6).ConfigureAwait(false);
+        var links = IpJson.ParseLinks(await showLinks.ConfigureAwait(false));
         if (links.Any(l => l.Name == _tapName))
             throw StencilException.AlreadyExists($"network namespace {networkNamespacePath} already has a device {_tapName}: the pod's network is attached already");
         var link = ChooseInterface(links, _tapName, networkNamespacePath);
         var routes = new List<PodRoute>();
-        foreach (var ipv6 in new[] { false, true })
-        {
-            var json = await RunAsync(TcRedirectCommands.ShowRoutes(_tools, networkNamespacePath, ipv6), "listing the pod's routes", cancellationToken).ConfigureAwait(false);
-            routes.AddRange(IpJson.ParseRoutes(json, ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, link.Name));
-        }
+        routes.AddRange(IpJson.ParseRoutes(await showRoutes4.ConfigureAwait(false), AddressFamily.InterNetwork, link.Name));
+        routes.AddRange(IpJson.ParseRoutes(await showRoutes6.ConfigureAwait(false), AddressFamily.InterNetworkV6, link.Name));
         var podInterface = new PodInterface(link.Name, link.MacAddress, link.Mtu, link.Addresses, routes);
 
         var tapFd = await TapDevice.CreateInNamespaceAsync(networkNamespacePath, _tapName).ConfigureAwait(false);
-        var vethIngressAdded = false;
+        var steps = TcRedirectCommands.JoinSteps(link.Name, _tapName);
+        var batch = TcRedirectCommands.TcBatch(_tools, networkNamespacePath);
+        var join = _runner.RunAsync(batch.FileName, batch.Arguments, string.Concat(steps.Select(step => step.Line + "\n")), cancellationToken);
         try
         {
-            await RunAsync(TcRedirectCommands.SetTapUp(_tools, networkNamespacePath, _tapName, link.Mtu), "bringing the tap up", cancellationToken).ConfigureAwait(false);
-            await RunAsync(TcRedirectCommands.AddIngressQdisc(_tools, networkNamespacePath, link.Name), $"adding an ingress qdisc to {link.Name}", cancellationToken).ConfigureAwait(false);
-            vethIngressAdded = true;
-            await RunAsync(TcRedirectCommands.AddRedirect(_tools, networkNamespacePath, link.Name, _tapName), $"redirecting {link.Name} to {_tapName}", cancellationToken).ConfigureAwait(false);
-            await RunAsync(TcRedirectCommands.AddIngressQdisc(_tools, networkNamespacePath, _tapName), $"adding an ingress qdisc to {_tapName}", cancellationToken).ConfigureAwait(false);
-            await RunAsync(TcRedirectCommands.AddRedirect(_tools, networkNamespacePath, _tapName, link.Name), $"redirecting {_tapName} to {link.Name}", cancellationToken).ConfigureAwait(false);
+            // The tap's MTU and state and the tc plumbing touch different things: side by side too.
+            var up = RunAsync(TcRedirectCommands.SetTapUp(_tools, networkNamespacePath, _tapName, link.Mtu), "bringing the tap up", cancellationToken);
+            await Task.WhenAll(up, join).ConfigureAwait(false);
+            EnsureJoined(await join.ConfigureAwait(false), steps, $"joining {link.Name} and {_tapName} with tc redirects");
         }
         catch
         {
-            // Closing the only fd removes the tap with its qdisc; the veth's qdisc must go explicitly.
+            // Closing the only fd removes the tap with its qdisc; the veth's qdisc must go explicitly,
+            // when the batch got past its first line (an ingress qdisc somebody else had put there is not ours).
             tapFd.Dispose();
-            if (vethIngressAdded)
+            if (join.IsCompletedSuccessfully && (join.Result.ExitCode == 0 || TcRedirectCommands.FailedBatchLine(join.Result.Stderr) is > 1))
                 await RemoveIngressAsync(networkNamespacePath, link.Name, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
@@ -137,6 +141,16 @@ public sealed class TcRedirectNetwork : IPodNetwork
     {
         var json = await RunAsync(TcRedirectCommands.ShowLinks(_tools, netns), "listing the pod's interfaces", cancellationToken).ConfigureAwait(false);
         return IpJson.ParseLinks(json).Any(l => l.Name == device);
+    }
+
+    /// <summary>A failed tc batch is an error naming the step tc stopped at, as that step's own command would.</summary>
+    private static void EnsureJoined(CommandOutput output, IReadOnlyList<(string Line, string What)> steps, string what)
+    {
+        if (output.ExitCode == 0)
+            return;
+        if (TcRedirectCommands.FailedBatchLine(output.Stderr) is int n && n >= 1 && n <= steps.Count)
+            (output, what) = (output with { CommandLine = $"{output.CommandLine} <<< '{steps[n - 1].Line}'" }, steps[n - 1].What);
+        output.EnsureSuccess(what);
     }
 
     private async Task<string> RunAsync(NetworkCommand command, string what, CancellationToken cancellationToken)

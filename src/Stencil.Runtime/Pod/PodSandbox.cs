@@ -118,6 +118,11 @@ internal sealed class PodSandbox : IAsyncDisposable
             var steps = System.Diagnostics.Stopwatch.StartNew();
             double sandboxMs = 0, networkMs = 0;
             var sandbox = TimedAsync(vm.Agent.CreateSandboxAsync(SandboxConfigFor(spec), cancellationToken), ms => sandboxMs = ms);
+            // The port-forward relay (a listener and an nft rule in the pod's namespace) needs neither the
+            // guest's sandbox nor its NIC: it is set up side by side with both.
+            var relay = networkNamespace is null
+                ? Task.FromResult<PortForwardRelay?>(null)
+                : StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken);
             try
             {
                 if (tap is not null)
@@ -131,13 +136,18 @@ internal sealed class PodSandbox : IAsyncDisposable
             }
             finally
             {
-                // Never left running unobserved, whichever of the two failed.
-                await sandbox.ConfigureAwait(false);
+                // Never left running unobserved, whichever failed; a relay that started is stopped with the rest.
+                try
+                {
+                    await sandbox.ConfigureAwait(false);
+                }
+                finally
+                {
+                    _portForward = await relay.ConfigureAwait(false);
+                }
             }
-            if (networkNamespace is not null)
-                _portForward = await StartPortForwardAsync(vm, networkNamespace, nft!, cancellationToken).ConfigureAwait(false);
-            _log.Debug($"pod {_options.PodId}: after the VM: sandbox in the guest {sandboxMs:F0} ms and network {networkMs:F0} ms (side by side), "
-                + $"port forwarding ready at {steps.Elapsed.TotalMilliseconds:F0} ms");
+            _log.Debug($"pod {_options.PodId}: after the VM: sandbox in the guest {sandboxMs:F0} ms and network {networkMs:F0} ms "
+                + $"(side by side with the port-forward relay), all ready at {steps.Elapsed.TotalMilliseconds:F0} ms");
         }
         catch
         {

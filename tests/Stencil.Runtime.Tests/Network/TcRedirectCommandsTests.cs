@@ -24,11 +24,24 @@ public sealed class TcRedirectCommandsTests
     {
         Assert.Equal(Prefix + "/usr/sbin/ip link set dev tap0_stencil mtu 1450 addrgenmode none up",
             TcRedirectCommands.SetTapUp(s_tools, Netns, "tap0_stencil", 1450).ToString());
-        Assert.Equal(Prefix + "/usr/sbin/tc qdisc add dev eth0 ingress", TcRedirectCommands.AddIngressQdisc(s_tools, Netns, "eth0").ToString());
-        Assert.Equal(Prefix + "/usr/sbin/tc filter add dev eth0 parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev tap0_stencil",
-            TcRedirectCommands.AddRedirect(s_tools, Netns, "eth0", "tap0_stencil").ToString());
-        Assert.Equal(Prefix + "/usr/sbin/tc filter add dev tap0_stencil parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev eth0",
-            TcRedirectCommands.AddRedirect(s_tools, Netns, "tap0_stencil", "eth0").ToString());
+        Assert.Equal(Prefix + "/usr/sbin/tc -batch -", TcRedirectCommands.TcBatch(s_tools, Netns).ToString());
+        Assert.Equal(
+        [
+            ("qdisc add dev eth0 ingress", "adding an ingress qdisc to eth0"),
+            ("filter add dev eth0 parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev tap0_stencil", "redirecting eth0 to tap0_stencil"),
+            ("qdisc add dev tap0_stencil ingress", "adding an ingress qdisc to tap0_stencil"),
+            ("filter add dev tap0_stencil parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev eth0", "redirecting tap0_stencil to eth0"),
+        ], TcRedirectCommands.JoinSteps("eth0", "tap0_stencil"));
+    }
+
+    [Theory]
+    [InlineData("RTNETLINK answers: File exists\nWe have an error talking to the kernel\nCommand failed -:1\n", 1)]
+    [InlineData("Cannot find device \"tap0_stencil\"\nCommand failed -:3\n", 3)]
+    [InlineData("nsenter: cannot open /x: No such file or directory\n", null)]
+    [InlineData("Command failed -:\n", null)]
+    public void The_failed_line_of_a_tc_batch_is_read_from_its_stderr(string stderr, int? line)
+    {
+        Assert.Equal(line, TcRedirectCommands.FailedBatchLine(stderr));
     }
 
     [Fact]

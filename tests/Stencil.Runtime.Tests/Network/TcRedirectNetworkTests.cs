@@ -169,8 +169,10 @@ public sealed class TcRedirectNetworkTests(ITestOutputHelper output)
         NamespacePair.InNamespace(pair.PodPath, "/usr/sbin/tc", "qdisc", "add", "dev", "eth0", "ingress");
         var ex = await Assert.ThrowsAsync<StencilException>(() => new TcRedirectNetwork().AttachAsync(pair.PodPath));
         Assert.Contains("adding an ingress qdisc to eth0", ex.Message);
-        Assert.Contains("tc qdisc add dev eth0 ingress` exited", ex.Message);
+        Assert.Contains("tc -batch - <<< 'qdisc add dev eth0 ingress'` exited", ex.Message);
         Assert.False(LinkExists(pair.PodPath, Tap), "the tap is left after a failed attach");
+        // The qdisc that was there before is not ours: it stays.
+        Assert.Contains("ingress", NamespacePair.InNamespace(pair.PodPath, "/usr/sbin/tc", "qdisc", "show", "dev", "eth0"));
     }
 
     private static JsonElement Link(string netns, string name)
