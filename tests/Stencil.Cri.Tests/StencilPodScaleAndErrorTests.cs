@@ -44,6 +44,35 @@ public sealed class StencilPodScaleAndErrorTests(StencilCriFixture fixture, ITes
             Assert.Empty(fixture.QemuProcesses());
     });
 
+    [Theory]
+    [InlineData("runc")]
+    [InlineData(StencilCriFixture.Handler)]
+    public Task A_container_over_its_memory_limit_is_OOMKilled_as_with_runc(string handler) => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var name = "oom-" + handler;
+        var config = CriConfig.Sandbox(name, fixture.LogDirectory(name));
+        await using var pod = await CriPod.RunAsync(Client, config, handler);
+        // dd's 64 MiB buffer does not fit a 32 MiB limit: the kernel's OOM killer ends it (in the VM's kernel for stencil).
+        var container = CriConfig.Container("hog", CriContainerdFixture.BusyboxImage, "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1");
+        container.Linux.Resources = new LinuxContainerResources { MemoryLimitInBytes = 32 << 20 };
+        var id = await pod.RunContainerAsync(container);
+        ContainerStatus status = null!;
+        for (var i = 0; i < 600; i++)
+        {
+            status = await Client.ContainerStatusAsync(id);
+            if (status.State == ContainerState.ContainerExited && status.Reason.Length > 0)
+                break;
+            await Task.Delay(100);
+        }
+        output.WriteLine($"{handler}: ContainerStatus: {status.State} exit {status.ExitCode} reason {status.Reason}");
+        Assert.Equal(ContainerState.ContainerExited, status.State);
+        Assert.Equal(137, status.ExitCode);
+        Assert.Equal("OOMKilled", status.Reason);
+        await pod.RemoveAsync();
+        if (handler == StencilCriFixture.Handler)
+            Assert.Empty(fixture.QemuProcesses());
+    });
+
     [Fact]
     public Task Pod_start_to_first_exec_is_measured() => fixture.WithLogOnFailureAsync(output, async () =>
     {

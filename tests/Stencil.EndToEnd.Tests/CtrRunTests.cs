@@ -35,6 +35,19 @@ public sealed class CtrRunTests(StencilContainerd s)
     }
 
     [Fact]
+    public async Task A_container_over_its_memory_limit_is_OOM_killed_with_exit_137_and_a_tasks_oom_event()
+    {
+        await using var events = s.Containerd.StartCtr("default", "events");
+        // dd's 64 MiB buffer does not fit a 32 MiB limit: the VM's kernel kills it, as the host's would with runc.
+        var r = await s.Ctr("run", "--rm", "--runtime", R, "--memory-limit", (32 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture), I,
+            "e2e-oom", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1");
+        Assert.True(r.ExitCode == 137, $"ctr run exited {r.ExitCode}: {r.Stderr}\n{s.Containerd.ReadLog()}");
+        await events.WaitForLineAsync(l => l.Contains("/tasks/oom", StringComparison.Ordinal) && l.Contains("\"container_id\":\"e2e-oom\"", StringComparison.Ordinal),
+            Eventually.Timeout);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task Env_and_cwd_from_the_spec()
     {
         var r = await s.Ctr("run", "--rm", "--runtime", R, "--env", "FOO=bar", "--cwd", "/tmp", I, "e2e-env", "sh", "-c", "echo $FOO; pwd");

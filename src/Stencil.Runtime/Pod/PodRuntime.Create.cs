@@ -30,7 +30,7 @@ public sealed partial class PodRuntime
                 _log.Debug($"container {request.Id}: {note}");
             steps.Mark("plan");
 
-            var (vm, startedVm) = await _sandbox.EnsureVmAsync(() => PodVmSpec.FromBundle(request.Id, bundle), cancellationToken).ConfigureAwait(false);
+            var (vm, startedVm) = await EnsureVmAsync(() => PodVmSpec.FromBundle(request.Id, bundle), cancellationToken).ConfigureAwait(false);
             var vmMs = steps.Mark(startedVm ? $"vm {vm.Origin}" : "vm (running)");
             await _sizer.GrowForAsync(vm, request.Id, bundle.Spec,
                 PodSizing.HasBaseAnnotations(bundle.Spec.Annotations) ? podBase : null, cancellationToken).ConfigureAwait(false);

@@ -48,7 +48,7 @@ public sealed partial class PodRuntime : IPodSandboxRuntime
         var began = DateTimeOffset.UtcNow;
         try
         {
-            var (vm, _) = await _sandbox.EnsureVmAsync(() => PodVmSpec.FromSandbox(request), cancellationToken).ConfigureAwait(false);
+            var (vm, _) = await EnsureVmAsync(() => PodVmSpec.FromSandbox(request), cancellationToken).ConfigureAwait(false);
             var vmMs = clock.Elapsed.TotalMilliseconds;
             if (PodSizing.HasBaseAnnotations(request.Annotations))
             {

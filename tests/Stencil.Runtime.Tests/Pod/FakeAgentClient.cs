@@ -12,6 +12,7 @@ internal sealed class FakeAgentClient : IAgentClient
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessExit>> _waits = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Threading.Channels.Channel<string> _oomKills = System.Threading.Channels.Channel.CreateUnbounded<string>();
     private string? _broken;
 
     /// <summary>Every call, in order ("CreateContainer c1", "StartContainer c1", ...).</summary>
@@ -25,9 +26,13 @@ internal sealed class FakeAgentClient : IAgentClient
     public void Exit(string containerId, string? execId, int code) =>
         Wait(containerId, execId).TrySetResult(new ProcessExit(code, DateTimeOffset.UtcNow));
 
+    /// <summary>The next GetOomEvent answers <paramref name="containerId"/> (any text: the guest's word).</summary>
+    public void ReportOomKill(string containerId) => _oomKills.Writer.TryWrite(containerId);
+
     public void Break(string reason)
     {
         _broken = reason;
+        _oomKills.Writer.TryComplete(StencilException.Unavailable(reason));
         foreach (var w in _waits.Values)
             w.TrySetException(StencilException.Unavailable(reason));
         _closed.TrySetResult();
@@ -110,7 +115,8 @@ internal sealed class FakeAgentClient : IAgentClient
 
     public Task ResizeTtyAsync(string containerId, string? execId, int rows, int columns, CancellationToken cancellationToken = default) => Record("ResizeTty");
 
-    public Task<string> GetOomEventAsync(CancellationToken cancellationToken = default) => new TaskCompletionSource<string>().Task.WaitAsync(cancellationToken);
+    public async Task<string> GetOomEventAsync(CancellationToken cancellationToken = default) =>
+        await _oomKills.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
 
     public Task<CpuMemOnlineResult> OnlineCpuMemAsync(int wantCpus = 0, bool cpuOnly = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Record("OnlineCpuMem", new CpuMemOnlineResult(wantCpus, 0, 0, 0));

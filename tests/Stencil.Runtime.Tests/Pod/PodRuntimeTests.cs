@@ -156,6 +156,24 @@ public sealed class PodRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_OOM_kill_in_the_guest_is_published_for_a_container_of_the_pod_and_dropped_for_any_other_id()
+    {
+        var events = _runtime.Events.GetAsyncEnumerator();
+        await _runtime.CreateAsync(Request("c1"), CancellationToken.None);
+        await _runtime.StartAsync("c1", null, CancellationToken.None);
+
+        var agent = OnlyVm.FakeAgent;
+        agent.ReportOomKill("not-in-this-pod\n");
+        agent.ReportOomKill("c1");
+        var seen = new List<RuntimeEvent>();
+        while (seen.Count < 3 && await events.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)))
+            seen.Add(events.Current);
+
+        Assert.Equal(["TaskCreated", "TaskStarted", "TaskOom"], seen.Select(e => e.GetType().Name));
+        Assert.Equal("c1", Assert.IsType<TaskOom>(seen[2]).ContainerId);
+    }
+
+    [Fact]
     public async Task Deleting_the_last_container_stops_the_VM_and_removes_the_pod_folders()
     {
         await _runtime.CreateAsync(Request("c1"), CancellationToken.None);
