@@ -75,25 +75,34 @@ internal static class CheckCommand
     /// /run/containerd/containerd.sock), else the one on PATH, and whether Stencil supports it.</summary>
     private static async Task<Line> ContainerdAsync(CancellationToken cancellationToken)
     {
-        var address = Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : "/run/containerd/containerd.sock";
-        var (version, error) = await ContainerdVersionClient.QueryAsync(address, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
-        var where = $"running at {address}";
-        if (version is null)
-        {
-            var binary = FindOnPath("containerd");
-            if (binary is null)
-                return new(Level.Warn, "containerd", $"not found ({error}; no containerd on PATH): Stencil runs under containerd 1.6, 1.7 or 2.x");
-            version = await VersionOfBinaryAsync(binary, cancellationToken).ConfigureAwait(false);
-            if (version is null)
-                return new(Level.Warn, "containerd", $"{binary} --version named no version it could read ({error})");
-            where = $"{binary}, not running ({error})";
-        }
-        var (verdict, why) = ContainerdSupport.Describe(version);
+        var found = await FindContainerdAsync(cancellationToken).ConfigureAwait(false);
+        if (found.Version is null)
+            return new(Level.Warn, "containerd", found.Where);
+        var (verdict, why) = ContainerdSupport.Describe(found.Version);
         var level = verdict switch { "supported" => Level.Ok, "untested" => Level.Warn, _ => Level.Fail };
-        return new(level, "containerd", $"{verdict}: {why}; {where}");
+        return new(level, "containerd", $"{verdict}: {why}; {found.Where}");
     }
 
-    private static string? FindOnPath(string name) =>
+    /// <summary>
+    /// The containerd answering at $CONTAINERD_ADDRESS (default /run/containerd/containerd.sock), else
+    /// the one on PATH: its version (null: none found or none readable) and where it was found, or why not.
+    /// </summary>
+    internal static async Task<(ContainerdVersion? Version, string Where, bool Running)> FindContainerdAsync(CancellationToken cancellationToken)
+    {
+        var address = Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : "/run/containerd/containerd.sock";
+        var (version, error) = await ContainerdVersionClient.QueryAsync(address, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        if (version is not null)
+            return (version, $"running at {address}", true);
+        var binary = FindOnPath("containerd");
+        if (binary is null)
+            return (null, $"not found ({error}; no containerd on PATH): Stencil runs under containerd 1.6, 1.7 or 2.x", false);
+        version = await VersionOfBinaryAsync(binary, cancellationToken).ConfigureAwait(false);
+        return version is null
+            ? (null, $"{binary} --version named no version it could read ({error})", false)
+            : (version, $"{binary}, not running ({error})", false);
+    }
+
+    internal static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
             .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
 

@@ -17,6 +17,9 @@ internal static class Cli
                                  tc, the guest image, containerd's version (the one answering at
                                  $CONTAINERD_ADDRESS, default /run/containerd/containerd.sock, else the
                                  one on PATH); exits 1 when something required is missing
+          env [--json]           the effective configuration (which file, every key and its value), the
+                                 versions (stencil, its shim, the guest agent and kernel, QEMU, containerd),
+                                 what the host offers and the template's state; TOML, or JSON
           factory init           build the VM template for the current configuration (if not built yet)
           factory init --rebuild build a new template even if the current one exists
           factory status         the templates: fingerprint, sizes, age, clones served
@@ -69,6 +72,7 @@ internal static class Cli
                 CliVerb.FactoryServe => await FactoryServeCommand.ServeAsync(config, command.PoolSize, log, cancellationToken).ConfigureAwait(false),
                 CliVerb.FactoryMetrics => await FactoryServeCommand.MetricsAsync(config, stdout, cancellationToken).ConfigureAwait(false),
                 CliVerb.Starts => await StartsCommand.RunAsync(config, command.Json, stdout).ConfigureAwait(false),
+                CliVerb.Env => await EnvCommand.RunAsync(config, command.Json, stdout, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"verb {command.Verb}"),
             };
         }

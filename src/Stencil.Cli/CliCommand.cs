@@ -3,7 +3,7 @@ namespace Stencil.Cli;
 /// <param name="ConfigPath">--config PATH; null: $STENCIL_CONFIG, then /etc/stencil/configuration.toml, then the defaults.</param>
 /// <param name="Rebuild">factory init --rebuild: build a new template even if the current one exists.</param>
 /// <param name="PoolSize">factory serve --pool-size N: overrides [factory] pool_size.</param>
-/// <param name="Json">starts --json: JSON instead of a table.</param>
+/// <param name="Json">starts --json, env --json: JSON instead of a table or TOML.</param>
 internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool Rebuild = false, int? PoolSize = null, bool Json = false)
 {
     /// <summary>Pure: argv to a command, or a usage error naming what was wrong.</summary>
@@ -56,8 +56,11 @@ internal sealed record CliCommand(CliVerb Verb, string? ConfigPath = null, bool 
                 throw new CliUsageException($"unexpected argument \"{rest[2]}\" after factory {sub}"),
             ["factory", var sub, ..] => throw new CliUsageException($"unknown factory subcommand \"{sub}\" (known: init, status, destroy, serve, metrics)"),
             ["check", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after check"),
+            ["env"] => new CliCommand(CliVerb.Env, config),
+            ["env", "--json"] => new CliCommand(CliVerb.Env, config, Json: true),
+            ["env", ..] => throw new CliUsageException($"unexpected argument \"{rest[1]}\" after env (known: --json)"),
             [var other, ..] when other.StartsWith('-') => throw new CliUsageException($"unknown option \"{other}\""),
-            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, factory, starts)"),
+            [var other, ..] => throw new CliUsageException($"unknown command \"{other}\" (known: check, env, factory, starts)"),
         };
     }
 

@@ -11,4 +11,5 @@ internal enum CliVerb
     FactoryServe,
     FactoryMetrics,
     Starts,
+    Env,
 }

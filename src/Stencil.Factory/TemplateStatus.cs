@@ -5,6 +5,8 @@ namespace Stencil.Factory;
 /// <param name="MemoryFileAllocatedBytes">What it really occupies in the tmpfs (pages the template guest touched).</param>
 /// <param name="ClonesServed">Clones started from it, by every process.</param>
 /// <param name="FingerprintText">Every input the fingerprint hashes (QEMU, kernel, initrd, command line).</param>
+/// <param name="AgentVersion">The guest agent's version, as it answered while the template was built (null: not recorded).</param>
+/// <param name="GuestKernelRelease">The guest kernel's release, likewise.</param>
 public sealed record TemplateStatus(
     string Fingerprint,
     string Directory,
@@ -22,7 +24,9 @@ public sealed record TemplateStatus(
     string Accelerator,
     int Vcpus,
     int MemoryMiB,
-    string FingerprintText)
+    string FingerprintText,
+    string? AgentVersion = null,
+    string? GuestKernelRelease = null)
 {
     public TimeSpan Age => DateTimeOffset.UtcNow - Created;
 }

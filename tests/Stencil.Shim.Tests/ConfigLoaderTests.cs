@@ -46,6 +46,32 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Effective_values_name_every_key_and_read_back_into_the_same_configuration()
+    {
+        var config = ConfigLoader.Parse("""
+            [hypervisor]
+            default_vcpus = 2
+            kernel_params = "debug"
+            enable_vmgenid = false
+            guest_address_randomization = "on"
+            [factory]
+            pool_size = 5
+            [runtime]
+            internetworking_model = "none"
+            """, "test.toml");
+        var values = ConfigLoader.EffectiveValues(config);
+
+        Assert.Equal(ConfigLoader.KnownKeys, values.Select(v => $"{v.Section}.{v.Key}"));
+        Assert.Contains(("hypervisor", "default_vcpus", (object)2L), values);
+        Assert.Contains(("hypervisor", "enable_vmgenid", (object)false), values);
+        Assert.Contains(("factory", "template_path", (object)"/run/stencil/template"), values);
+        // Written out as TOML and read again, they give the same configuration.
+        var toml = string.Join('\n', values.GroupBy(v => v.Section).Select(g =>
+            $"[{g.Key}]\n" + string.Join('\n', g.Select(v => $"{v.Key} = {v.Value switch { string t => $"\"{t}\"", bool b => b ? "true" : "false", var o => o }}"))));
+        Assert.Equal(config, ConfigLoader.Parse(toml, "again.toml"));
+    }
+
+    [Fact]
     public void Values_in_the_file_replace_the_defaults_and_only_those()
     {
         var config = ConfigLoader.Parse("""

@@ -48,6 +48,7 @@ internal sealed class TemplateBuilder
         _log.Info($"building template {fp} in {store.Root} ({description.Memory.SizeMiB} MiB, {description.Cpus.Boot} vCPU, {description.Accelerator})");
         var clock = Stopwatch.StartNew();
         var succeeded = false;
+        GuestDetails? guest = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.TemplateBuildTimeout);
         try
@@ -64,6 +65,7 @@ internal sealed class TemplateBuilder
                         // What a clone would otherwise do first, done once here and kept in the snapshot: the OCI
                         // runtime's one-time work and a namespace holder for a pod without a pause container.
                         await agent.WarmUpAsync(deadline.Token).ConfigureAwait(false);
+                        guest = await agent.GetGuestDetailsAsync(deadline.Token).ConfigureAwait(false);
                     }
                     await vm.PauseAsync(deadline.Token).ConfigureAwait(false);
                     await vm.SaveAsync(stateFile, deadline.Token).ConfigureAwait(false);
@@ -104,6 +106,9 @@ internal sealed class TemplateBuilder
                 MemoryFileAllocatedBytes = memory.AllocatedBytes,
                 StateFileBytes = state.Size,
                 FingerprintText = fingerprint.Text,
+                // The guest's words, kept for `stencil env` and `factory status`: bounded.
+                AgentVersion = Bounded(guest?.AgentVersion),
+                GuestKernelRelease = Bounded(guest?.KernelRelease),
             };
             if (Directory.Exists(export))
                 Directory.Delete(export);
@@ -124,4 +129,7 @@ internal sealed class TemplateBuilder
                 TemplateStore.TryDeleteTree(building);
         }
     }
+
+    private static string? Bounded(string? text) =>
+        text is null ? null : new string([.. text.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
 }

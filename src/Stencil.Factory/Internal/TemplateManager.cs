@@ -172,6 +172,6 @@ internal sealed class TemplateManager
         var state = FileFacts.Read(template.StateFile);
         return new TemplateStatus(template.Fingerprint, template.Directory, template.Fingerprint == current, m.Created, TimeSpan.FromSeconds(m.BuildSeconds),
             memory?.Size ?? 0, memory?.AllocatedBytes ?? 0, state?.Size ?? 0, template.ClonesServed, m.QemuVersion, m.Kernel, m.Initrd, m.Machine,
-            m.Accelerator, m.Vcpus, m.MemoryMiB, m.FingerprintText);
+            m.Accelerator, m.Vcpus, m.MemoryMiB, m.FingerprintText, m.AgentVersion, m.GuestKernelRelease);
     }
 }

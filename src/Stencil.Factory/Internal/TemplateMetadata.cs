@@ -49,4 +49,10 @@ internal sealed record TemplateMetadata
 
     /// <summary>Everything the fingerprint hashes, as text (see <see cref="TemplateFingerprint"/>).</summary>
     public required string FingerprintText { get; init; }
+
+    /// <summary>The agent's version, as the template guest's agent reported it (null in templates built before it was kept).</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The guest kernel's release (uname -r in the template guest).</summary>
+    public string? GuestKernelRelease { get; init; }
 }

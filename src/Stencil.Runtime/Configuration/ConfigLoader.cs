@@ -18,6 +18,16 @@ public static class ConfigLoader
     /// <summary>Every key the file may hold, as "section.key", in the order of config/configuration.toml.</summary>
     public static IReadOnlyList<string> KnownKeys { get; } = ConfigSchema.Keys.Select(k => k.FullName).ToArray();
 
+    /// <summary>
+    /// Every key with its effective value in <paramref name="config"/>, in the order of
+    /// config/configuration.toml; values as TOML has them (string, long or bool).
+    /// </summary>
+    public static IReadOnlyList<(string Section, string Key, object Value)> EffectiveValues(StencilConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return [.. ConfigSchema.Keys.Select(k => (k.Section, k.Name, k.Read(config) is int n ? (long)n : k.Read(config)))];
+    }
+
     /// <summary>Loads the configuration from the first place of the search order that names a file.</summary>
     public static LoadedConfig Load(string? optionPath) =>
         Load(optionPath, Environment.GetEnvironmentVariable(EnvironmentVariable), SystemPath);

@@ -12,40 +12,40 @@ internal static class ConfigSchema
     public static IReadOnlyList<ConfigKey> Keys { get; } =
     [
         // [hypervisor]
-        new("hypervisor", "path", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Path = AbsolutePath(v, w, allowEmpty: false) } }),
-        new("hypervisor", "kernel", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Kernel = AbsolutePath(v, w, allowEmpty: false) } }),
-        new("hypervisor", "initrd", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Initrd = AbsolutePath(v, w, allowEmpty: false) } }),
-        new("hypervisor", "kernel_params", (c, v, w) => c with { Hypervisor = c.Hypervisor with { KernelParams = String(v, w) } }),
-        new("hypervisor", "guest_address_randomization", (c, v, w) => c with { Hypervisor = c.Hypervisor with { GuestAddressRandomization = OneOf(v, w, "auto", "on", "off") } }),
-        new("hypervisor", "machine_type", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MachineType = NonEmpty(v, w) } }),
-        new("hypervisor", "firmware", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Firmware = AbsolutePath(v, w, allowEmpty: true) } }),
-        new("hypervisor", "default_vcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultVcpus = Integer(v, w, 1, 256) } }),
-        new("hypervisor", "default_maxvcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultMaxVcpus = Integer(v, w, 0, 256) } }),
-        new("hypervisor", "default_memory", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultMemory = Integer(v, w, 64, 1024 * 1024) } }),
-        new("hypervisor", "memory_slots", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MemorySlots = Integer(v, w, 0, 256) } }),
-        new("hypervisor", "pcie_root_ports", (c, v, w) => c with { Hypervisor = c.Hypervisor with { PcieRootPorts = Integer(v, w, 0, 32) } }),
-        new("hypervisor", "enable_vmgenid", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableVmgenid = Boolean(v, w) } }),
-        new("hypervisor", "msize_9p", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Msize9p = Integer(v, w, 4096, 1024 * 1024) } }),
-        new("hypervisor", "enable_debug", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableDebug = Boolean(v, w) } }),
+        new("hypervisor", "path", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Path = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Hypervisor.Path),
+        new("hypervisor", "kernel", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Kernel = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Hypervisor.Kernel),
+        new("hypervisor", "initrd", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Initrd = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Hypervisor.Initrd),
+        new("hypervisor", "kernel_params", (c, v, w) => c with { Hypervisor = c.Hypervisor with { KernelParams = String(v, w) } }, c => c.Hypervisor.KernelParams),
+        new("hypervisor", "guest_address_randomization", (c, v, w) => c with { Hypervisor = c.Hypervisor with { GuestAddressRandomization = OneOf(v, w, "auto", "on", "off") } }, c => c.Hypervisor.GuestAddressRandomization),
+        new("hypervisor", "machine_type", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MachineType = NonEmpty(v, w) } }, c => c.Hypervisor.MachineType),
+        new("hypervisor", "firmware", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Firmware = AbsolutePath(v, w, allowEmpty: true) } }, c => c.Hypervisor.Firmware),
+        new("hypervisor", "default_vcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultVcpus = Integer(v, w, 1, 256) } }, c => c.Hypervisor.DefaultVcpus),
+        new("hypervisor", "default_maxvcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultMaxVcpus = Integer(v, w, 0, 256) } }, c => c.Hypervisor.DefaultMaxVcpus),
+        new("hypervisor", "default_memory", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultMemory = Integer(v, w, 64, 1024 * 1024) } }, c => c.Hypervisor.DefaultMemory),
+        new("hypervisor", "memory_slots", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MemorySlots = Integer(v, w, 0, 256) } }, c => c.Hypervisor.MemorySlots),
+        new("hypervisor", "pcie_root_ports", (c, v, w) => c with { Hypervisor = c.Hypervisor with { PcieRootPorts = Integer(v, w, 0, 32) } }, c => c.Hypervisor.PcieRootPorts),
+        new("hypervisor", "enable_vmgenid", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableVmgenid = Boolean(v, w) } }, c => c.Hypervisor.EnableVmgenid),
+        new("hypervisor", "msize_9p", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Msize9p = Integer(v, w, 4096, 1024 * 1024) } }, c => c.Hypervisor.Msize9p),
+        new("hypervisor", "enable_debug", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableDebug = Boolean(v, w) } }, c => c.Hypervisor.EnableDebug),
 
         // [factory]
-        new("factory", "enable_template", (c, v, w) => c with { Factory = c.Factory with { EnableTemplate = Boolean(v, w) } }),
-        new("factory", "template_path", (c, v, w) => c with { Factory = c.Factory with { TemplatePath = AbsolutePath(v, w, allowEmpty: false) } }),
-        new("factory", "pool_size", (c, v, w) => c with { Factory = c.Factory with { PoolSize = Integer(v, w, 0, 1024) } }),
-        new("factory", "pool_refill_delay_ms", (c, v, w) => c with { Factory = c.Factory with { PoolRefillDelayMs = Integer(v, w, 0, 60000) } }),
-        new("factory", "daemon_socket", (c, v, w) => c with { Factory = c.Factory with { DaemonSocket = AbsolutePath(v, w, allowEmpty: false, maxLength: 100) } }),
-        new("factory", "template_build_timeout", (c, v, w) => c with { Factory = c.Factory with { TemplateBuildTimeout = Integer(v, w, 1, 3600) } }),
+        new("factory", "enable_template", (c, v, w) => c with { Factory = c.Factory with { EnableTemplate = Boolean(v, w) } }, c => c.Factory.EnableTemplate),
+        new("factory", "template_path", (c, v, w) => c with { Factory = c.Factory with { TemplatePath = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Factory.TemplatePath),
+        new("factory", "pool_size", (c, v, w) => c with { Factory = c.Factory with { PoolSize = Integer(v, w, 0, 1024) } }, c => c.Factory.PoolSize),
+        new("factory", "pool_refill_delay_ms", (c, v, w) => c with { Factory = c.Factory with { PoolRefillDelayMs = Integer(v, w, 0, 60000) } }, c => c.Factory.PoolRefillDelayMs),
+        new("factory", "daemon_socket", (c, v, w) => c with { Factory = c.Factory with { DaemonSocket = AbsolutePath(v, w, allowEmpty: false, maxLength: 100) } }, c => c.Factory.DaemonSocket),
+        new("factory", "template_build_timeout", (c, v, w) => c with { Factory = c.Factory with { TemplateBuildTimeout = Integer(v, w, 1, 3600) } }, c => c.Factory.TemplateBuildTimeout),
 
         // [agent]
-        new("agent", "dial_timeout", (c, v, w) => c with { Agent = c.Agent with { DialTimeout = Integer(v, w, 1, 3600) } }),
-        new("agent", "enable_debug", (c, v, w) => c with { Agent = c.Agent with { EnableDebug = Boolean(v, w) } }),
+        new("agent", "dial_timeout", (c, v, w) => c with { Agent = c.Agent with { DialTimeout = Integer(v, w, 1, 3600) } }, c => c.Agent.DialTimeout),
+        new("agent", "enable_debug", (c, v, w) => c with { Agent = c.Agent with { EnableDebug = Boolean(v, w) } }, c => c.Agent.EnableDebug),
 
         // [runtime]
-        new("runtime", "state_dir", (c, v, w) => c with { Runtime = c.Runtime with { StateDir = AbsolutePath(v, w, allowEmpty: false) } }),
-        new("runtime", "shim_socket_dir", (c, v, w) => c with { Runtime = c.Runtime with { ShimSocketDir = AbsolutePath(v, w, allowEmpty: false, maxLength: 42) } }),
-        new("runtime", "enable_debug", (c, v, w) => c with { Runtime = c.Runtime with { EnableDebug = Boolean(v, w) } }),
-        new("runtime", "sandbox_cgroup_only", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupOnly = Boolean(v, w) } }),
-        new("runtime", "internetworking_model", (c, v, w) => c with { Runtime = c.Runtime with { InternetworkingModel = OneOf(v, w, "tcfilter", "none") } }),
+        new("runtime", "state_dir", (c, v, w) => c with { Runtime = c.Runtime with { StateDir = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Runtime.StateDir),
+        new("runtime", "shim_socket_dir", (c, v, w) => c with { Runtime = c.Runtime with { ShimSocketDir = AbsolutePath(v, w, allowEmpty: false, maxLength: 42) } }, c => c.Runtime.ShimSocketDir),
+        new("runtime", "enable_debug", (c, v, w) => c with { Runtime = c.Runtime with { EnableDebug = Boolean(v, w) } }, c => c.Runtime.EnableDebug),
+        new("runtime", "sandbox_cgroup_only", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupOnly = Boolean(v, w) } }, c => c.Runtime.SandboxCgroupOnly),
+        new("runtime", "internetworking_model", (c, v, w) => c with { Runtime = c.Runtime with { InternetworkingModel = OneOf(v, w, "tcfilter", "none") } }, c => c.Runtime.InternetworkingModel),
     ];
 
     public static IReadOnlyList<string> Sections { get; } = Keys.Select(k => k.Section).Distinct().ToArray();

@@ -15,8 +15,13 @@ public sealed class CliCommandTests
     [InlineData("factory destroy --config=/etc/y.toml", "FactoryDestroy", "/etc/y.toml", false)]
     [InlineData("-c rel.toml check", "Check", "rel.toml", false)]
     [InlineData("factory --help", "Help", null, false)]
+    [InlineData("env", "Env", null, false)]
     public void Commands_parse(string line, string verb, string? config, bool rebuild) =>
         Assert.Equal(new CliCommand(Enum.Parse<CliVerb>(verb), config, rebuild), CliCommand.Parse(line.Split(' ')));
+
+    [Fact]
+    public void Env_takes_json() =>
+        Assert.Equal(new CliCommand(CliVerb.Env, null, Json: true), CliCommand.Parse(["env", "--json"]));
 
     [Fact]
     public void Factory_serve_takes_a_pool_size() =>
@@ -31,7 +36,8 @@ public sealed class CliCommandTests
     [InlineData("factory metrics now", "unexpected argument \"now\" after factory metrics")]
     [InlineData("factory status now", "unexpected argument \"now\" after factory status")]
     [InlineData("check twice", "unexpected argument \"twice\" after check")]
-    [InlineData("boot", "unknown command \"boot\" (known: check, factory, starts)")]
+    [InlineData("boot", "unknown command \"boot\" (known: check, env, factory, starts)")]
+    [InlineData("env --toml", "unexpected argument \"--toml\" after env (known: --json)")]
     [InlineData("--verbose check", "unknown option \"--verbose\"")]
     [InlineData("check --config", "--config needs a file: --config /etc/stencil/configuration.toml")]
     public void Usage_errors_say_what_is_wrong(string line, string message)

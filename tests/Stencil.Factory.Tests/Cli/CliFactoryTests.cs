@@ -81,6 +81,49 @@ public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper o
         }
     }
 
+    /// <summary>Issue 13: `stencil env` names the configuration file, every key with its value, the versions and the template's state.</summary>
+    [Fact]
+    public async Task Env_names_the_file_every_key_the_versions_and_the_template_as_toml_and_json()
+    {
+        var scratch = Directory.CreateTempSubdirectory("st-env-").FullName;
+        var config = new StencilConfigFile { UseGuestImage = true, TemplatePath = Path.Combine(scratch, "tpl"), StateDir = Path.Combine(scratch, "state") }
+            .WriteTo(Path.Combine(fixture.Root, "env.toml"));
+        try
+        {
+            var (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "factory", "init");
+            Assert.True(code == 0, $"factory init exited {code}: {stderr}");
+            (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "env");
+            output.WriteLine(stdout);
+            Assert.True(code == 0, $"env exited {code}: {stderr}");
+
+            var model = Tomlyn.TomlSerializer.Deserialize<Tomlyn.Model.TomlTable>(stdout)!;
+            Tomlyn.Model.TomlTable Table(string name) => (Tomlyn.Model.TomlTable)model[name];
+            Assert.Equal(config, Table("Config")["Path"]);
+            var keys = Table("Config").Where(kv => kv.Value is Tomlyn.Model.TomlTable)
+                .SelectMany(kv => ((Tomlyn.Model.TomlTable)kv.Value).Keys.Select(k => $"{kv.Key}.{k}"));
+            Assert.Equal(Stencil.Runtime.Configuration.ConfigLoader.KnownKeys.Order(), keys.Order());
+            Assert.Equal(Path.Combine(scratch, "tpl"), ((Tomlyn.Model.TomlTable)Table("Config")["factory"])["template_path"]);
+            Assert.Matches(@"^\d+\.\d+", (string)Table("Hypervisor")["Version"]);
+            Assert.Equal("built", Table("Template")["State"]);
+            // The release in the image's banner is the one the template's guest reported, and its agent answered with a version.
+            Assert.Equal(Table("Template")["GuestKernelRelease"], Table("Guest")["KernelRelease"]);
+            Assert.False(string.IsNullOrEmpty((string)Table("Template")["AgentVersion"]));
+
+            (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "env", "--json");
+            Assert.True(code == 0, $"env --json exited {code}: {stderr}");
+            using var json = System.Text.Json.JsonDocument.Parse(stdout);
+            Assert.Equal(Path.Combine(scratch, "tpl"), json.RootElement.GetProperty("Config").GetProperty("factory").GetProperty("template_path").GetString());
+            Assert.Equal("built", json.RootElement.GetProperty("Template").GetProperty("State").GetString());
+        }
+        finally
+        {
+            var (code, stdout, stderr) = await CliCommandTests.RunAsync("--config", config, "factory", "destroy");
+            output.WriteLine(stdout + stderr);
+            Directory.Delete(scratch, recursive: true);
+            Assert.True(code == 0, $"factory destroy exited {code}: {stderr}");
+        }
+    }
+
     [Fact]
     public async Task Status_shows_fingerprint_sizes_age_and_clones_served()
     {
