@@ -64,6 +64,55 @@ public sealed class StencilPodNetworkTests(StencilCriFixture fixture, ITestOutpu
         Assert.Empty(fixture.QemuProcesses());
     });
 
+    /// <summary>
+    /// A pooled clone has had a NIC plugged in, configured and removed before it waits (the NIC warm-up):
+    /// the pod that takes it gets its own NIC as eth0, with the pod's MAC and IP, and nothing else.
+    /// </summary>
+    [Fact]
+    public Task A_pod_on_a_pooled_clone_has_the_pods_network_and_only_it() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var daemon = await Stencil.TestSupport.FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, CancellationToken.None);
+        try
+        {
+            await daemon.WaitForReadyAsync(1, CancellationToken.None);
+            await PooledPodAsync();
+        }
+        finally
+        {
+            await daemon.DisposeAsync(); // SIGTERM: the daemon discards the clone it made after the hand-over
+        }
+        Assert.Empty(fixture.QemuProcesses());
+    });
+
+    private async Task PooledPodAsync()
+    {
+        var config = CriConfig.Sandbox("vm-pool-net", fixture.LogDirectory("vm-pool-net"));
+        await using var pod = await CriPod.RunAsync(Client, config, StencilCriFixture.Handler);
+        Assert.Contains($"pod k8s.io/{pod.Id}: took clone ", fixture.Containerd.ReadLog());
+        var podIp = IPAddress.Parse((await pod.StatusAsync()).Network.Ip);
+        var netns = await pod.NetworkNamespacePathAsync();
+        Assert.NotNull(netns);
+
+        var id = await pod.RunContainerAsync(CriConfig.Container("web", CriContainerdFixture.BusyboxImage,
+            "sh", "-c", "mkdir -p /www && echo hello-from-a-pooled-vm > /www/index.html && exec httpd -f -p 8080 -h /www"));
+        var links = await Client.ExecSyncAsync(id, ["ip", "-o", "link", "show"], s_execTimeout);
+        output.WriteLine(links.StdoutText);
+        Assert.Equal(["eth0", "lo"], System.Text.RegularExpressions.Regex.Matches(links.StdoutText, @"^\d+: ([^:@]+)[:@]", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal));
+        var addr = await Client.ExecSyncAsync(id, ["ip", "-o", "addr", "show", "eth0"], s_execTimeout);
+        Assert.Contains($"inet {podIp}/24", addr.StdoutText);
+        Assert.DoesNotContain("192.0.2.", addr.StdoutText);
+        var podLink = await InNamespaceAsync(netns, "ip", "-o", "link", "show", "dev", "eth0");
+        var podMac = System.Text.RegularExpressions.Regex.Match(podLink, "link/ether ([0-9a-f:]{17})").Groups[1].Value;
+        Assert.Equal(podMac, (await Client.ExecSyncAsync(id, ["cat", "/sys/class/net/eth0/address"], s_execTimeout)).StdoutText.Trim());
+        var routes = await Client.ExecSyncAsync(id, ["ip", "route", "show"], s_execTimeout);
+        Assert.DoesNotContain("192.0.2.", routes.StdoutText);
+
+        var body = await HttpGetAsync(podIp, 8080, "/index.html", TimeSpan.FromSeconds(30));
+        Assert.Contains("hello-from-a-pooled-vm", body);
+        await pod.RemoveAsync();
+    }
+
     [Fact]
     public Task Two_pods_reach_each_other() => fixture.WithLogOnFailureAsync(output, async () =>
     {

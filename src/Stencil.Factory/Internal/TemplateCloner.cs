@@ -75,6 +75,7 @@ internal sealed class TemplateCloner : IPooledCloneSource
             {
                 _log.Warning($"pool: clone {id}: the warm-up run failed (the clone is used anyway): {ex.Message}");
             }
+            await WarmUpNicAsync(vm, agent, id, cancellationToken).ConfigureAwait(false);
             await vm.PauseAsync(cancellationToken).ConfigureAwait(false);
             return new PooledClone(vm, template, agent, directory, shared);
         }
@@ -87,6 +88,45 @@ internal sealed class TemplateCloner : IPooledCloneSource
             FactoryVm.RemoveOwnedDirectory(directory, shared, _log);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A CRI pod's first wait in its VM is its NIC: hot-plugged, found by the guest (ACPI hot-plug, PCI
+    /// scan, virtio-net probe) and configured by the agent (busybox `ip`). Under TCG all that guest code
+    /// is translated afresh in every QEMU process, so a pooled clone takes one NIC (user-mode backend,
+    /// a documentation address) through the same steps and out again before it waits for a pod. A NIC
+    /// that does not come out discards the clone: the shim that adopts it must find every root port free.
+    /// </summary>
+    private async Task WarmUpNicAsync(QemuVm vm, AgentClient agent, string id, CancellationToken cancellationToken)
+    {
+        if (vm.Description.HotplugRootPorts == 0)
+            return;
+        var clock = Stopwatch.StartNew();
+        var bytes = RandomNumberGenerator.GetBytes(3);
+        var mac = $"02:00:00:{bytes[0]:x2}:{bytes[1]:x2}:{bytes[2]:x2}"; // locally administered
+        HotpluggedDevice nic;
+        try
+        {
+            nic = await vm.AddNetworkAsync(NetworkSpec.User(mac), cancellationToken).ConfigureAwait(false);
+        }
+        catch (StencilException ex) when (ex.Kind != ErrorKind.Cancelled)
+        {
+            _log.Warning($"pool: clone {id}: the NIC warm-up could not plug a NIC (the clone is used anyway): {ex.Message}");
+            return;
+        }
+        try
+        {
+            var device = await agent.UpdateInterfaceAsync(new NetworkInterface("", mac, 1500,
+                [new InterfaceAddress(System.Net.IPAddress.Parse("192.0.2.1"), 32)], Up: true), cancellationToken).ConfigureAwait(false);
+            await agent.UpdateRoutesAsync([new NetworkRoute("192.0.2.128/25", null, device.Name)], cancellationToken).ConfigureAwait(false);
+            await agent.UpdateRoutesAsync([], cancellationToken).ConfigureAwait(false);
+        }
+        catch (StencilException ex) when (ex.Kind != ErrorKind.Cancelled)
+        {
+            _log.Warning($"pool: clone {id}: the NIC warm-up's configuration failed (the clone is used anyway): {ex.Message}");
+        }
+        await vm.RemoveDeviceAsync(nic, cancellationToken).ConfigureAwait(false);
+        _log.Debug($"pool: clone {id}: a NIC went in, was configured and came out in {clock.ElapsedMilliseconds} ms");
     }
 
     /// <summary>
