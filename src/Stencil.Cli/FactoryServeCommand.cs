@@ -58,6 +58,9 @@ internal static class FactoryServeCommand
     public static async Task<int> MetricsAsync(LoadedConfig config, TextWriter stdout, CancellationToken cancellationToken)
     {
         var path = FactoryDaemonOptions.DefaultMetricsSocket(config.Config.Factory.DaemonSocket);
+        if (!File.Exists(path))
+            throw StencilException.Unavailable($"no factory daemon is running: its metrics socket {path} does not exist "
+                + "(start one with `stencil factory serve`, or `systemctl start stencil-factory`)");
         using var handler = UnixSocketChannel.CreateHandler(path);
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
         try
@@ -68,7 +71,13 @@ internal static class FactoryServeCommand
         }
         catch (HttpRequestException ex)
         {
-            throw StencilException.Unavailable($"no factory daemon answered on {path}: {ex.Message}");
+            // The socket's own error says more than HttpClient's (which names the placeholder host, localhost:80).
+            var reason = ex.InnerException is System.Net.Sockets.SocketException socket ? socket.SocketErrorCode switch
+            {
+                System.Net.Sockets.SocketError.ConnectionRefused => "nothing listens on it (a daemon that exited left it behind)",
+                _ => socket.Message,
+            } : ex.Message;
+            throw StencilException.Unavailable($"no factory daemon answered on {path}: {reason}");
         }
     }
 }

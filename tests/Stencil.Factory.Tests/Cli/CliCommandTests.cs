@@ -64,6 +64,34 @@ public sealed class CliCommandTests
         Assert.Contains("factory destroy", stdout);
     }
 
+    [Fact]
+    public async Task Factory_metrics_without_a_daemon_says_so_and_names_the_socket()
+    {
+        var dir = Directory.CreateTempSubdirectory("st-metrics-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "c.toml");
+            await File.WriteAllTextAsync(config, $"[factory]\ndaemon_socket = \"{dir}/factory.sock\"\n");
+            var metrics = Stencil.Factory.Daemon.FactoryDaemonOptions.DefaultMetricsSocket($"{dir}/factory.sock");
+
+            var (code, _, stderr) = await RunAsync("--config", config, "factory", "metrics");
+            Assert.Equal(1, code);
+            Assert.Equal($"stencil: no factory daemon is running: its metrics socket {metrics} does not exist "
+                + "(start one with `stencil factory serve`, or `systemctl start stencil-factory`)\n", stderr);
+
+            // A socket nobody listens on, as a daemon that died leaves behind (bound, not listening: connect is refused).
+            using var stale = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            stale.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(metrics));
+            (code, _, stderr) = await RunAsync("--config", config, "factory", "metrics");
+            Assert.Equal(1, code);
+            Assert.Equal($"stencil: no factory daemon answered on {metrics}: nothing listens on it (a daemon that exited left it behind)\n", stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     internal static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         using var stdout = new StringWriter { NewLine = "\n" };
