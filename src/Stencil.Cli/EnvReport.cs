@@ -12,8 +12,6 @@ internal sealed class EnvReport
 {
     private readonly List<(string Name, List<(string Key, object? Value)> Entries)> _sections = [];
 
-    public IReadOnlyList<(string Name, List<(string Key, object? Value)> Entries)> Sections => _sections;
-
     /// <summary>Adds a section ("Hypervisor", or a dotted one such as "Config.factory") and returns it for its entries.</summary>
     public List<(string Key, object? Value)> Section(string name)
     {
@@ -88,7 +86,6 @@ internal sealed class EnvReport
             case string s: json.WriteString(key, s); break;
             case bool b: json.WriteBoolean(key, b); break;
             case long n: json.WriteNumber(key, n); break;
-            case int n: json.WriteNumber(key, n); break;
             case double d: json.WriteNumber(key, d); break;
             default: throw new ArgumentException($"{section}.{key}: a {value.GetType().Name} is not a value env prints");
         }
@@ -102,7 +99,6 @@ internal sealed class EnvReport
         string s => TomlString(s),
         bool b => b ? "true" : "false",
         long n => n.ToString(CultureInfo.InvariantCulture),
-        int n => n.ToString(CultureInfo.InvariantCulture),
         double d => d.ToString("0.0##", CultureInfo.InvariantCulture),
         _ => throw new ArgumentException($"a {value.GetType().Name} is not a value env prints"),
     };

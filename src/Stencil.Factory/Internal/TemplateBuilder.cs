@@ -106,7 +106,7 @@ internal sealed class TemplateBuilder
                 MemoryFileAllocatedBytes = memory.AllocatedBytes,
                 StateFileBytes = state.Size,
                 FingerprintText = fingerprint.Text,
-                // The guest's words, kept for `stencil env` and `factory status`: bounded.
+                // The guest's words, kept for `stencil env`: bounded.
                 AgentVersion = Bounded(guest?.AgentVersion),
                 GuestKernelRelease = Bounded(guest?.KernelRelease),
             };

@@ -25,7 +25,7 @@ public static class ConfigLoader
     public static IReadOnlyList<(string Section, string Key, object Value)> EffectiveValues(StencilConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return [.. ConfigSchema.Keys.Select(k => (k.Section, k.Name, k.Read(config) is int n ? (long)n : k.Read(config)))];
+        return [.. ConfigSchema.Keys.Select(k => (k.Section, k.Name, k.Read(config) switch { int n => (long)n, var v => v }))];
     }
 
     /// <summary>Loads the configuration from the first place of the search order that names a file.</summary>

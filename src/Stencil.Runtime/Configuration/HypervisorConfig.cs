@@ -19,7 +19,7 @@ public sealed record HypervisorConfig
     /// Address-space layout randomization in the guest: "auto" (off under TCG, on under KVM), "on" or
     /// "off". Off adds the kernel parameter norandmaps. Under TCG, QEMU 7.2 keys the guest code it has
     /// translated by virtual address, so a process whose libraries land at new random addresses is
-    /// translated afresh: every crun call in the guest paid that (crun exec 0.26 s against 0.15 s with
+    /// translated afresh: every crun call in the guest paid that (`ctr task exec` 0.26 s against 0.15 s with
     /// norandmaps, docs/performance.md). Under KVM randomization costs nothing, so "auto" keeps it.
     /// </summary>
     public string GuestAddressRandomization { get; init; } = "auto";
