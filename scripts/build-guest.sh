@@ -247,21 +247,44 @@ if [ ! -f "$mdir/modules.dep" ]; then
 	: > "$mdir/modules.softdep"   # soft dependencies are not followed (see config/guest/modules)
 fi
 mkdir -p "$work/modprobe.d"   # empty: the host's /etc/modprobe.d must not shape the guest's order
-order=()
 declare -A seen
-for m in $(sed 's/#.*//' "$recipe/modules"); do
-	# "insmod <path>" lines, dependencies first; built-in modules print "builtin <name>" instead.
-	deps=$(modprobe -d "$kdir" -S "$kver" -C "$work/modprobe.d" --show-depends "$m" 2>&1) ||
-		die "module $m (config/guest/modules) is not in $kpkg: $deps"
-	for ko in $(awk '$1 == "insmod" { print $2 }' <<< "$deps"); do
-		ko=${ko#"$kdir"}
-		[ -z "${seen[$ko]:-}" ] || continue
-		seen[$ko]=1
-		order+=("$ko")
-		install -D -m 0644 "$kdir$ko" "$root$ko"
+module_files() {   # module_files <list in config/guest>: the new .ko paths its modules need, dependencies first
+	local m deps ko
+	for m in $(sed 's/#.*//' "$recipe/$1"); do
+		# "insmod <path>" lines, dependencies first; built-in modules print "builtin <name>" instead.
+		deps=$(modprobe -d "$kdir" -S "$kver" -C "$work/modprobe.d" --show-depends "$m" 2>&1) ||
+			die "module $m (config/guest/$1) is not in $kpkg: $deps"
+		for ko in $(awk '$1 == "insmod" { print $2 }' <<< "$deps"); do
+			ko=${ko#"$kdir"}
+			[ -z "${seen[$ko]:-}" ] || continue
+			seen[$ko]=1
+			files+=("$ko")
+		done
 	done
-done
+}
+files=()
+module_files modules
+order=("${files[@]}")
+for ko in "${order[@]}"; do install -D -m 0644 "$kdir$ko" "$root$ko"; done
 printf '%s\n' "${order[@]}" > "$root/etc/modules.order"
+
+# --- kernel modules loaded on demand ----------------------------------------------------------
+# config/guest/modules-on-demand: copied xz-compressed (CRC32, as kmod writes them; busybox's
+# decoder reads it) and not loaded at boot. depmod over the image's own tree then writes the
+# modules.dep, modules.alias and modules.devname that busybox's modprobe reads when the kernel asks
+# for a module (request_module runs /sbin/modprobe). The .bin indexes are kmod's; busybox reads
+# only the text files, so they are left out. /init makes the nodes modules.devname names.
+files=()
+module_files modules-on-demand
+for ko in "${files[@]}"; do
+	mkdir -p "$(dirname "$root$ko")"
+	xz -c -6 --check=crc32 "$kdir$ko" > "$root$ko.xz"
+done
+ondemand=${#files[@]}
+cp "$mdir/modules.builtin" "$mdir/modules.builtin.modinfo" "$root/lib/modules/$kver/"
+: > "$root/lib/modules/$kver/modules.order"
+depmod -b "$root" "$kver" || die "depmod over the image's modules failed"
+rm -f "$root/lib/modules/$kver/"*.bin "$root/lib/modules/$kver/modules.builtin.modinfo" "$root/lib/modules/$kver/modules.order"
 
 # --- archive ----------------------------------------------------------------------------------
 compress() {
@@ -276,5 +299,6 @@ compress() {
 	compress > "$out/initrd.tmp"
 mv "$out/initrd.tmp" "$out/initrd"
 echo "$hash" > "$out/stamp"
+echo "build-guest: ${#order[@]} modules loaded at boot, $ondemand on demand"
 echo "build-guest: built $kpkg=${version[$kpkg]}, runtime ${OCI_RUNTIME// /+} from $GUEST_SUITE ($(for r in $OCI_RUNTIME; do printf '%s=%s ' "$r" "${version[$r]}"; done | sed 's/ $//')), initrd $INITRD_COMPRESSION"
 print_sizes

@@ -8,6 +8,7 @@ packages=(
   busybox-static                      # guest userland and the test image
   containernetworking-plugins iproute2 # CNI bridge + host-local, tc, ip
   nftables                            # nft: the port-forward redirect in a pod's network namespace
+  iptables                            # the guest kernel feature tests run the host's iptables in a container
   clang zlib1g-dev                    # NativeAOT linking
   cpio zstd lz4 xz-utils kmod         # building the guest initrd (lz4: its compression)
 )

@@ -5,9 +5,10 @@
 # and pool; shim start/delete; shim and pod RSS/PSS; needs the published shim and the guest image,
 # which `make bench` builds first; about 3 minutes on 2 cores under TCG), cri (containerd's CRI plugin:
 # pod start to first exec runc vs stencil, ten pods at once, PSS per idle pod at 1/10/20 pods; same
-# needs; about 2 minutes), ttrpc (unary echo over a unix socket) and vm (cold boot vs template clone,
-# PSS per VM, pool hand-over; needs the guest image).
-# The shim and cri benchmarks run once per containerd release in BENCH_CONTAINERD (Debian suites,
+# needs; about 2 minutes), density (idle pods: PSS by component with one memory lever per row, the TCG
+# code buffer's speed cost, 50 idle pods with exec latency; about 8 minutes), ttrpc (unary echo over a
+# unix socket) and vm (cold boot vs template clone, PSS per VM, pool hand-over; needs the guest image).
+# The shim and cri benchmarks run once per containerd release in BENCH_CONTAINERD (density with the last one) (Debian suites,
 # default "bookworm sid": 1.6 and 2.x, fetched by scripts/containerd-release.sh), one after the other
 # in the same run, so their ratios to runc can be set side by side.
 # Extra arguments go to every benchmark, e.g. scripts/run-bench.sh --duration 10 --warmup 3
@@ -20,8 +21,11 @@ names=$(bench list) || { echo "run-bench: could not list benchmarks"; exit 1; }
 failed=()
 for name in $names; do
   case $name in
-  shim|cri)
-    for suite in ${BENCH_CONTAINERD:-bookworm sid}; do
+  shim|cri|density)
+    suites=${BENCH_CONTAINERD:-bookworm sid}
+    # density is about memory and scale, not containerd: once, with the last (newest) release.
+    [ "$name" != density ] || suites=${suites##* }
+    for suite in $suites; do
       bin=$(scripts/containerd-release.sh "$suite") || { failed+=("$name($suite)"); continue; }
       echo "== $name, containerd $("$bin/containerd" --version | awk '{ print $3 }') ($suite)"
       if ! PATH="$bin:$PATH" bench "$name" "$@"; then failed+=("$name($suite)"); fi

@@ -19,6 +19,7 @@ total_passed=0
 total_failed=0
 rc=0
 matrix=()
+failures=()
 
 # run SUITE LABEL dotnet-test-arguments...: one dotnet test with SUITE's containerd first on PATH.
 run() {
@@ -51,6 +52,16 @@ run() {
     echo "run-tests: $label ran no test"
     rc=1
   fi
+  # The names of failed tests and the first lines of their messages go into the summary too: CI keeps
+  # only the end of this output.
+  while IFS= read -r line; do
+    failures+=("$line")
+  done < <(awk -v suite="$suite" '
+    /^[ \t]*Failed [A-Za-z_][A-Za-z0-9_.]*/ { sub(/^[ \t]+/, ""); print suite ": " $0; inmsg = 0; n = 0; next }
+    /^[ \t]*Error Message:/ { inmsg = 1; next }
+    /^[ \t]*(Stack Trace:|Standard Output Messages:)/ { inmsg = 0; next }
+    inmsg && n < 8 { sub(/^[ \t]+/, ""); print "    " substr($0, 1, 400); n++ }
+  ' "$log")
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
   matrix+=("containerd $version ($suite) $label: $passed passed, $failed failed")
@@ -67,6 +78,11 @@ done
 echo
 echo "test matrix:"
 printf '  %s\n' "${matrix[@]}"
+if [ ${#failures[@]} -gt 0 ]; then
+  echo
+  echo "failed tests:"
+  printf '  %s\n' "${failures[@]}"
+fi
 echo
 echo "tests: ${total_passed} passed, ${total_failed} failed"
 exit "$rc"

@@ -18,6 +18,8 @@ internal sealed class VmPodRuntimeFactory : IPodRuntimeFactory
                 BaseMemoryMiB = context.Config.Hypervisor.DefaultMemory,
                 ShimStartedAt = context.ShimStartedAt,
                 StartsDirectory = context.Paths.StartsDir,
+                SandboxCgroupOnly = context.Config.Runtime.SandboxCgroupOnly,
+                CgroupMemoryOverheadMiB = context.Config.Runtime.SandboxCgroupMemoryOverheadMiB,
             },
             FactoryPodVmProvider.FromConfig(context.Config, context.Log),
             new LinuxMounter(),

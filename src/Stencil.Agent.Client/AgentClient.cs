@@ -13,6 +13,12 @@ namespace Stencil.Agent.Client;
 /// GetOOMEvent) wait until they are answered or cancelled. Errors are StencilExceptions with the
 /// agent's kind (NotFound, InvalidArgument, ...); a lost connection is Unavailable.
 /// </summary>
+/// <remarks>
+/// The guest is untrusted (Kata's threat model): the link has <see cref="TtrpcClientOptions.ForUntrustedPeer"/>'s
+/// bounds, and a reply that breaks the agent's contract (more bytes than a read asked for, a write
+/// that claims what it was not given, a pid or an address that cannot be one) fails its call with
+/// Internal and closes the link (<see cref="CloseReason"/> says why): the pod runtime then marks the pod failed.
+/// </remarks>
 public sealed class AgentClient : IAgentClient
 {
     /// <summary>The largest chunk ReadStdout/ReadStderr return.</summary>
@@ -26,9 +32,9 @@ public sealed class AgentClient : IAgentClient
         _client = client;
     }
 
-    /// <summary>Over any duplex stream (a vsock or unix socket, a test pipe).</summary>
+    /// <summary>Over any duplex stream (a vsock or unix socket, a test pipe), with the bounds of an untrusted peer.</summary>
     public AgentClient(Stream stream)
-        : this(new TtrpcClient(stream))
+        : this(new TtrpcClient(stream, TtrpcClientOptions.ForUntrustedPeer))
     {
     }
 
@@ -38,9 +44,12 @@ public sealed class AgentClient : IAgentClient
     /// <summary>Completes when the connection is gone.</summary>
     public Task Closed => _client.Closed;
 
+    /// <inheritdoc/>
+    public string? CloseReason => _client.CloseReason;
+
     /// <summary>Connects to the host end of the agent's port (QEMU's unix socket chardev).</summary>
     public static async Task<AgentClient> ConnectAsync(string unixSocketPath, CancellationToken cancellationToken = default) =>
-        new(await TtrpcClient.ConnectAsync(unixSocketPath, cancellationToken).ConfigureAwait(false));
+        new(await TtrpcClient.ConnectAsync(unixSocketPath, TtrpcClientOptions.ForUntrustedPeer, cancellationToken).ConfigureAwait(false));
 
     /// <summary>
     /// Connects and calls Health.Check until the agent answers: for a VM that is booting, or a clone
@@ -141,8 +150,8 @@ public sealed class AgentClient : IAgentClient
     {
         var r = await Call(AgentMethods.CreateContainer, ProtoMapping.ToProto(config), cancellationToken).ConfigureAwait(false);
         // From the guest: bounded (a hostile agent could send any number of steps) and only for a log line.
-        var steps = r.Steps.Take(16).Select(s => (new string(s.Name.Where(c => c is >= ' ' and < '\x7f').Take(32).ToArray()), s.Micros / 1000.0)).ToList();
-        return new CreatedContainer((int)r.Pid, steps);
+        var steps = r.Steps.Take(16).Select(s => (GuestText.Printable(s.Name, 32), s.Micros / 1000.0)).ToList();
+        return new CreatedContainer(GuestPid(r.Pid, $"CreateContainer {config.Id}"), steps);
     }
 
     public Task StartContainerAsync(string containerId, CancellationToken cancellationToken = default) =>
@@ -170,7 +179,7 @@ public sealed class AgentClient : IAgentClient
     public async Task<IReadOnlyList<GuestProcessInfo>> ListProcessesAsync(string containerId, CancellationToken cancellationToken = default)
     {
         var r = await Call(AgentMethods.ListProcesses, new Proto.ContainerRequest { ContainerId = containerId }, cancellationToken).ConfigureAwait(false);
-        return [.. r.Processes.Select(p => new GuestProcessInfo((int)p.Pid, [.. p.Args]))];
+        return [.. r.Processes.Select(p => new GuestProcessInfo(GuestPid(p.Pid, $"ListProcesses {containerId}"), [.. p.Args]))];
     }
 
     // --- processes ---------------------------------------------------------------------------
@@ -184,7 +193,7 @@ public sealed class AgentClient : IAgentClient
             ExecId = execId,
             ProcessJson = ByteString.CopyFrom(processJson.Span),
         }, cancellationToken).ConfigureAwait(false);
-        return (int)r.Pid;
+        return GuestPid(r.Pid, $"ExecProcess {execId} of {containerId}");
     }
 
     /// <param name="execId">"" (or null) for the container's init process.</param>
@@ -214,7 +223,7 @@ public sealed class AgentClient : IAgentClient
             ExecId = execId ?? "",
             Data = ByteString.CopyFrom(data.Span),
         }, cancellationToken).ConfigureAwait(false);
-        return (int)r.Len;
+        return Written(r.Len, data.Length, $"WriteStdin to {What(containerId, execId)}");
     }
 
     /// <summary>
@@ -229,7 +238,7 @@ public sealed class AgentClient : IAgentClient
         var request = new Proto.ReadStreamRequest { ContainerId = containerId, ExecId = execId ?? "", MaxLen = (uint)Math.Clamp(maxLength, 1, MaxReadChunk) };
         var method = stream == StdioStream.Stdout ? AgentMethods.ReadStdout : AgentMethods.ReadStderr;
         var r = await Wait(method, request, cancellationToken).ConfigureAwait(false);
-        return r.Eof ? ReadOnlyMemory<byte>.Empty : r.Data.Memory;
+        return ReadData(r.Eof, r.Data, request.MaxLen, $"{method.Name} of {What(containerId, execId)}");
     }
 
     /// <summary>End of input: closes the stdin pipe (a terminal gets ^D instead).</summary>
@@ -278,14 +287,20 @@ public sealed class AgentClient : IAgentClient
     public async Task<TimeSpan> WarmUpAsync(CancellationToken cancellationToken = default) =>
         TimeSpan.FromTicks((long)Math.Min((await Call(AgentMethods.WarmUp, new Proto.WarmUpRequest(), cancellationToken).ConfigureAwait(false)).Micros, 3_600_000_000UL) * 10);
 
-    public async Task<GuestDetails> GetGuestDetailsAsync(CancellationToken cancellationToken = default) =>
-        ProtoMapping.FromProto(await Call(AgentMethods.GetGuestDetails, new Proto.GetGuestDetailsRequest(), cancellationToken).ConfigureAwait(false));
+    public async Task<GuestDetails> GetGuestDetailsAsync(CancellationToken cancellationToken = default)
+    {
+        var d = await Call(AgentMethods.GetGuestDetails, new Proto.GetGuestDetailsRequest(), cancellationToken).ConfigureAwait(false);
+        // Linux memory blocks are a power of two from 1 MiB to 2 GiB (0: the guest has no memory hotplug).
+        if (d.MemoryBlockSizeBytes != 0 && (!ulong.IsPow2(d.MemoryBlockSizeBytes) || d.MemoryBlockSizeBytes is < 1UL << 20 or > 2UL << 30))
+            throw Broken($"GetGuestDetails answered a memory block size of {d.MemoryBlockSizeBytes} bytes");
+        return ProtoMapping.FromProto(d);
+    }
 
     // --- network -----------------------------------------------------------------------------
 
     public async Task<NetworkInterface> UpdateInterfaceAsync(NetworkInterface wanted, CancellationToken cancellationToken = default) =>
-        ProtoMapping.FromProto(await Call(AgentMethods.UpdateInterface, new Proto.UpdateInterfaceRequest { Interface = ProtoMapping.ToProto(wanted) },
-            cancellationToken).ConfigureAwait(false));
+        FromGuest(await Call(AgentMethods.UpdateInterface, new Proto.UpdateInterfaceRequest { Interface = ProtoMapping.ToProto(wanted) },
+            cancellationToken).ConfigureAwait(false), "UpdateInterface");
 
     /// <summary>Replaces the routes set by an earlier call with these.</summary>
     public async Task<IReadOnlyList<NetworkRoute>> UpdateRoutesAsync(IReadOnlyList<NetworkRoute> routes, CancellationToken cancellationToken = default)
@@ -299,7 +314,7 @@ public sealed class AgentClient : IAgentClient
     public async Task<IReadOnlyList<NetworkInterface>> ListInterfacesAsync(CancellationToken cancellationToken = default)
     {
         var r = await Call(AgentMethods.ListInterfaces, new Proto.ListInterfacesRequest(), cancellationToken).ConfigureAwait(false);
-        return [.. r.Interfaces_.Select(ProtoMapping.FromProto)];
+        return [.. r.Interfaces_.Select(i => FromGuest(i, "ListInterfaces"))];
     }
 
     // --- port forwarding -----------------------------------------------------------------------
@@ -322,7 +337,7 @@ public sealed class AgentClient : IAgentClient
     {
         var r = await Wait(AgentMethods.PortForwardWrite,
             new Proto.PortForwardWriteRequest { StreamId = streamId, Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
-        return (int)r.Len;
+        return Written(r.Len, data.Length, $"PortForwardWrite on stream {streamId}");
     }
 
     /// <summary>
@@ -332,9 +347,9 @@ public sealed class AgentClient : IAgentClient
     /// </summary>
     public async Task<ReadOnlyMemory<byte>> PortForwardReadAsync(ulong streamId, int maxLength = MaxReadChunk, CancellationToken cancellationToken = default)
     {
-        var r = await Wait(AgentMethods.PortForwardRead,
-            new Proto.PortForwardReadRequest { StreamId = streamId, MaxLen = (uint)Math.Clamp(maxLength, 1, MaxReadChunk) }, cancellationToken).ConfigureAwait(false);
-        return r.Eof ? ReadOnlyMemory<byte>.Empty : r.Data.Memory;
+        var request = new Proto.PortForwardReadRequest { StreamId = streamId, MaxLen = (uint)Math.Clamp(maxLength, 1, MaxReadChunk) };
+        var r = await Wait(AgentMethods.PortForwardRead, request, cancellationToken).ConfigureAwait(false);
+        return ReadData(r.Eof, r.Data, request.MaxLen, $"PortForwardRead on stream {streamId}");
     }
 
     /// <summary>Half-close: the guest's server reads end of file; what it still sends can be read.</summary>
@@ -345,7 +360,40 @@ public sealed class AgentClient : IAgentClient
     public Task PortForwardCloseAsync(ulong streamId, CancellationToken cancellationToken = default) =>
         Call(AgentMethods.PortForwardClose, new Proto.PortForwardStreamRequest { StreamId = streamId }, cancellationToken);
 
+    public void Disconnect(string reason) => _client.Disconnect(reason);
+
     public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    /// <summary>Closes the link for a reply that breaks the agent's contract; the call that got it fails with this.</summary>
+    private StencilException Broken(string what)
+    {
+        _client.Abort($"the agent {what}");
+        return StencilException.Internal($"the agent broke its contract: {what}");
+    }
+
+    /// <summary>A guest pid: 1 to Linux's PID_MAX_LIMIT (4194304).</summary>
+    private int GuestPid(uint pid, string call) =>
+        pid is >= 1 and <= 4_194_304 ? (int)pid : throw Broken($"{call} answered pid {pid}");
+
+    /// <summary>A write's count: some of what was sent, and something when anything was (the caller loops until all is written).</summary>
+    private int Written(uint written, int sent, string call) =>
+        written <= (uint)sent && (written > 0 || sent == 0) ? (int)written : throw Broken($"{call} answered {written} bytes written of {sent}");
+
+    private ReadOnlyMemory<byte> ReadData(bool eof, ByteString data, uint maxLength, string call)
+    {
+        if (data.Length > maxLength)
+            throw Broken($"{call} answered {data.Length} bytes to a read of at most {maxLength}");
+        if (!eof && data.Length == 0)
+            throw Broken($"{call} answered no bytes and no end of stream"); // a caller would ask again at once, forever
+        return eof ? ReadOnlyMemory<byte>.Empty : data.Memory;
+    }
+
+    private NetworkInterface FromGuest(Proto.Interface i, string call) =>
+        ProtoMapping.TryFromProto(i) ?? throw Broken($"{call} answered an interface with an address that is not one ({GuestText.Printable(
+            string.Join(", ", i.Addresses.Select(a => $"{a.Address}/{a.PrefixLength}")), 200)})");
+
+    private static string What(string containerId, string? execId) =>
+        string.IsNullOrEmpty(execId) ? $"container {containerId}" : $"exec {execId} of container {containerId}";
 
     private static Proto.ProcessRequest Process(string containerId, string? execId) => new() { ContainerId = containerId, ExecId = execId ?? "" };
 

@@ -11,6 +11,12 @@ public interface IAgentClient : IAsyncDisposable
     /// <summary>Completes when the connection to the agent has closed.</summary>
     Task Closed { get; }
 
+    /// <summary>Why the connection closed (the peer went away, stopped reading, or broke the protocol); null while open.</summary>
+    string? CloseReason { get; }
+
+    /// <summary>Closes the link from the host's side (an agent that stopped answering); <see cref="Closed"/> completes and <see cref="CloseReason"/> is <paramref name="reason"/>.</summary>
+    void Disconnect(string reason);
+
     /// <summary>The agent's health check, with the client's own call timeout.</summary>
     Task<bool> CheckAsync(CancellationToken cancellationToken = default);
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Stencil.Agent.Client;
 using Stencil.Hypervisor;
+using Stencil.Interop;
 
 namespace Stencil.Factory;
 
@@ -236,15 +237,20 @@ public sealed class FactoryVm : IAsyncDisposable
     }
 
     /// <summary>
-    /// A pooled clone's folder: QEMU's files, then the export folder only if it is empty: the runtime
-    /// mounts container root file systems in there, and a recursive delete would walk into them.
+    /// A pooled clone's folder: the export folder first, with what the guest left in it, removed by fds
+    /// (<see cref="ConfinedDirectory.RemoveTree"/>: no link the guest wrote is followed, and a container
+    /// root file system still mounted in there stops the removal instead of being walked into), then
+    /// QEMU's files.
     /// </summary>
     internal static void RemoveOwnedDirectory(string directory, string? sharedDirectory, ILog log)
     {
         try
         {
-            if (sharedDirectory is not null && Directory.Exists(sharedDirectory))
-                Directory.Delete(sharedDirectory);
+            if (sharedDirectory is not null && ConfinedDirectory.TryOpen(Path.GetDirectoryName(sharedDirectory)!) is { } parent)
+            {
+                using (parent)
+                    parent.RemoveTree(Path.GetFileName(sharedDirectory));
+            }
             foreach (var file in Directory.EnumerateFiles(directory))
                 File.Delete(file);
             Directory.Delete(directory);
@@ -252,7 +258,7 @@ public sealed class FactoryVm : IAsyncDisposable
         catch (DirectoryNotFoundException)
         {
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is StencilException or IOException or UnauthorizedAccessException)
         {
             log.Warning($"leaving {directory} in place: {ex.Message}");
         }

@@ -29,8 +29,12 @@ public static class QemuCommandLine
             args.Add(value);
         }
 
-        Add("-machine", description.Machine);
-        Add("-accel", description.Accelerator == Accelerator.Kvm ? "kvm" : "tcg");
+        // QEMU marks guest memory mergeable unless told otherwise.
+        Add("-machine", description.Machine + (description.MemoryMerge ? ",mem-merge=on" : ",mem-merge=off"));
+        if (!string.IsNullOrEmpty(description.Sandbox))
+            Add("-sandbox", description.Sandbox);
+        Add("-accel", description.Accelerator == Accelerator.Kvm ? "kvm"
+            : description.TcgTranslationCacheMiB > 0 ? Invariant($"tcg,tb-size={description.TcgTranslationCacheMiB}") : "tcg");
         if (description.CpuModel is { } cpuModel)
             Add("-cpu", cpuModel);
         if (description.FirmwarePath is { } firmware)
@@ -118,7 +122,43 @@ public static class QemuCommandLine
             MemoryFile = "/<memory>",
             SharedDirectory = description.SharedFolder is null ? null : "/<shared>",
         };
-        return string.Join('\n', Build(description, placeholder));
+        // The seccomp filter, the capabilities, TCG's code buffer and KSM's marking are not part of the saved state: changing them keeps the template.
+        return string.Join('\n', Build(description with { Sandbox = null, Capabilities = null, TcgTranslationCacheMiB = 0, MemoryMerge = false }, placeholder));
+    }
+
+    /// <summary>The largest TCG code buffer accepted, in MiB (QEMU's own ceiling on x86-64 is 2 GiB).</summary>
+    public const int MaxTcgTranslationCacheMiB = 2048;
+
+    /// <summary>util-linux's setpriv, through which a QEMU with bounded capabilities is started.</summary>
+    public const string SetprivPath = "/usr/bin/setpriv";
+
+    /// <summary>
+    /// The program that starts QEMU and its arguments: QEMU itself, or, with <see cref="VmDescription.Capabilities"/>,
+    /// setpriv cutting the bounding set (and the inheritable and ambient sets) to those capabilities and
+    /// then executing QEMU in place: the pid, the command line in /proc and the process are QEMU's.
+    /// </summary>
+    public static (string File, IReadOnlyList<string> Arguments) Launch(string qemuBinary, IReadOnlyList<string> commandLine, string? capabilities, string setpriv = SetprivPath)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        if (capabilities is null)
+            return (qemuBinary, commandLine);
+        var keep = CheckCapabilities(capabilities);
+        var bounding = "-all" + string.Concat(keep.Select(c => ",+" + c));
+        return (setpriv, ["--bounding-set=" + bounding, "--inh-caps=-all", "--ambient-caps=-all", "--", qemuBinary, .. commandLine]);
+    }
+
+    /// <summary>The names in a capabilities list: lower-case letters and '_', no "cap_" prefix, none twice.</summary>
+    public static IReadOnlyList<string> CheckCapabilities(string capabilities)
+    {
+        var names = capabilities.Length == 0 ? [] : capabilities.Split(',');
+        foreach (var name in names)
+        {
+            if (name.Length == 0 || name.StartsWith("cap_", StringComparison.Ordinal) || !name.All(c => char.IsAsciiLetterLower(c) || c == '_'))
+                throw StencilException.InvalidArgument($"capabilities = \"{capabilities}\": \"{name}\" is not a capability name (lower case, without cap_: \"chown\")");
+        }
+        if (names.Distinct().Count() != names.Length)
+            throw StencilException.InvalidArgument($"capabilities = \"{capabilities}\": a capability is named twice");
+        return names;
     }
 
     private static string MemoryBackend(MemoryLayout memory, VmInstance instance)
@@ -141,7 +181,8 @@ public static class QemuCommandLine
     private static string ConsoleChardev(VmInstancePaths paths)
     {
         if (paths.ConsoleLog is { } log)
-            return $"file,id={DeviceIds.Console},path={QemuOptionText.Escape(log)}";
+            // append=on: the host may cut the file while QEMU writes it (Internal/ConsoleLogLimit).
+            return $"file,id={DeviceIds.Console},path={QemuOptionText.Escape(log)},append=on";
         if (paths.ConsoleSocket is { } socket)
             return SocketChardev(DeviceIds.Console, socket);
         // The serial device must exist (it is in the saved state) even when nobody reads it.
@@ -157,6 +198,12 @@ public static class QemuCommandLine
             QemuOptionText.CheckName("cpu_model", d.CpuModel);
         if (d.FirmwarePath is not null)
             QemuOptionText.CheckPath("firmware_path", d.FirmwarePath);
+        if (d.Capabilities is not null)
+            CheckCapabilities(d.Capabilities);
+        if (d.TcgTranslationCacheMiB is < 0 or > MaxTcgTranslationCacheMiB)
+            throw StencilException.InvalidArgument($"tcg_translation_cache_mib = {d.TcgTranslationCacheMiB}: must be 0 (QEMU's default) or 1-{MaxTcgTranslationCacheMiB}");
+        if (!string.IsNullOrEmpty(d.Sandbox) && !d.Sandbox.All(c => char.IsAsciiLetterLower(c) || c is ',' or '='))
+            throw StencilException.InvalidArgument($"sandbox = \"{d.Sandbox}\": only QEMU -sandbox options (lower-case letters, '=' and ',')");
 
         ArgumentNullException.ThrowIfNull(d.Cpus);
         if (d.Cpus.Boot < 1)

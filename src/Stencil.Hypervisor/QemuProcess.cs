@@ -73,7 +73,9 @@ public sealed class QemuProcess : IAsyncDisposable
     public string OutputTail => _output.Snapshot();
 
     /// <summary>Starts QEMU. stdin is /dev/null-like (closed at once).</summary>
-    public static QemuProcess Start(string binary, IReadOnlyList<string> arguments, int outputTailBytes = DefaultOutputTailBytes)
+    /// <param name="qemuBinary">QEMU's binary when <paramref name="binary"/> is a launcher that executes it (setpriv):
+    /// the name messages give.</param>
+    public static QemuProcess Start(string binary, IReadOnlyList<string> arguments, int outputTailBytes = DefaultOutputTailBytes, string? qemuBinary = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(binary);
         ArgumentNullException.ThrowIfNull(arguments);
@@ -95,13 +97,14 @@ public sealed class QemuProcess : IAsyncDisposable
         }
         catch (Win32Exception ex)
         {
-            throw new StencilException(ErrorKind.NotFound,
-                $"cannot start QEMU binary \"{binary}\": {ex.Message} (install qemu-system-x86, or set the QEMU path)", ex);
+            throw new StencilException(ErrorKind.NotFound, qemuBinary is null || qemuBinary == binary
+                ? $"cannot start QEMU binary \"{binary}\": {ex.Message} (install qemu-system-x86, or set the QEMU path)"
+                : $"cannot start \"{binary}\", which starts QEMU with bounded capabilities: {ex.Message} (install util-linux, or set [hypervisor] qemu_capabilities = \"all\")", ex);
         }
 
         // QEMU never reads stdin here; closing it means a stray read gets EOF instead of blocking.
         process.StandardInput.Close();
-        return new QemuProcess(process, binary, new OutputTail(outputTailBytes));
+        return new QemuProcess(process, qemuBinary ?? binary, new OutputTail(outputTailBytes));
     }
 
     /// <summary>

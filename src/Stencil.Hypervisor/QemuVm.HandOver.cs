@@ -107,6 +107,7 @@ public sealed partial class QemuVm
             _ = WatchExitAsync(process);
             _qmp = await ConnectQmpAsync(process, cancellationToken).ConfigureAwait(false);
             _eventPump = PumpEventsAsync(_qmp);
+            WatchConsoleLog();
             var status = await QueryStatusCoreAsync(cancellationToken).ConfigureAwait(false);
             if (status != "paused")
                 throw StencilException.FailedPrecondition($"vm {Name}: the handed-over QEMU (pid {pid}) is \"{status}\", expected \"paused\"");

@@ -22,7 +22,8 @@ public sealed partial class QemuVm
                 target = VmLifecycle.Next(_state, Instance.Role == VmRole.Clone ? VmOperation.StartIncoming : VmOperation.Start, Name);
             CheckMemoryFile();
 
-            var process = QemuProcess.Start(_options.QemuBinary, CommandLine, _options.OutputTailBytes);
+            var (file, arguments) = QemuCommandLine.Launch(_options.QemuBinary, CommandLine, Description.Capabilities);
+            var process = QemuProcess.Start(file, arguments, _options.OutputTailBytes, _options.QemuBinary);
             bool stoppedMeanwhile;
             lock (_gate)
             {
@@ -40,7 +41,9 @@ public sealed partial class QemuVm
             try
             {
                 _qmp = await ConnectQmpAsync(process, cancellationToken).ConfigureAwait(false);
+                Instance.Paths.RestrictToOwner();
                 _eventPump = PumpEventsAsync(_qmp);
+                WatchConsoleLog();
                 var status = await QueryStatusCoreAsync(cancellationToken).ConfigureAwait(false);
                 var expected = target == VmState.Incoming ? "inmigrate" : "running";
                 if (status != expected)

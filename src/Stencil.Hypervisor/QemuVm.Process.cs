@@ -50,6 +50,13 @@ public sealed partial class QemuVm
         _exited.TrySetResult();
     }
 
+    /// <summary>Bounds the guest console's file while this object owns QEMU (see <see cref="ConsoleLogLimit"/>).</summary>
+    private void WatchConsoleLog()
+    {
+        if (Instance.Paths.ConsoleLog is { } log)
+            _ = ConsoleLogLimit.WatchAsync(log, _exited.Task);
+    }
+
     private async Task PumpEventsAsync(QmpClient qmp)
     {
         await foreach (var e in qmp.Events.ReadAllAsync().ConfigureAwait(false))

@@ -314,7 +314,7 @@ public sealed class QmpClient : IAsyncDisposable
     private static StencilException ClosedFor(string command, StencilException reason) =>
         StencilException.Unavailable($"'{command}' got no reply: {reason.Message}", reason);
 
-    private static bool IsBlank(in ReadOnlySequence<byte> line)
+    internal static bool IsBlank(in ReadOnlySequence<byte> line)
     {
         foreach (var segment in line)
         {

@@ -44,4 +44,29 @@ public sealed record VmDescription
 
     /// <summary>A serial console (ttyS0); where it goes is per instance (<see cref="VmInstancePaths"/>).</summary>
     public bool SerialConsole { get; init; }
+
+    /// <summary>QEMU's seccomp filter, the -sandbox option (e.g. "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    /// null: none. Not part of the saved state: a template and its clones may differ in it.</summary>
+    public string? Sandbox { get; init; }
+
+    /// <summary>
+    /// Under TCG, the size in MiB of QEMU's buffer of translated guest code (-accel tcg,tb-size=N); 0: QEMU's
+    /// default (up to 1 GiB on a 64-bit host). What a pod's QEMU holds of it is resident memory the pod pays
+    /// for; a smaller buffer is flushed and refilled more often. Not part of the saved state.
+    /// </summary>
+    public int TcgTranslationCacheMiB { get; init; }
+
+    /// <summary>
+    /// Guest memory marked mergeable for the host's KSM (-machine mem-merge=on). Off: with KSM running, identical
+    /// pages of different VMs would be merged, and the time a write to a merged page takes tells one guest what
+    /// another holds (the side channel Kata documents). Not part of the saved state.
+    /// </summary>
+    public bool MemoryMerge { get; init; }
+
+    /// <summary>
+    /// The only capabilities QEMU keeps, comma-separated lower-case names without "cap_" ("chown,fowner"):
+    /// QEMU is started through setpriv with its bounding set cut to these. Null: QEMU keeps the caller's.
+    /// Not part of the saved state either.
+    /// </summary>
+    public string? Capabilities { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tmds.Linux;
 
 namespace Stencil.Interop;
@@ -19,7 +20,27 @@ internal static unsafe partial class Libc
         return rc;
     }
 
+    /// <summary>statx(2) of <paramref name="name"/> (NUL-terminated bytes) in <paramref name="directory"/>;
+    /// with AT_EMPTY_PATH and an empty name, of the open file itself. 0, or -1.</summary>
+    internal static int StatxAt(SafeHandle directory, byte[] name, uint mask, int flags, out statx result)
+    {
+        using var lease = new FdLease(directory);
+        statx buffer;
+        int rc;
+        fixed (byte* p = name)
+            rc = LibC.statx(lease.Fd, p, flags, mask, &buffer);
+        result = buffer;
+        return rc;
+    }
+
+    /// <summary>statx(2) of an open file (fstat). 0, or -1.</summary>
+    internal static int Fstatx(SafeHandle fd, uint mask, out statx result) =>
+        StatxAt(fd, [0], mask, LibC.AT_EMPTY_PATH, out result);
+
+    /// <summary>The S_IFMT bits of a statx result (S_IFREG, S_IFDIR, S_IFLNK, ...).</summary>
+    internal static int FileType(in statx facts) => facts.stx_mode & (ushort)LibC.S_IFMT;
+
     /// <summary>True when <paramref name="path"/> (symlinks followed) is a block device node.</summary>
     internal static bool IsBlockDevice(string path) =>
-        Statx(path, LibC.STATX_TYPE, out var facts) == 0 && (facts.stx_mode & (ushort)LibC.S_IFMT) == (ushort)LibC.S_IFBLK;
+        Statx(path, LibC.STATX_TYPE, out var facts) == 0 && FileType(facts) == (ushort)LibC.S_IFBLK;
 }

@@ -10,6 +10,7 @@ public static class SpecJson
     /// <param name="source">Named in errors, e.g. "/run/bundle/config.json".</param>
     public static Spec ParseSpec(ReadOnlySpan<byte> json, string source)
     {
+        ThrowIfNotText(json, source);
         try
         {
             return JsonSerializer.Deserialize(json, OciJsonContext.Default.Spec)
@@ -24,6 +25,7 @@ public static class SpecJson
     /// <summary>An exec's process (the Any that `ctr task exec` sends is this JSON).</summary>
     public static Process ParseProcess(ReadOnlySpan<byte> json, string source)
     {
+        ThrowIfNotText(json, source);
         try
         {
             return JsonSerializer.Deserialize(json, OciJsonContext.Default.Process)
@@ -38,6 +40,18 @@ public static class SpecJson
     public static byte[] Serialize(Spec spec) => JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.Spec);
 
     public static byte[] Serialize(Process process) => JsonSerializer.SerializeToUtf8Bytes(process, OciJsonContext.Default.Process);
+
+    /// <summary>
+    /// Refuses what is not text before the deserializer sees it (<see cref="JsonText"/>): System.Text.Json
+    /// would read a lone surrogate escape and fail only when the spec is written again for the guest.
+    /// Go's decoder, containerd's, turns both into U+FFFD, so neither comes from containerd; found by
+    /// the fuzzer (tests/Stencil.Reliability).
+    /// </summary>
+    private static void ThrowIfNotText(ReadOnlySpan<byte> json, string source)
+    {
+        if (JsonText.FindNonText(json) is { } problem)
+            throw StencilException.InvalidArgument($"{source}: not a valid runtime spec: {problem}");
+    }
 
     private static string Describe(JsonException ex)
     {

@@ -41,6 +41,7 @@ public enum PodNamespaceMode
 /// <param name="Hostname">Empty: the pod's name is not the hostname (containerd always sends one).</param>
 /// <param name="Sysctls">The pod's sysctls, set in the guest (net.* in its network, IPC ones in the pod's IPC namespace).</param>
 /// <param name="Annotations">The pod's annotations (Stencil's sizing annotations are read from them).</param>
+/// <param name="CgroupParent">The pod's cgroup (the kubelet's, with the pod's limits), below which its QEMU goes; null: none.</param>
 public sealed record SandboxRequest(
     string Id,
     string Bundle,
@@ -53,7 +54,8 @@ public sealed record SandboxRequest(
     IReadOnlyDictionary<string, string> Annotations,
     PodNamespaceMode PidMode = PodNamespaceMode.Container,
     PodNamespaceMode IpcMode = PodNamespaceMode.Pod,
-    bool UserNamespace = false);
+    bool UserNamespace = false,
+    string? CgroupParent = null);
 
 /// <param name="Pid">QEMU's pid on the host (the process that is the sandbox).</param>
 public sealed record SandboxStarted(uint Pid, DateTimeOffset CreatedAt);

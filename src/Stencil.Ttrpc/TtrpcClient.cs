@@ -10,12 +10,15 @@ namespace Stencil.Ttrpc;
 /// <summary>
 /// A ttRPC 1.1 client over one connection. Calls are multiplexed: any number may be in flight, each on
 /// its own odd stream id, answered in any order. When the connection is lost every pending call fails
-/// with Unavailable and so does every later call; make a new client to reconnect.
+/// with Unavailable and so does every later call; make a new client to reconnect. Its bounds (calls in
+/// flight, bytes queued, how long a frame or a write may take, what a protocol violation costs) are
+/// set by <see cref="TtrpcClientOptions"/>.
 /// </summary>
 public sealed class TtrpcClient : IAsyncDisposable
 {
     private readonly Stream _stream;
-    private readonly FrameWriter _writer = new();
+    private readonly TtrpcClientOptions _options;
+    private readonly FrameWriter _writer;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
@@ -23,13 +26,18 @@ public sealed class TtrpcClient : IAsyncDisposable
     private readonly Task _readLoop;
     private readonly Task _writeLoop;
     private uint _nextStreamId = 1;
+    private bool _streamIdsWrapped;
     private string? _closeReason;
 
     /// <summary>Speaks ttRPC over <paramref name="stream"/> (a socket, a socket pair, a virtio-serial
     /// port). The client owns the stream and disposes it when the connection closes.</summary>
-    public TtrpcClient(Stream stream)
+    public TtrpcClient(Stream stream, TtrpcClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        options ??= new TtrpcClientOptions();
+        options.Validate();
+        _options = options;
+        _writer = new FrameWriter(options.WriteStallTimeout);
         _stream = stream;
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
@@ -40,6 +48,17 @@ public sealed class TtrpcClient : IAsyncDisposable
 
     /// <summary>Completes (never faults) when the connection is lost or the client is disposed.</summary>
     public Task Closed => _closed.Task;
+
+    /// <summary>Why the connection closed ("end of stream", "peer stopped reading: ...", "protocol
+    /// violation by the peer: ..."); null while it is open.</summary>
+    public string? CloseReason
+    {
+        get
+        {
+            lock (_lock)
+                return _closeReason;
+        }
+    }
 
     /// <summary>Calls waiting for a response (tests check that cancelled calls leave no entry).</summary>
     internal int PendingCount
@@ -52,7 +71,11 @@ public sealed class TtrpcClient : IAsyncDisposable
     }
 
     /// <summary>Connects to a ttRPC server's unix socket ("unix://" prefix allowed).</summary>
-    public static async Task<TtrpcClient> ConnectAsync(string unixSocketPath, CancellationToken cancellationToken = default)
+    public static Task<TtrpcClient> ConnectAsync(string unixSocketPath, CancellationToken cancellationToken = default) =>
+        ConnectAsync(unixSocketPath, null, cancellationToken);
+
+    /// <summary>Connects to a ttRPC server's unix socket ("unix://" prefix allowed), with these bounds.</summary>
+    public static async Task<TtrpcClient> ConnectAsync(string unixSocketPath, TtrpcClientOptions? options, CancellationToken cancellationToken = default)
     {
         var path = UnixSocketPath.Normalize(unixSocketPath);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -70,14 +93,16 @@ public sealed class TtrpcClient : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        return new TtrpcClient(new NetworkStream(socket, ownsSocket: true));
+        return new TtrpcClient(new NetworkStream(socket, ownsSocket: true), options);
     }
 
     /// <summary>
     /// Calls <paramref name="method"/> and returns its response. Throws StencilException: the server's
     /// status (kind mapped back, the server's message); DeadlineExceeded when
     /// <see cref="TtrpcCallOptions.Timeout"/> passes; Unavailable when the connection is or gets closed;
-    /// ResourceExhausted when a message is over 4 MiB. Cancellation throws OperationCanceledException.
+    /// ResourceExhausted when a message is over 4 MiB, or when <see cref="TtrpcClientOptions.MaxPendingCalls"/>
+    /// calls are in flight or <see cref="TtrpcClientOptions.MaxQueuedBytes"/> are waiting to be written;
+    /// Internal when the response does not decode. Cancellation throws OperationCanceledException.
     /// </summary>
     public async Task<TResponse> CallAsync<TRequest, TResponse>(
         TtrpcMethod<TRequest, TResponse> method,
@@ -115,10 +140,19 @@ public sealed class TtrpcClient : IAsyncDisposable
         {
             if (_closeReason is not null)
                 throw ConnectionClosed(_closeReason);
+            if (_pending.Count >= _options.MaxPendingCalls)
+                throw new StencilException(ErrorKind.ResourceExhausted,
+                    $"ttrpc call {method.FullName}: {_pending.Count} calls are already waiting for the peer's answer (the limit)");
+            var queued = _writer.QueuedBytes;
+            if (queued + FrameCodec.HeaderLength + size > _options.MaxQueuedBytes)
+                throw new StencilException(ErrorKind.ResourceExhausted,
+                    $"ttrpc call {method.FullName}: {queued} bytes of requests are still waiting for the peer to read them; "
+                    + $"{FrameCodec.HeaderLength + size} more would pass the limit of {_options.MaxQueuedBytes}");
             // Assigned and queued under one lock, so stream ids reach the wire in increasing order.
             // After 2^31 calls the id wraps to 1 again, as a uint does; a call pending that long collides.
             streamId = _nextStreamId;
             _nextStreamId += 2;
+            _streamIdsWrapped |= _nextStreamId < streamId;
             _pending.Add(streamId, pending);
             _writer.TryEnqueue(new OutboundFrame(streamId, FrameType.Request, wire, size));
         }
@@ -149,11 +183,30 @@ public sealed class TtrpcClient : IAsyncDisposable
         }
         catch (InvalidProtocolBufferException ex)
         {
-            throw new StencilException(ErrorKind.Internal,
+            var error = new StencilException(ErrorKind.Internal,
                 $"ttrpc call {method.FullName}: response payload of {response.Payload.Length} bytes is not a {typeof(TResponse).Name}: {ex.Message}", ex);
+            if (_options.CloseOnProtocolViolation)
+                Close(Violation(error.Message));
+            throw error;
         }
         return result;
     }
+
+    /// <summary>
+    /// Closes the connection because of what the caller found in a response (a reply that breaks a
+    /// contract above ttRPC: a field out of range, more data than asked for). Pending and later calls
+    /// fail with Unavailable and "protocol violation by the peer: <paramref name="why"/>". Safe to call twice.
+    /// </summary>
+    public void Abort(string why) => Close(Violation(why));
+
+    private static string Violation(string why) => $"protocol violation by the peer: {why}";
+
+    /// <summary>
+    /// Closes the connection for a reason of the caller's that is no protocol violation (a peer that stopped
+    /// answering): pending and later calls fail with Unavailable and <paramref name="reason"/>, which
+    /// <see cref="CloseReason"/> then gives. Safe to call twice.
+    /// </summary>
+    public void Disconnect(string reason) => Close(reason);
 
     /// <summary>Closes the connection; pending calls fail with Unavailable. Safe to call twice.</summary>
     public async ValueTask DisposeAsync()
@@ -183,7 +236,7 @@ public sealed class TtrpcClient : IAsyncDisposable
 
     private async Task ReadLoopAsync(PipeReader input)
     {
-        var reason = await FrameReader.RunAsync(input, new ResponseHandler(this), _shutdown.Token).ConfigureAwait(false);
+        var reason = await FrameReader.RunAsync(input, new ResponseHandler(this), _options.FrameTimeout, _shutdown.Token).ConfigureAwait(false);
         await input.CompleteAsync().ConfigureAwait(false);
         Close(reason);
     }
@@ -219,8 +272,15 @@ public sealed class TtrpcClient : IAsyncDisposable
     private void Complete(uint streamId, Response response)
     {
         TaskCompletionSource<Response>? call;
+        bool neverOpened;
         lock (_lock)
+        {
             _pending.Remove(streamId, out call);
+            // A call forgotten after its timeout may still be answered; a stream never opened may not.
+            neverOpened = call is null && (streamId % 2 == 0 || (!_streamIdsWrapped && streamId >= _nextStreamId));
+        }
+        if (neverOpened && _options.CloseOnProtocolViolation)
+            Close(Violation($"a response on stream {streamId}, which this client never opened"));
         call?.TrySetResult(response);
     }
 
@@ -232,13 +292,24 @@ public sealed class TtrpcClient : IAsyncDisposable
         call?.TrySetException(error);
     }
 
-    /// <summary>Matches response frames to pending calls; anything else a client receives is dropped.</summary>
+    /// <summary>What a lenient client drops and a strict one closes the connection for.</summary>
+    private void Unexpected(string what)
+    {
+        if (_options.CloseOnProtocolViolation)
+            Close(Violation(what));
+    }
+
+    /// <summary>Matches response frames to pending calls; anything else a client receives is dropped (or, strict, ends the connection).</summary>
     private sealed class ResponseHandler(TtrpcClient client) : IFrameHandler
     {
         public void OnFrame(in FrameHeader header, in ReadOnlySequence<byte> payload)
         {
             if (header.Type != FrameType.Response)
-                return; // a ttRPC 1.1 client serves nothing; a request frame has no one to go to
+            {
+                // A ttRPC 1.1 client serves nothing; a request frame has no one to go to.
+                client.Unexpected($"a request frame on stream {header.StreamId} ({header.Length} bytes), but this client serves nothing");
+                return;
+            }
             Response response;
             try
             {
@@ -246,18 +317,35 @@ public sealed class TtrpcClient : IAsyncDisposable
             }
             catch (InvalidProtocolBufferException ex)
             {
-                client.Fail(header.StreamId, new StencilException(ErrorKind.Internal,
-                    $"ttrpc response on stream {header.StreamId} ({header.Length} bytes) cannot be decoded: {ex.Message}"));
+                var error = new StencilException(ErrorKind.Internal,
+                    $"ttrpc response on stream {header.StreamId} ({header.Length} bytes) cannot be decoded: {ex.Message}");
+                client.Fail(header.StreamId, error);
+                client.Unexpected(error.Message);
                 return;
             }
             client.Complete(header.StreamId, response);
         }
 
+        public string? OnRejected(in FrameHeader header, FrameReadKind kind)
+        {
+            if (!client._options.CloseOnProtocolViolation)
+                return null; // skipped; OnSkipped fails the call once the body is gone
+            var what = Rejected(header, kind);
+            if (kind == FrameReadKind.Oversized && header.Type == FrameType.Response)
+                client.Fail(header.StreamId, new StencilException(ErrorKind.ResourceExhausted, what));
+            return Violation(what);
+        }
+
         public void OnSkipped(in FrameHeader header, FrameReadKind kind)
         {
             if (kind == FrameReadKind.Oversized && header.Type == FrameType.Response)
-                client.Fail(header.StreamId, new StencilException(ErrorKind.ResourceExhausted,
-                    $"ttrpc response on stream {header.StreamId}: {FrameCodec.OversizedMessage(header.Length)}"));
+                client.Fail(header.StreamId, new StencilException(ErrorKind.ResourceExhausted, Rejected(header, kind)));
         }
+
+        private static string Rejected(in FrameHeader header, FrameReadKind kind) => kind == FrameReadKind.UnsupportedType
+            ? $"a frame of unknown type 0x{(byte)header.Type:x2} on stream {header.StreamId} ({header.Length} bytes)"
+            : header.Type == FrameType.Response
+                ? $"ttrpc response on stream {header.StreamId}: {FrameCodec.OversizedMessage(header.Length)}"
+                : $"an oversized request frame on stream {header.StreamId}: {FrameCodec.OversizedMessage(header.Length)}";
     }
 }

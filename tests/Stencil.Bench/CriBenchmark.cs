@@ -69,6 +69,8 @@ public sealed class CriBenchmark : IBenchmark
             }
             await MemorySectionAsync(fixture, pods, output, token);
             await MemoryByHandlerSectionAsync(fixture, pods, output, token);
+            await MemoryByComponentSectionAsync(fixture, pods, output, null, token);
+            await MemoryByComponentSectionAsync(fixture, pods, output, DensityBufferMiB, token);
         }
         finally
         {
@@ -227,6 +229,50 @@ public sealed class CriBenchmark : IBenchmark
         var pause = medians[StencilCriFixture.Handler];
         var sandbox = medians[StencilCriFixture.SandboxHandler];
         output.WriteLine($"   sandbox API vs pause container: {X(sandbox / pause)} ({(pause - sandbox) / 1024:0.0} MiB less per pod)");
+    }
+
+    /// <summary>Under TCG, the code buffer size section 1 of the density benchmark finds to meet its per-pod target.</summary>
+    private const int DensityBufferMiB = 16;
+
+    private const double CriPodTargetMiB = 75;
+
+    /// <summary>
+    /// Twenty idle pause-container pods, their PSS by component (<see cref="PodBreakdown"/>), with the product's
+    /// defaults or with <paramref name="bufferMiB"/> as tcg_translation_cache_mib (the shims read the configuration
+    /// file at each pod start; the buffer is not part of the template, so the same template serves).
+    /// </summary>
+    private static async Task MemoryByComponentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, int? bufferMiB, CancellationToken token)
+    {
+        const int count = 20;
+        var original = await File.ReadAllTextAsync(fixture.ConfigPath, token);
+        if (bufferMiB is { } mib)
+        {
+            // The fixture's own file (StencilCriFixture.PrepareAsync) with the one key more.
+            new StencilConfigFile
+            {
+                UseGuestImage = true, TemplatePath = fixture.TemplateDir, StateDir = fixture.StateDir, ShimSocketDir = fixture.SocketDir,
+                HypervisorKeys = $"tcg_translation_cache_mib = {mib}",
+            }.WriteTo(fixture.ConfigPath);
+        }
+        try
+        {
+            for (var first = 0; first < count; first += StartBatch)
+                await Task.WhenAll(Enumerable.Range(first, StartBatch).Select(i => CriBenchPod.StartAsync(fixture, $"memc-{i}", StencilCriFixture.Handler, pods, token)));
+            await Task.Delay(s_settle, token);
+            var per = pods.Select(p => PodBreakdown.Read(p.Id, fixture.SocketDir, fixture.TemplateDir)).ToList();
+            var m = PodBreakdown.Median(per);
+            var median = Median(per.Select(p => (double)p.Pod));
+            output.WriteLine();
+            output.WriteLine($"3{(bufferMiB is null ? "c" : "d")}. {count} idle pause-container pods ({StencilCriFixture.Handler}), {(bufferMiB is null ? "the product's defaults" : $"tcg_translation_cache_mib = {bufferMiB}")}: " +
+                $"PSS per pod median {MiB(median)} MiB = shim {MiB(m.Shim)}, TCG code {MiB(m.TcgCode)}, QEMU heap {MiB(m.QemuHeap)}, libs {MiB(m.QemuFiles)}, " +
+                $"template shared {MiB(m.TemplateShared)}, guest-written {MiB(m.GuestWritten)}, other {MiB(m.Other)} (medians per column)");
+            output.WriteLine($"   target: PSS per idle CRI pod <= {CriPodTargetMiB:0} MiB at {count} pods: {MiB(median)} MiB {(median / 1024 <= CriPodTargetMiB ? "PASS" : "FAIL")}");
+        }
+        finally
+        {
+            await CriBenchPod.RemoveAllAsync(pods, token);
+            await File.WriteAllTextAsync(fixture.ConfigPath, original, CancellationToken.None);
+        }
     }
 
     /// <summary>The stencil handlers this containerd has: the sandbox API one only on 2.x.</summary>

@@ -247,7 +247,7 @@ public sealed partial class ShimBenchmark : IBenchmark
         {
             for (var i = 1; i <= Pods; i++)
             {
-                startTimes.Add(await StartIdlePodAsync(environment, tplVariant, $"mem-{i}", running, token));
+                startTimes.Add(await environment.StartIdlePodAsync(tplVariant, $"mem-{i}", running, token));
                 if (i == 1)
                 {
                     await Task.Delay(s_settle, token);
@@ -269,7 +269,7 @@ public sealed partial class ShimBenchmark : IBenchmark
         double coldStart;
         try
         {
-            coldStart = await StartIdlePodAsync(environment, coldVariant, "memcold-1", coldRunning, token);
+            coldStart = await environment.StartIdlePodAsync(coldVariant, "memcold-1", coldRunning, token);
             await Task.Delay(s_settle, token);
             coldPod = PodMemory.Read("memcold-1", environment.SocketDir);
         }
@@ -283,7 +283,7 @@ public sealed partial class ShimBenchmark : IBenchmark
             .GroupBy(o => o).Select(g => $"{g.Key} {g.Count()}"));
 
         output.WriteLine();
-        output.WriteLine($"3. memory of idle pods (`ctr run -d busybox sleep 1000`, started one after another, sampled {s_settle.TotalSeconds:0} s after the last start);");
+        output.WriteLine($"3. memory of idle pods (`ctr run -d busybox sleep 100000`, started one after another, sampled {s_settle.TotalSeconds:0} s after the last start);");
         output.WriteLine("   RSS = VmRSS (/proc/PID/status), PSS = Pss (/proc/PID/smaps_rollup), MiB; pod = shim daemon + its QEMU; 8-pod rows are medians over the pods");
         output.WriteLine($"   {"pods",-34} {"shim RSS",9} {"shim PSS",9} {"QEMU RSS",9} {"QEMU PSS",9} {"pod PSS",9} {"total PSS",10}");
         Row("template clone, 1 pod", [first]);
@@ -306,17 +306,5 @@ public sealed partial class ShimBenchmark : IBenchmark
             output.WriteLine($"   {name,-34} {MiB(M(p => p.Shim.RssKiB)),9} {MiB(M(p => p.Shim.PssKiB)),9} {MiB(M(p => p.ChildrenRssKiB)),9} " +
                 $"{MiB(M(p => p.ChildrenPssKiB)),9} {MiB(M(p => p.PodPssKiB)),9} {MiB(pods.Sum(p => (double)p.PodPssKiB)),10}");
         }
-    }
-
-    /// <summary>`ctr run -d` of an idle busybox (sleep 1000); returns its wall time. The id is recorded before the run so a half-started pod is removed too.</summary>
-    private static async Task<double> StartIdlePodAsync(BenchEnvironment environment, CtrVariant variant, string id, List<string> running, CancellationToken token)
-    {
-        token.ThrowIfCancellationRequested();
-        running.Add(id);
-        var (result, elapsed, _) = await environment.TimeCtrAsync(["run", "-d", .. variant.RunArguments, BenchEnvironment.Image, id, "sleep", "1000"]);
-        if (result.ExitCode != 0)
-            throw new InvalidOperationException($"ctr run -d {id} ({variant.Label}) exited {result.ExitCode}: {result.Stderr}\ncontainerd log (end):\n" +
-                string.Join('\n', environment.ContainerdLog().TakeLast(30)));
-        return elapsed.TotalSeconds;
     }
 }

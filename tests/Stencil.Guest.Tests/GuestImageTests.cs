@@ -54,4 +54,25 @@ public sealed class GuestImageTests
         Assert.Contains("jbd2", modules);      // a dependency of ext4, not named in the recipe
         Assert.Contains("9pnet", modules);     // a dependency of 9p and 9pnet_virtio
     }
+    [Fact]
+    public async Task ModulesLoadedOnDemandAreCompressedWithTheIndexesBusyboxModprobeReads()
+    {
+        GuestImage.Require();
+        var paths = await InitrdArchive.ListAsync(GuestImage.Initrd);
+        static string Name(string path) => Path.GetFileName(path)[..^".ko.xz".Length].Replace('-', '_');
+        var compressed = paths.Where(p => p.EndsWith(".ko.xz", StringComparison.Ordinal)).Select(Name).ToHashSet();
+
+        var wanted = File.ReadLines(Path.Combine(GuestImage.RecipeDir, "modules-on-demand"))
+            .SelectMany(l => l.Split('#')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(l => l.Replace('-', '_'));
+        var boot = paths.Where(p => p.EndsWith(".ko", StringComparison.Ordinal)).Select(p => Path.GetFileNameWithoutExtension(p).Replace('-', '_')).ToHashSet();
+
+        Assert.All(wanted, m => Assert.True(compressed.Contains(m) || boot.Contains(m), $"{m} is neither on demand nor loaded at boot"));
+        Assert.Contains("stp", compressed); // a dependency of bridge, not named in the recipe
+        var folder = Assert.Single(paths, p => p.StartsWith("lib/modules/", StringComparison.Ordinal) && p.Count(c => c == '/') == 2);
+        foreach (var index in new[] { "modules.dep", "modules.alias", "modules.devname", "modules.builtin" })
+            Assert.Contains($"{folder}/{index}", paths);
+        Assert.DoesNotContain(paths, p => p.EndsWith(".bin", StringComparison.Ordinal)); // kmod's indexes: busybox reads the text files
+        Assert.Contains("sbin/modprobe", paths); // the kernel's request_module runs it
+    }
 }

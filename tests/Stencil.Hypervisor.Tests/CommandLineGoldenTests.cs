@@ -33,7 +33,7 @@ public sealed class CommandLineGoldenTests
         var instance = VmInstance.ForColdBoot(VmInstancePaths.InDirectory("/run/stencil/vm1")) with { SharedDirectory = "/pods/p1/rootfs" };
         string[] expected =
         [
-            "-machine", "q35",
+            "-machine", "q35,mem-merge=off",
             "-accel", "tcg",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-smp", "1,sockets=4,cores=1,threads=1,maxcpus=4",
@@ -45,7 +45,7 @@ public sealed class CommandLineGoldenTests
             "-append", "console=ttyS0 panic=-1 quiet",
             "-chardev", "socket,id=qmp0,path=/run/stencil/vm1/qmp.sock,server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
-            "-chardev", "file,id=console0,path=/run/stencil/vm1/console.log",
+            "-chardev", "file,id=console0,path=/run/stencil/vm1/console.log,append=on",
             "-serial", "chardev:console0",
             "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1",
             "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=2",
@@ -67,7 +67,7 @@ public sealed class CommandLineGoldenTests
     {
         string[] expected =
         [
-            "-machine", "q35",
+            "-machine", "q35,mem-merge=off",
             "-accel", "tcg",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-smp", "1,sockets=4,cores=1,threads=1,maxcpus=4",
@@ -79,7 +79,7 @@ public sealed class CommandLineGoldenTests
             "-append", "console=ttyS0 panic=-1 quiet",
             "-chardev", "socket,id=qmp0,path=/run/stencil/tpl/qmp.sock,server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
-            "-chardev", "file,id=console0,path=/run/stencil/tpl/console.log",
+            "-chardev", "file,id=console0,path=/run/stencil/tpl/console.log,append=on",
             "-serial", "chardev:console0",
             "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1",
             "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=2",
@@ -101,7 +101,7 @@ public sealed class CommandLineGoldenTests
     {
         string[] expected =
         [
-            "-machine", "q35",
+            "-machine", "q35,mem-merge=off",
             "-accel", "tcg",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-smp", "1,sockets=4,cores=1,threads=1,maxcpus=4",
@@ -113,7 +113,7 @@ public sealed class CommandLineGoldenTests
             "-append", "console=ttyS0 panic=-1 quiet",
             "-chardev", "socket,id=qmp0,path=/run/stencil/c1/qmp.sock,server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
-            "-chardev", "file,id=console0,path=/run/stencil/c1/console.log",
+            "-chardev", "file,id=console0,path=/run/stencil/c1/console.log,append=on",
             "-serial", "chardev:console0",
             "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1",
             "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=2",
@@ -175,6 +175,16 @@ public sealed class CommandLineGoldenTests
         Assert.NotEqual(text, QemuCommandLine.FingerprintText(s_description with { Memory = new MemoryLayout(512, 1024, 4) }));
         Assert.NotEqual(text, QemuCommandLine.FingerprintText(s_description with { HotplugRootPorts = 3 }));
         Assert.NotEqual(text, QemuCommandLine.FingerprintText(s_description with { Machine = "pc" , HotplugRootPorts = 0 }));
+        Assert.Equal(text, QemuCommandLine.FingerprintText(s_description with { Sandbox = "on,spawn=deny" }));
+    }
+
+    [Fact]
+    public void The_seccomp_sandbox_comes_right_after_the_machine_and_takes_only_option_text()
+    {
+        var args = QemuCommandLine.Build(s_description with { Sandbox = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny" }, CloneInstance());
+        Assert.Equal(["-machine", "q35,mem-merge=off", "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"], args.Take(4));
+        var ex = Assert.Throws<StencilException>(() => QemuCommandLine.Build(s_description with { Sandbox = "on -device x" }, CloneInstance()));
+        Assert.Contains("sandbox = \"on -device x\"", ex.Message);
     }
 
     [Fact]
@@ -183,7 +193,7 @@ public sealed class CommandLineGoldenTests
         var args = QemuCommandLine.Build(new VmDescription(), VmInstance.ForColdBoot(new VmInstancePaths("/r/q.sock", "/r/a.sock")));
         Assert.Equal(
             [
-                "-machine", "q35", "-accel", "tcg",
+                "-machine", "q35,mem-merge=off", "-accel", "tcg",
                 "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
                 "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
                 "-m", "256M",
@@ -204,7 +214,7 @@ public sealed class CommandLineGoldenTests
         var args = QemuCommandLine.Build(
             new VmDescription { Accelerator = Accelerator.Kvm, CpuModel = "host", FirmwarePath = "/usr/share/qemu/qboot.rom" },
             VmInstance.ForColdBoot(new VmInstancePaths("/r/q.sock", "/r/a.sock")));
-        Assert.Equal(["-machine", "q35", "-accel", "kvm", "-cpu", "host", "-bios", "/usr/share/qemu/qboot.rom", "-nodefaults"], args.Take(9));
+        Assert.Equal(["-machine", "q35,mem-merge=off", "-accel", "kvm", "-cpu", "host", "-bios", "/usr/share/qemu/qboot.rom", "-nodefaults"], args.Take(9));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Stencil.Hypervisor.Internal;
+using Stencil.TestSupport;
 
 namespace Stencil.Hypervisor.Tests;
 
@@ -11,15 +12,7 @@ public sealed class QmpCodecTests
     private static ReadOnlySequence<byte> Bytes(string s) => new(Encoding.UTF8.GetBytes(s));
 
     /// <summary>A sequence split into one-byte segments: a line end may fall on any boundary.</summary>
-    private static ReadOnlySequence<byte> Fragmented(string s)
-    {
-        var bytes = Encoding.UTF8.GetBytes(s);
-        var first = new Segment(bytes.AsMemory(0, 1));
-        var last = first;
-        for (var i = 1; i < bytes.Length; i++)
-            last = last.Append(bytes.AsMemory(i, 1));
-        return new ReadOnlySequence<byte>(first, 0, last, 1);
-    }
+    private static ReadOnlySequence<byte> Fragmented(string s) => SegmentedBytes.Of(Encoding.UTF8.GetBytes(s), 1);
 
     [Fact]
     public void Lines_are_split_on_newline_and_lose_their_carriage_return()
@@ -86,6 +79,52 @@ public sealed class QmpCodecTests
     public void Anything_else_is_a_protocol_error(string line) =>
         Assert.Throws<InvalidDataException>(() => QmpMessage.Parse(Bytes(line)));
 
+    // Found by the fuzzer (tests/Stencil.Reliability): these escaped QmpMessage.Parse as
+    // InvalidOperationException or ArgumentOutOfRangeException, not the InvalidDataException it documents.
+    [Fact]
+    public void Bytes_that_are_not_UTF8_are_a_protocol_error()
+    {
+        byte[] line = [.. Encoding.UTF8.GetBytes("{\"error\": {\"class\": \"Dev"), 0xff, .. Encoding.UTF8.GetBytes("\", \"desc\": \"x\"}, \"id\": 7}")];
+        var ex = Assert.Throws<InvalidDataException>(() => QmpMessage.Parse(new ReadOnlySequence<byte>(line)));
+        Assert.Equal("QMP message is not text: byte 24 is not valid UTF-8", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Devi\\ud800ce\"}, \"id\": 7}", "\\ud800 at byte 49")]
+    [InlineData("{\"event\": \"\\udc00\", \"data\": {}}", "\\udc00 at byte 11")]
+    // In a property name: the greeting's version lookup (TryGetProperty) failed on it.
+    [InlineData("{\"QMP\": {\"ve\\ud800rsion\": {}, \"capabilities\": []}}", "\\ud800 at byte 12")]
+    public void A_lone_surrogate_escape_is_a_protocol_error(string line, string where)
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => QmpMessage.Parse(Bytes(line)));
+        Assert.Equal($"QMP message is not text: the escape {where} is half of a UTF-16 surrogate pair, not text", ex.Message);
+    }
+
+    // Also found by the fuzzer: a number member that is a string made TryGetInt64/TryGetInt32 throw
+    // InvalidOperationException (the kind is now checked first).
+    [Fact]
+    public void A_timestamp_or_version_number_that_is_a_string_is_ignored_not_thrown()
+    {
+        var message = QmpMessage.Parse(Bytes("{\"timestamp\": {\"seconds\": \"timestamp\", \"microseconds\": 123456}, \"event\": \"DEVICE_DELETED\"}"));
+        Assert.Equal(default, message.Timestamp);
+        var greeting = QmpMessage.Parse(Bytes("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 19, \"minor\": \"2\", \"major\": 7}}, \"capabilities\": []}}"));
+        Assert.Null(QmpMessage.GreetingVersion(greeting.Payload));
+        var reply = QmpMessage.Parse(Bytes("{\"return\": {}, \"id\": \"7\"}"));
+        Assert.Null(reply.Id);
+    }
+
+    [Theory]
+    [InlineData(1733390033390000, 123456)]
+    [InlineData(1733390000, 1000000)]
+    [InlineData(1733390000, 9223372036854775807)]
+    public void An_event_timestamp_out_of_range_is_left_unset(long seconds, long microseconds)
+    {
+        var message = QmpMessage.Parse(Bytes($"{{\"timestamp\": {{\"seconds\": {seconds}, \"microseconds\": {microseconds}}}, \"event\": \"SHUTDOWN\"}}"));
+        Assert.Equal(QmpMessageKind.Event, message.Kind);
+        Assert.Equal("SHUTDOWN", message.EventName);
+        Assert.Equal(default, message.Timestamp);
+    }
+
     [Fact]
     public void Request_encoding()
     {
@@ -104,17 +143,5 @@ public sealed class QmpCodecTests
         Assert.Equal(ErrorKind.NotFound, QmpErrors.FromReply("device_del", "DeviceNotFound", "x").Kind);
         Assert.Equal(ErrorKind.Unimplemented, QmpErrors.FromReply("nope", "CommandNotFound", "x").Kind);
         Assert.Contains("(CommandNotFound)", QmpErrors.FromReply("nope", "CommandNotFound", "x").Message);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
-            Next = next;
-            return next;
-        }
     }
 }

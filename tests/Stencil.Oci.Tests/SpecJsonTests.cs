@@ -43,4 +43,35 @@ public class SpecJsonTests
         Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
         Assert.Contains(expected, ex.Message);
     }
+
+    // Found by the fuzzer (tests/Stencil.Reliability): both came out of the parser or of GuestSpecBuilder's
+    // write-back as InvalidOperationException or JsonException instead of InvalidArgument.
+    [Theory]
+    [InlineData("{\"ociVersion\":\"1.0.2\",\"annotations\":{\"a\\ud800b\":\"x\"}}", "the escape \\ud800 at byte 39 is half of a UTF-16 surrogate pair")]
+    [InlineData("{\"ociVersion\":\"1.0.2\",\"hostname\":\"\\udc00\"}", "the escape \\udc00 at byte 34 is half of a UTF-16 surrogate pair")]
+    [InlineData("{\"ociVersion\":\"1.0.2\",\"hostname\":\"\\ud83d x\"}", "the escape \\ud83d at byte 34")]
+    public void A_lone_surrogate_escape_is_InvalidArgument_naming_it(string json, string expected)
+    {
+        var ex = Assert.Throws<StencilException>(() => SpecJson.ParseSpec(Encoding.UTF8.GetBytes(json), "config.json"));
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains(expected, ex.Message);
+        Assert.Throws<StencilException>(() => SpecJson.ParseProcess(Encoding.UTF8.GetBytes(json), "exec"));
+    }
+
+    [Fact]
+    public void Escapes_that_are_text_still_parse()
+    {
+        // A whole pair, an escaped backslash before a "u", and ordinary escapes.
+        var spec = SpecJson.ParseSpec(Encoding.UTF8.GetBytes("{\"ociVersion\":\"1.0.2\",\"hostname\":\"\\ud83d\\ude00 \\\\ud800 \\u00e9\\n\"}"), "config.json");
+        Assert.Equal("\U0001F600 \\ud800 \u00e9\n", spec.Hostname);
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_UTF8_are_InvalidArgument_naming_the_offset()
+    {
+        byte[] json = [.. Encoding.UTF8.GetBytes("{\"ociVersion\":\"1.0.2\",\"hostname\":\"a"), 0x9b, 0x71, .. Encoding.UTF8.GetBytes("\"}")];
+        var ex = Assert.Throws<StencilException>(() => SpecJson.ParseSpec(json, "config.json"));
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal("config.json: not a valid runtime spec: byte 35 is not valid UTF-8", ex.Message);
+    }
 }

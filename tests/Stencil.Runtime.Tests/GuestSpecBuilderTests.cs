@@ -72,7 +72,7 @@ public class GuestSpecBuilderTests
         Assert.Equal(["pid", "mount"], namespaces.Select(n => (string)n!["type"]!));
         Assert.All(namespaces, n => Assert.Null(n!["path"]));
         Assert.Equal("/stencil/c1", (string?)spec["linux"]!["cgroupsPath"]);
-        Assert.Contains("hooks removed: host hooks cannot run in the guest", plan.Notes);
+        Assert.Contains("hooks: createRuntime, prestart, poststart and poststop run on the host (OciHooks); createContainer and startContainer in the guest", plan.Notes);
         Assert.Contains("pid namespace path /proc/42/ns/pid dropped: it names a host namespace", plan.Notes);
         Assert.Contains("network namespace removed: the VM is the pod's network sandbox", plan.Notes);
     }

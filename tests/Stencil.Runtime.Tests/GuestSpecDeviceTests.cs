@@ -112,6 +112,7 @@ public class GuestSpecDeviceTests
     [InlineData("/dev/random", 1, 8)]
     [InlineData("/dev/urandom", 1, 9)]
     [InlineData("/dev/tty", 5, 0)]
+    [InlineData("/dev/net/tun", 10, 200)]
     [InlineData("/dev/fuse", 10, 229)]
     public void Character_devices_every_guest_has_are_kept_as_they_are(string path, int major, int minor)
     {

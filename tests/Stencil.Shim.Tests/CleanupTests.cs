@@ -88,13 +88,50 @@ public sealed class CleanupTests
     }
 
     [Fact]
+    public void Links_a_guest_wrote_into_the_share_are_removed_and_never_followed_and_moved_mounts_still_unmounted()
+    {
+        using var dir = new TempDir();
+        var paths = new StatePaths(dir.Combine("state"));
+        var image = Directory.CreateDirectory(dir.Combine("image")).FullName;
+        var volume = Directory.CreateDirectory(dir.Combine("volume")).FullName;
+        var host = Directory.CreateDirectory(dir.Combine("host")).FullName;
+        File.WriteAllText(Path.Combine(image, "etc-passwd"), "root:x:0:0");
+        File.WriteAllText(Path.Combine(volume, "data"), "user data");
+        File.WriteAllText(Path.Combine(host, "secret"), "host secret");
+        var c1 = paths.ContainerSharedDir("ns", "pod", "c1");
+        Directory.CreateDirectory(Path.Combine(c1, "rootfs"));
+        Directory.CreateDirectory(Path.Combine(c1, "mounts", "0"));
+        var mounter = new LinuxMounter();
+        mounter.Mount(new MountSpec("bind", image, "", ["rbind"]), Path.Combine(c1, "rootfs"));
+        mounter.Mount(new MountSpec("bind", volume, "", ["rbind"]), Path.Combine(c1, "mounts", "0"));
+        // What a hostile guest can do over 9p: links out (absolute, relative, to /), and a folder holding a
+        // mount point moved away with a link to a host folder in its place.
+        Directory.CreateSymbolicLink(Path.Combine(c1, "root"), "/");
+        Directory.CreateSymbolicLink(Path.Combine(c1, "host"), host);
+        Directory.CreateDirectory(Path.Combine(c1, "deep"));
+        File.CreateSymbolicLink(Path.Combine(c1, "deep", "up"), "../../../../../../../host/secret");
+        Directory.Move(Path.Combine(c1, "mounts"), Path.Combine(c1, "moved"));
+        Directory.CreateSymbolicLink(Path.Combine(c1, "mounts"), host);
+
+        var cleanup = new ContainerCleanup(mounter);
+        cleanup.RemoveContainer(paths, "ns", "pod", "c1", dir.Combine("bundle"));
+
+        Assert.Empty(cleanup.Warnings);
+        Assert.False(Directory.Exists(c1));
+        Assert.Empty(SafeDirectory.MountsBelow(dir.Path));
+        Assert.Equal("root:x:0:0", File.ReadAllText(Path.Combine(image, "etc-passwd")));
+        Assert.Equal("user data", File.ReadAllText(Path.Combine(volume, "data")));
+        Assert.Equal(["secret"], Directory.EnumerateFileSystemEntries(host).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void A_missing_state_folder_is_nothing_to_do()
     {
         using var dir = new TempDir();
         var cleanup = new ContainerCleanup(new LinuxMounter());
 
         cleanup.RemoveContainer(new StatePaths(dir.Combine("state")), "ns", "pod", "c1", dir.Combine("bundle"));
-        cleanup.RemovePod(new StatePaths(dir.Combine("state")), "ns", "pod");
+        cleanup.RemovePod(new StatePaths(dir.Combine("state")), "ns", "pod", dir.Combine("bundle"));
 
         Assert.Empty(cleanup.Warnings);
     }
@@ -111,7 +148,7 @@ public sealed class CleanupTests
         File.WriteAllText(pidFile, $"{fake.Id}\n");
         var cleanup = new ContainerCleanup(new LinuxMounter());
 
-        cleanup.RemovePod(paths, "ns", "pod");
+        cleanup.RemovePod(paths, "ns", "pod", "/nonexistent-bundle");
 
         Assert.True(fake.WaitForExit(5000), "the stand-in QEMU still runs");
         Assert.Equal($"pod pod: QEMU (pid {fake.Id}, {pidFile}) outlived its shim daemon: killed", Assert.Single(cleanup.Warnings));
@@ -131,7 +168,7 @@ public sealed class CleanupTests
             File.WriteAllText(System.IO.Path.Combine(vmDir, "qemu.pid"), $"{other.Id}\n");
             var cleanup = new ContainerCleanup(new LinuxMounter());
 
-            cleanup.RemovePod(paths, "ns", "pod");
+            cleanup.RemovePod(paths, "ns", "pod", "/nonexistent-bundle");
 
             Assert.False(other.HasExited);
             Assert.Empty(cleanup.Warnings);
@@ -146,9 +183,9 @@ public sealed class CleanupTests
     /// <summary>A mounter whose unmount fails (a mount busy beyond a lazy unmount, say).</summary>
     private sealed class RefusingMounter(IMounter real) : IMounter
     {
-        public void Mount(MountSpec mount, string target) => real.Mount(mount, target);
+        public void Mount(MountSpec mount, MountTarget target) => real.Mount(mount, target);
 
-        public void Unmount(string target) => throw StencilException.FailedPrecondition($"unmount {target}: refused by the test");
+        public void Unmount(MountTarget target) => throw StencilException.FailedPrecondition($"unmount {target}: refused by the test");
 
         public bool IsMountPoint(string path) => real.IsMountPoint(path);
     }

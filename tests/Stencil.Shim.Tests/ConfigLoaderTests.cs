@@ -102,6 +102,20 @@ public sealed class ConfigLoaderTests
         Assert.Equal("/etc/stencil/configuration.toml: unknown key agent.dial_timout = 5; the keys of [agent] are dial_timeout, enable_debug", ex.Message);
     }
 
+    // Found by the fuzzer (tests/Stencil.Reliability): Tomlyn threw ArgumentOutOfRangeException, not a
+    // TomlException, for a document that starts with a quoted key ending inside an escape.
+    [Theory]
+    [InlineData("\"\\u12")]
+    [InlineData("\"\\U0010FFF")]
+    [InlineData("\"agent]\nenable_debu\u0080 = far = ''\\U0010FFF")]
+    public void A_document_the_TOML_parser_fails_on_is_InvalidArgument(string toml)
+    {
+        var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse(toml, "c.toml"));
+
+        Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
+        Assert.StartsWith("c.toml: not valid TOML", ex.Message);
+    }
+
     [Fact]
     public void An_unknown_section_is_an_error()
     {
@@ -129,6 +143,8 @@ public sealed class ConfigLoaderTests
     [InlineData("[factory]\npool_size = -1", "c.toml: factory.pool_size = -1: must be between 0 and 1024")]
     [InlineData("[hypervisor]\nguest_address_randomization = \"no\"",
         "c.toml: hypervisor.guest_address_randomization = \"no\": must be one of \"auto\", \"on\", \"off\"")]
+    [InlineData("[hypervisor]\nseccompsandbox = \"on,spawn\"",
+        "c.toml: hypervisor.seccompsandbox = \"on,spawn\": must be \"\" or QEMU -sandbox options: on or off, then name=value pairs (e.g. \"on,spawn=deny\")")]
     [InlineData("[runtime]\ninternetworking_model = \"macvtap\"", "c.toml: runtime.internetworking_model = \"macvtap\": must be one of \"tcfilter\", \"none\"")]
     [InlineData("[runtime]\nshim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\"",
         "c.toml: runtime.shim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\": must be at most 42 bytes long (a socket path, this folder plus 65 bytes, must fit in 107)")]

@@ -67,7 +67,8 @@ public sealed class EventPublisherTests
         release.SetResult();
         await containerd.WaitForAsync(100);
 
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(500), $"publishing took {clock.Elapsed}");
+        // A publisher that waited would hang here (containerd never answers until released); the bound only has to tell that apart.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"publishing took {clock.Elapsed}");
     }
 
     [Fact]

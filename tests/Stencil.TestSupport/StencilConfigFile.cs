@@ -11,6 +11,9 @@ public sealed class StencilConfigFile
     /// <summary>[hypervisor] kernel and initrd from build/guest (<see cref="GuestImage"/>).</summary>
     public bool UseGuestImage { get; init; }
 
+    /// <summary>More [hypervisor] lines, verbatim (e.g. "tcg_translation_cache_mib = 16").</summary>
+    public string? HypervisorKeys { get; init; }
+
     /// <summary>[factory] template_path.</summary>
     public string? TemplatePath { get; init; }
 
@@ -36,6 +39,12 @@ public sealed class StencilConfigFile
             var lines = new List<string>();
             if (UseGuestImage)
                 lines.AddRange(["[hypervisor]", $"kernel = \"{GuestImage.Kernel}\"", $"initrd = \"{GuestImage.Initrd}\""]);
+            if (HypervisorKeys is not null)
+            {
+                if (!UseGuestImage)
+                    lines.Add("[hypervisor]");
+                lines.Add(HypervisorKeys);
+            }
             lines.Add("[factory]");
             lines.Add($"daemon_socket = \"{DaemonSocket ?? StateDir.TrimEnd('/') + "/factory.sock"}\"");
             if (TemplatePath is not null)

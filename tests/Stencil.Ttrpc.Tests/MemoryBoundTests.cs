@@ -43,4 +43,29 @@ public class MemoryBoundTests
         await serving.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Null(await peer.ReadFrameAsync());
     }
+    [Fact]
+    public async Task A_peer_answering_100000_streams_nobody_opened_leaves_a_lenient_client_no_bigger()
+    {
+        var (client, server) = await SocketPair.CreateAsync();
+        await using var ttrpc = new TtrpcClient(new NetworkStream(client, ownsSocket: true));
+        using var peer = new RawPeer(server);
+        var stray = new Response { Payload = new StringValue { Value = new string('s', 100) }.ToByteString() }.ToByteArray();
+        var batch = new List<byte>();
+        for (var i = 0; i < 1000; i++)
+            batch.AddRange(RawPeer.Frame((uint)(2 * i + 1001), FrameType.Response, stray));
+        var bytes = batch.ToArray();
+
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < 100; i++)
+            await peer.SendAsync(bytes);
+        // An answered call proves the reader got through all of them.
+        var call = ttrpc.CallAsync(TestService.Echo, new StringValue());
+        await peer.ReadFrameAsync();
+        await peer.SendFrameAsync(1, FrameType.Response, new Response { Payload = new StringValue { Value = "mine" }.ToByteString() });
+        Assert.Equal("mine", (await call.WaitAsync(TimeSpan.FromSeconds(30))).Value);
+        var retained = GC.GetTotalMemory(forceFullCollection: true) - before;
+
+        Assert.True(retained < 4 << 20, $"the client kept {retained} bytes after dropping 100000 stray responses");
+        Assert.Equal(0, ttrpc.PendingCount);
+    }
 }

@@ -1,3 +1,5 @@
+using Stencil.Oci;
+using Stencil.Runtime.Pod;
 using Stencil.Runtime.Configuration;
 using Stencil.Runtime.Storage;
 
@@ -29,7 +31,8 @@ internal sealed class ContainerCleanup(IMounter mounter)
         RemoveTree(paths.ContainerDir(ns, podId, containerId));
     }
 
-    public void RemovePod(StatePaths paths, string ns, string podId)
+    /// <param name="bundle">The pod's bundle: its spec names the pod's cgroup (none in a sandbox API bundle).</param>
+    public void RemovePod(StatePaths paths, string ns, string podId, string bundle)
     {
         // The VM first: its 9p server holds the shared folder's mounts open.
         var qemuDirectory = OrphanedVm.QemuDirectory(paths.VmDir(ns, podId));
@@ -37,6 +40,13 @@ internal sealed class ContainerCleanup(IMounter mounter)
         {
             if (OrphanedVm.Stop(paths.VmDir(ns, podId), TimeSpan.FromSeconds(10)) is { } stopped)
                 _warnings.Add($"pod {podId}: {stopped}");
+        });
+        // The pod's cgroup, empty once QEMU is gone (the daemon's teardown would have removed it).
+        Try(() =>
+        {
+            if (File.Exists(Path.Combine(bundle, "config.json"))
+                && Bundle.Load(bundle).Spec.Linux?.CgroupsPath is { Length: > 0 } cgroupsPath)
+                _warnings.AddRange(PodCgroup.RemoveLeftover(cgroupsPath));
         });
         RemoveTree(paths.PodDir(ns, podId));
         // A clone handed over by the factory daemon lives in a folder of its own (its 9p export and sockets).

@@ -51,7 +51,7 @@ internal static class DeleteCommand
             var socket = ShimSocket.PathFor(config.Runtime.ShimSocketDir, flags.Address, flags.Namespace, podId);
             if (!ShimSocket.CanConnect(socket))
             {
-                cleanup.RemovePod(paths, flags.Namespace, podId);
+                cleanup.RemovePod(paths, flags.Namespace, podId, bundle);
                 ShimSocket.Remove(socket);
             }
         }

@@ -37,7 +37,8 @@ internal static class SandboxConversions
             annotations,
             PidMode: (PodNamespaceMode)(int)(ns?.Pid ?? NamespaceMode.Container),
             IpcMode: (PodNamespaceMode)(int)(ns?.Ipc ?? NamespaceMode.Pod),
-            UserNamespace: ns?.UsernsOptions is { Mode: NamespaceMode.Pod });
+            UserNamespace: ns?.UsernsOptions is { Mode: NamespaceMode.Pod },
+            CgroupParent: string.IsNullOrEmpty(config.Linux?.CgroupParent) ? null : config.Linux.CgroupParent);
     }
 
     /// <summary>The PodSandboxConfig in the options; an empty config when there are none (a sandbox made without CRI).</summary>

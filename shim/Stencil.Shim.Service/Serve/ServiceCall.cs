@@ -9,6 +9,7 @@ internal static class ServiceCall
     public static async Task<T> RunAsync<T>(ShimLog log, string method, (string Name, string Id) subject, Func<Task<T>> body)
     {
         log.Debug(method, ShimLog.Field(subject.Name, subject.Id));
+        IdleHeapTrim.Enter();
         try
         {
             return await body().ConfigureAwait(false);
@@ -17,6 +18,10 @@ internal static class ServiceCall
         {
             log.Warning($"{method} failed: {ex.Message}", ShimLog.Field(subject.Name, subject.Id), ShimLog.Field("kind", StencilException.KindOf(ex).ToString()));
             throw;
+        }
+        finally
+        {
+            IdleHeapTrim.Exit();
         }
     }
 }

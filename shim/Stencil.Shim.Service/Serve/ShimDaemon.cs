@@ -74,6 +74,8 @@ internal sealed class ShimDaemon
         var publisher = new EventPublisher(Environment.GetEnvironmentVariable("TTRPC_ADDRESS"), flags.Namespace, log);
         using var stopPump = new CancellationTokenSource();
         var pump = publisher.PumpAsync(runtime.Events, stopPump.Token);
+        using var stopTrim = new CancellationTokenSource();
+        var trim = IdleHeapTrim.RunAsync(stopTrim.Token);
         using var stopAccepting = new CancellationTokenSource();
         var accepting = server.ServeListenerAsync(listener, stopAccepting.Token);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -85,6 +87,8 @@ internal sealed class ShimDaemon
         await _stopRequested.Task.ConfigureAwait(false);
 
         log.Info("shim daemon stopping");
+        await stopTrim.CancelAsync().ConfigureAwait(false);
+        await trim.ConfigureAwait(false);
         // Stop accepting but keep the socket until the runtime is gone: containerd runs `delete` as
         // soon as the connection closes, and `delete` leaves the pod's state alone while the socket
         // still answers, so it does not race the runtime's own cleanup.

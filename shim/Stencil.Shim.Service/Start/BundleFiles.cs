@@ -53,12 +53,33 @@ internal static class BundleFiles
         }
     }
 
-    /// <summary>Writes a small file in one step (write a temporary file, rename it over the name).</summary>
+    /// <summary>
+    /// Writes a small file in one step (write a temporary file, rename it over the name). A bundle whose
+    /// disk is full (or read-only) is ResourceExhausted/FailedPrecondition naming the file and the reason,
+    /// and the temporary file does not stay.
+    /// </summary>
     public static void WriteAtomically(string path, string content)
     {
         var temp = path + ".tmp";
-        File.WriteAllText(temp, content);
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            File.WriteAllText(temp, content);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // reported with the first failure's words below
+            }
+            var full = ex is IOException { HResult: 28 } || ex.Message.Contains("No space left", StringComparison.Ordinal);
+            throw new StencilException(full ? ErrorKind.ResourceExhausted : ErrorKind.FailedPrecondition,
+                $"cannot write {path} in the bundle: {ex.Message}", ex);
+        }
     }
 
     public static string? TryRead(string path)

@@ -88,8 +88,8 @@ internal static class ProtoMapping
     };
 
     internal static GuestDetails FromProto(Proto.GuestDetails d) => new(
-        d.KernelRelease, d.MemoryTotalBytes, d.MemoryAvailableBytes, (int)d.CpusOnline, (int)d.CpusPossible,
-        d.AgentVersion, [.. d.OciRuntimes], d.MemoryBlockSizeBytes, d.AgentRssBytes);
+        GuestText.Printable(d.KernelRelease, 128), d.MemoryTotalBytes, d.MemoryAvailableBytes, (int)Math.Min(d.CpusOnline, 4096u), (int)Math.Min(d.CpusPossible, 4096u),
+        GuestText.Printable(d.AgentVersion, 128), [.. d.OciRuntimes.Take(8).Select(r => GuestText.Printable(r, 64))], d.MemoryBlockSizeBytes, d.AgentRssBytes);
 
     internal static DateTimeOffset FromUnixNanos(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
 
@@ -107,10 +107,19 @@ internal static class ProtoMapping
         return p;
     }
 
-    internal static NetworkInterface FromProto(Proto.Interface p) => new(
-        p.Name, p.HwAddr, (int)p.Mtu,
-        [.. p.Addresses.Select(a => new InterfaceAddress(IPAddress.Parse(a.Address), (int)a.PrefixLength))],
-        p.Up);
+    /// <summary>The interface, or null when an address does not parse or its prefix does not fit it (the guest's word).</summary>
+    internal static NetworkInterface? TryFromProto(Proto.Interface p)
+    {
+        var addresses = new List<InterfaceAddress>();
+        foreach (var a in p.Addresses)
+        {
+            if (!IPAddress.TryParse(a.Address, out var address)
+                || a.PrefixLength > (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128u : 32u))
+                return null;
+            addresses.Add(new InterfaceAddress(address, (int)a.PrefixLength));
+        }
+        return new NetworkInterface(GuestText.Printable(p.Name, 64), GuestText.Printable(p.HwAddr, 64), (int)Math.Min(p.Mtu, 65535u), addresses, p.Up);
+    }
 
     internal static Proto.Route ToProto(NetworkRoute r) => new()
     {

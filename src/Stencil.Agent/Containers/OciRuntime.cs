@@ -55,7 +55,7 @@ internal sealed class OciRuntime : IOciRuntime
     }
 
     /// <summary>
-    /// crun's `start` of a container with no poststart hooks (the agent removes every hook from a spec)
+    /// crun's `start` of a container with no poststart hooks (the agent keeps only createContainer and startContainer)
     /// and no notify socket (the agent never sets one) is: open STATE/ID/exec.fifo for writing, unlink
     /// it, write one byte; the container's init, blocked reading that FIFO since `create`, then execs
     /// the process. Under TCG a crun process costs 140-180 ms just to start, so the agent does those

@@ -79,7 +79,33 @@ internal static class PrivilegedDevices
         return new Device { Type = type, Path = path, Major = major, Minor = minor, FileMode = fileMode, Uid = 0, Gid = 0 };
     }
 
-    /// <summary>The guest's character and block devices, from sysfs and /dev.</summary>
+    /// <summary>
+    /// Device entries from a modules.devname file's text ("MODULE NAME cMAJ:MIN" per line): the nodes
+    /// of modules the kernel loads on demand, which /init makes at boot and sysfs does not list until
+    /// the module is loaded. Opening one in the container loads its module. Lines naming no node under
+    /// /dev (per <paramref name="mode"/>) or not in that form are skipped.
+    /// </summary>
+    internal static IEnumerable<Device> FromModulesDevname(string text, Func<string, uint?> mode)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length != 3 || fields[0].StartsWith('#') || fields[1].Split('/').Contains("..")
+                || fields[2].Length < 4 || fields[2][0] is not ('c' or 'b'))
+                continue;
+            var numbers = fields[2][1..].Split(':');
+            if (numbers.Length != 2
+                || !long.TryParse(numbers[0], NumberStyles.None, CultureInfo.InvariantCulture, out var major)
+                || !long.TryParse(numbers[1], NumberStyles.None, CultureInfo.InvariantCulture, out var minor))
+                continue;
+            var path = "/dev/" + fields[1];
+            if (mode(path) is { } fileMode)
+                yield return new Device { Type = fields[2][..1], Path = path, Major = major, Minor = minor, FileMode = fileMode, Uid = 0, Gid = 0 };
+        }
+    }
+
+    /// <summary>The guest's character and block devices, from sysfs and /dev, and the nodes of modules
+    /// loaded on demand (modules.devname) that are not loaded yet.</summary>
     internal static IReadOnlyList<Device> FromSysfs()
     {
         var devices = new List<Device>();
@@ -100,7 +126,24 @@ internal static class PrivilegedDevices
                 }
             }
         }
+        if (ReadKernelRelease() is { } release && $"/lib/modules/{release}/modules.devname" is var devname && File.Exists(devname))
+        {
+            var listed = devices.Select(d => d.Path).ToHashSet(StringComparer.Ordinal);
+            devices.AddRange(FromModulesDevname(File.ReadAllText(devname), NodeMode).Where(d => listed.Add(d.Path)));
+        }
         return devices;
+    }
+
+    private static string? ReadKernelRelease()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim() is { Length: > 0 } r && !r.Contains('/') ? r : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static uint? NodeMode(string path) =>

@@ -10,7 +10,10 @@ namespace Stencil.Agent.Containers;
 ///   a relative path is relative to the bundle (the container's folder), as in the OCI spec;
 /// - the network namespace goes (the VM's network is the pod's), and namespace paths go (they name
 ///   host files);
-/// - hooks go (host binaries), and so do AppArmor and SELinux labels (the guest has neither);
+/// - hooks go, but createContainer and startContainer (the host runs the others): startContainer's path
+///   is resolved in the container by the OCI runtime, createContainer's in the runtime's own root, so it
+///   is made the same file under root.path (a program of the container's, as the host side promised);
+///   AppArmor and SELinux labels go (the guest has neither);
 /// - linux.cgroupsPath becomes /stencil/&lt;id&gt;, so the agent knows where to read stats and OOMs;
 /// - net.* sysctls are for the agent to write (<see cref="TakeNetworkSysctls"/>).
 /// </summary>
@@ -36,7 +39,8 @@ internal static class SpecRewriter
             }
         }
 
-        spec.Extra?.Remove("hooks");
+        if (spec.Extra?.Remove("hooks", out var hooks) == true && ContainerHooks(hooks, spec.Root.Path) is { } kept)
+            spec.Extra["hooks"] = kept;
         if (spec.Process is { } process)
         {
             process.ApparmorProfile = null;
@@ -56,6 +60,25 @@ internal static class SpecRewriter
     }
 
     internal static byte[] Serialize(Spec spec) => SpecJson.Serialize(spec);
+
+    /// <summary>The createContainer and startContainer hooks of <paramref name="hooks"/>, createContainer's
+    /// paths made absolute under <paramref name="rootPath"/>; null when there are none.</summary>
+    internal static System.Text.Json.JsonElement? ContainerHooks(System.Text.Json.JsonElement hooks, string rootPath)
+    {
+        if (SpecHooks.ContainerNamespaceHooks(hooks) is not { } kept)
+            return null;
+        foreach (var (kind, list) in kept)
+        {
+            foreach (var hook in list!.AsArray())
+            {
+                if (hook?["path"]?.GetValue<string>() is not { } path || !path.StartsWith('/') || path.Split('/').Contains(".."))
+                    throw StencilException.InvalidArgument($"hooks.{kind}: path must be an absolute path without ..");
+                if (kind == "createContainer")
+                    hook["path"] = rootPath.TrimEnd('/') + path;
+            }
+        }
+        return SpecHooks.ToElement(kept);
+    }
 
     /// <summary>
     /// Takes the network sysctls (net.*) out of linux.sysctl and returns them as /proc/sys files with

@@ -14,6 +14,12 @@ namespace Stencil.Factory.Internal;
 /// </summary>
 internal sealed class TemplateBuilder
 {
+    /// <summary>Room a template needs beyond its memory file: the saved device state (a few MiB) and metadata.</summary>
+    internal const long StateAllowanceBytes = 64L << 20;
+
+    /// <summary>Below this much free space after a failed build, the tmpfs being full is named as the likely cause.</summary>
+    private const long FullBelowBytes = 16L << 20;
+
     private readonly VmFactoryOptions _options;
     private readonly ILog _log;
 
@@ -28,6 +34,15 @@ internal sealed class TemplateBuilder
         var fp = fingerprint.Fingerprint;
         var building = store.BuildingDirectoryOf(fp);
         TemplateStore.TryDeleteTree(building);
+        // The guest's RAM is a file on the tmpfs: a guest touching a page the tmpfs has no room for kills
+        // QEMU with SIGBUS. Refused up front, with the figures, rather than found out that way.
+        var needed = ((long)_options.Description.Memory.SizeMiB << 20) + StateAllowanceBytes;
+        if (store.Tmpfs.AvailableBytes() is { } free && free < needed)
+        {
+            throw StencilException.FailedPrecondition(
+                $"building template {fp}: the template tmpfs {store.Root} has {free >> 20} MiB free and a template of "
+                + $"{_options.Description.Memory.SizeMiB} MiB needs {needed >> 20} MiB (remove what else is there, or `stencil factory destroy` and init again)");
+        }
         PrivateFiles.CreateDirectory(building);
         var description = _options.Description;
         var export = Path.Combine(building, "export");
@@ -51,6 +66,11 @@ internal sealed class TemplateBuilder
         GuestDetails? guest = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.TemplateBuildTimeout);
+        // A tmpfs that fills up under the build (something else wrote there) does not kill QEMU under TCG:
+        // the guest stalls on the page it cannot get, until the build timeout. Watched, it ends at once.
+        using var watchEnd = new CancellationTokenSource();
+        var tmpfsFull = new FullFlag();
+        var watch = WatchTmpfsAsync(store, deadline, tmpfsFull, watchEnd.Token);
         try
         {
             await using (var vm = QemuVm.Create(description, instance, _options.Qemu))
@@ -71,14 +91,27 @@ internal sealed class TemplateBuilder
                     await vm.SaveAsync(stateFile, deadline.Token).ConfigureAwait(false);
                     await vm.ShutdownAsync(deadline.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                // The flag is set before the watch cancels, so it is seen here however the threads interleave;
+                // a cancelled step may end in a StencilException of kind Cancelled as well as in an OperationCanceledException.
+                catch (Exception ex) when (ex is OperationCanceledException or StencilException { Kind: ErrorKind.Cancelled }
+                    && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested && tmpfsFull.IsSet)
+                {
+                    throw new StencilException(ErrorKind.ResourceExhausted,
+                        $"building template {fp} failed{FullNote(store)}; guest console: {ConsoleTail.Read(paths.ConsoleLog)}");
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or StencilException { Kind: ErrorKind.Cancelled }
+                    && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
                     throw new StencilException(ErrorKind.DeadlineExceeded,
                         $"building template {fp}: not done within factory.template_build_timeout = {_options.TemplateBuildTimeout.TotalSeconds:0} s; guest console: {ConsoleTail.Read(paths.ConsoleLog)}");
                 }
                 catch (StencilException ex) when (ex.Kind != ErrorKind.Cancelled)
                 {
-                    throw new StencilException(ex.Kind, $"building template {fp} failed: {ex.Message}; guest console: {ConsoleTail.Read(paths.ConsoleLog)}", ex);
+                    throw new StencilException(ex.Kind, $"building template {fp} failed: {ex.Message}{FullNote(store)}; guest console: {ConsoleTail.Read(paths.ConsoleLog)}", ex);
+                }
+                catch (IOException ex)
+                {
+                    throw StencilException.Internal($"building template {fp} failed: {ex.Message}{FullNote(store)}", ex);
                 }
             }
 
@@ -125,10 +158,48 @@ internal sealed class TemplateBuilder
         }
         finally
         {
+            await watchEnd.CancelAsync().ConfigureAwait(false);
+            await watch.ConfigureAwait(false);
             if (!succeeded)
                 TemplateStore.TryDeleteTree(building);
         }
     }
+
+    /// <summary>Set once, by the tmpfs watch, before it cancels the build.</summary>
+    private sealed class FullFlag
+    {
+        private volatile bool _set;
+        public bool IsSet => _set;
+        public void Set() => _set = true;
+    }
+
+    /// <summary>Sets <paramref name="full"/> and then cancels <paramref name="build"/> if the tmpfs runs out of room before <paramref name="end"/>.</summary>
+    private static async Task WatchTmpfsAsync(TemplateStore store, CancellationTokenSource build, FullFlag full, CancellationToken end)
+    {
+        try
+        {
+            while (!end.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), end).ConfigureAwait(false);
+                if (store.Tmpfs.AvailableBytes() is { } free && free < FullBelowBytes)
+                {
+                    full.Set();
+                    await build.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the build ended
+        }
+    }
+
+    /// <summary>"; the template tmpfs X is full (N bytes free)" when it is nearly so: then QEMU's SIGBUS or a failed save is why.</summary>
+    private static string FullNote(TemplateStore store) =>
+        store.Tmpfs.AvailableBytes() is { } free && free < FullBelowBytes
+            ? $"; the template tmpfs {store.Root} is full ({free} bytes free): a guest page or the saved state found no room"
+            : "";
 
     private static string? Bounded(string? text) =>
         text is null ? null : new string([.. text.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);

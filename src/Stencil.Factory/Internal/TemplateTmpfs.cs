@@ -30,6 +30,19 @@ internal sealed class TemplateTmpfs
 
     public bool MountedByStencil => IsTmpfsMountPoint && File.Exists(System.IO.Path.Combine(Path, MarkerName));
 
+    /// <summary>Bytes an unprivileged writer could still write there (statvfs's f_bavail); null: the path is not there.</summary>
+    public long? AvailableBytes()
+    {
+        try
+        {
+            return Directory.Exists(Path) ? new DriveInfo(Path).AvailableFreeSpace : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Mounts the tmpfs if the path is not one already (call under the template lock).</summary>
     /// <returns>True when this call mounted it.</returns>
     public bool EnsureMounted(long sizeBytes)

@@ -86,6 +86,13 @@ public static class ConfigLoader
         {
             throw StencilException.InvalidArgument($"{source}: not valid TOML: {OneLine(ex.Message)}");
         }
+        catch (ArgumentException ex)
+        {
+            // Tomlyn 2.10 throws this unwrapped for a quoted key that opens the document and ends inside
+            // an escape ("\u12 at the end of the file: it formats the end-of-file marker as a
+            // character). Found by the fuzzer (tests/Stencil.Reliability, target toml).
+            throw StencilException.InvalidArgument($"{source}: not valid TOML (the TOML parser failed on it: {OneLine(ex.Message)})");
+        }
 
         var config = StencilConfig.Defaults;
         foreach (var (sectionName, sectionValue) in document)

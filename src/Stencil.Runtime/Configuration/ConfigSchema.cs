@@ -17,6 +17,10 @@ internal static class ConfigSchema
         new("hypervisor", "initrd", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Initrd = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Hypervisor.Initrd),
         new("hypervisor", "kernel_params", (c, v, w) => c with { Hypervisor = c.Hypervisor with { KernelParams = String(v, w) } }, c => c.Hypervisor.KernelParams),
         new("hypervisor", "guest_address_randomization", (c, v, w) => c with { Hypervisor = c.Hypervisor with { GuestAddressRandomization = OneOf(v, w, "auto", "on", "off") } }, c => c.Hypervisor.GuestAddressRandomization),
+        new("hypervisor", "seccompsandbox", (c, v, w) => c with { Hypervisor = c.Hypervisor with { SeccompSandbox = SandboxOptions(v, w) } }, c => c.Hypervisor.SeccompSandbox),
+        new("hypervisor", "qemu_capabilities", (c, v, w) => c with { Hypervisor = c.Hypervisor with { QemuCapabilities = Capabilities(v, w) } }, c => c.Hypervisor.QemuCapabilities),
+        new("hypervisor", "tcg_translation_cache_mib", (c, v, w) => c with { Hypervisor = c.Hypervisor with { TcgTranslationCacheMiB = Integer(v, w, 0, Hypervisor.QemuCommandLine.MaxTcgTranslationCacheMiB) } }, c => c.Hypervisor.TcgTranslationCacheMiB),
+        new("hypervisor", "enable_mem_merge", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableMemMerge = Boolean(v, w) } }, c => c.Hypervisor.EnableMemMerge),
         new("hypervisor", "machine_type", (c, v, w) => c with { Hypervisor = c.Hypervisor with { MachineType = NonEmpty(v, w) } }, c => c.Hypervisor.MachineType),
         new("hypervisor", "firmware", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Firmware = AbsolutePath(v, w, allowEmpty: true) } }, c => c.Hypervisor.Firmware),
         new("hypervisor", "default_vcpus", (c, v, w) => c with { Hypervisor = c.Hypervisor with { DefaultVcpus = Integer(v, w, 1, 256) } }, c => c.Hypervisor.DefaultVcpus),
@@ -45,6 +49,7 @@ internal static class ConfigSchema
         new("runtime", "shim_socket_dir", (c, v, w) => c with { Runtime = c.Runtime with { ShimSocketDir = AbsolutePath(v, w, allowEmpty: false, maxLength: 42) } }, c => c.Runtime.ShimSocketDir),
         new("runtime", "enable_debug", (c, v, w) => c with { Runtime = c.Runtime with { EnableDebug = Boolean(v, w) } }, c => c.Runtime.EnableDebug),
         new("runtime", "sandbox_cgroup_only", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupOnly = Boolean(v, w) } }, c => c.Runtime.SandboxCgroupOnly),
+        new("runtime", "sandbox_cgroup_memory_overhead_mib", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupMemoryOverheadMiB = Integer(v, w, 0, 1048576) } }, c => c.Runtime.SandboxCgroupMemoryOverheadMiB),
         new("runtime", "internetworking_model", (c, v, w) => c with { Runtime = c.Runtime with { InternetworkingModel = OneOf(v, w, "tcfilter", "none") } }, c => c.Runtime.InternetworkingModel),
     ];
 
@@ -87,6 +92,35 @@ internal static class ConfigSchema
     {
         var s = String(value, where);
         return Array.IndexOf(allowed, s) >= 0 ? s : throw Bad(where, $"must be one of {string.Join(", ", allowed.Select(a => $"\"{a}\""))}");
+    }
+
+    /// <summary>QEMU -sandbox options: "" (none) or "on"/"off" then name=value pairs of lower-case letters.</summary>
+    private static string SandboxOptions(object value, string where)
+    {
+        var s = String(value, where);
+        if (s.Length == 0)
+            return s;
+        var parts = s.Split(',');
+        return parts[0] is "on" or "off" && parts.Skip(1).All(p => p.Split('=') is [{ Length: > 0 } k, { Length: > 0 } v] && k.All(char.IsAsciiLetterLower) && v.All(char.IsAsciiLetterLower))
+            ? s
+            : throw Bad(where, "must be \"\" or QEMU -sandbox options: on or off, then name=value pairs (e.g. \"on,spawn=deny\")");
+    }
+
+    /// <summary>"all", or capability names as QEMU's launcher takes them (lower case, no cap_ prefix, comma-separated).</summary>
+    private static string Capabilities(object value, string where)
+    {
+        var s = String(value, where);
+        if (s == "all")
+            return s;
+        try
+        {
+            Hypervisor.QemuCommandLine.CheckCapabilities(s);
+            return s;
+        }
+        catch (StencilException ex)
+        {
+            throw Bad(where, $"must be \"all\" or capability names such as \"chown,fowner\" ({ex.Message})");
+        }
     }
 
     private static StencilException Bad(string where, string reason) => StencilException.InvalidArgument($"{where}: {reason}");

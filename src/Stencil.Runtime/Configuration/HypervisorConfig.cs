@@ -24,6 +24,27 @@ public sealed record HypervisorConfig
     /// </summary>
     public string GuestAddressRandomization { get; init; } = "auto";
 
+    /// <summary>
+    /// QEMU's seccomp filter (its -sandbox option; Kata's seccompsandbox): QEMU may not use obsolete
+    /// system calls, gain privileges, start programs or change its scheduling. "" runs QEMU without it.
+    /// </summary>
+    public string SeccompSandbox { get; init; } = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
+    /// <summary>
+    /// The only capabilities QEMU keeps (its bounding set, through setpriv): what the 9p server needs to
+    /// give container files their owners, modes, device nodes and file capabilities. "all": QEMU keeps
+    /// every capability root has.
+    /// </summary>
+    public string QemuCapabilities { get; init; } = DefaultQemuCapabilities;
+
+    public const string DefaultQemuCapabilities = "chown,dac_override,dac_read_search,fowner,fsetid,mknod,setfcap";
+
+    /// <summary>Under TCG, QEMU's buffer of translated guest code in MiB (tb-size); 0: QEMU's default.</summary>
+    public int TcgTranslationCacheMiB { get; init; }
+
+    /// <summary>Guest memory offered to the host's KSM (QEMU's mem-merge); off by default (a cross-VM side channel).</summary>
+    public bool EnableMemMerge { get; init; }
+
     /// <summary>QEMU machine type.</summary>
     public string MachineType { get; init; } = "q35";
 

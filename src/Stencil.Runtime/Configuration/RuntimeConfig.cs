@@ -12,8 +12,11 @@ public sealed record RuntimeConfig
     /// <summary>Debug logging in the shim, as if containerd had passed -debug.</summary>
     public bool EnableDebug { get; init; }
 
-    /// <summary>Put QEMU and the shim only in the pod's sandbox cgroup instead of limiting them separately.</summary>
+    /// <summary>The shim daemon joins the pod's cgroup on the host too (QEMU always does), as Kata's option.</summary>
     public bool SandboxCgroupOnly { get; init; }
+
+    /// <summary>What the pod's cgroup allows QEMU beyond the VM's memory, in MiB; 0: no limit of Stencil's.</summary>
+    public int SandboxCgroupMemoryOverheadMiB { get; init; } = 1024;
 
     /// <summary>How the pod's network namespace reaches the VM: "tcfilter" (tap + tc mirred redirect) or "none".</summary>
     public string InternetworkingModel { get; init; } = "tcfilter";

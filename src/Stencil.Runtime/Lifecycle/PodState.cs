@@ -12,7 +12,8 @@ public enum PodState
     /// <summary>The VM runs and serves the pod's containers.</summary>
     Ready,
 
-    /// <summary>The VM died (QEMU exited) while containers still needed it; they are reported exited.</summary>
+    /// <summary>The VM died (QEMU exited), or the link to its agent ended (it broke the protocol, stopped
+    /// answering or reading), while containers still needed it; they are reported exited.</summary>
     Failed,
 
     /// <summary>The VM is being stopped (the last container went, or the shim is shutting down).</summary>

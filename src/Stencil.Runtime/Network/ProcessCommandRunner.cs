@@ -11,6 +11,9 @@ internal sealed class ProcessCommandRunner : ICommandRunner
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>When set, the child's whole environment ("NAME=value" each), as an OCI hook's env is; else the shim's.</summary>
+    public IReadOnlyList<string>? Environment { get; init; }
+
     public Task<CommandOutput> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
         RunAsync(fileName, arguments, "", cancellationToken);
 
@@ -26,6 +29,16 @@ internal sealed class ProcessCommandRunner : ICommandRunner
         };
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
+        if (Environment is { } environment)
+        {
+            startInfo.Environment.Clear();
+            foreach (var pair in environment)
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0)
+                    startInfo.Environment[pair[..eq]] = pair[(eq + 1)..];
+            }
+        }
         using var process = new Process { StartInfo = startInfo };
         try
         {

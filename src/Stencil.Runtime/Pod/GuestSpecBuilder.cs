@@ -38,7 +38,8 @@ public static class GuestSpecBuilder
         (1, 8), // random
         (1, 9), // urandom
         (5, 0), // tty
-        (10, 229), // fuse
+        (10, 200), // net/tun (the guest loads its module when the node is opened)
+        (10, 229), // fuse (likewise)
     ];
 
     /// <param name="isFile">Is a bind-mount source a file (rather than a folder)?</param>
@@ -82,8 +83,14 @@ public static class GuestSpecBuilder
             }
         }
 
-        if (spec.Extra?.Remove("hooks") == true)
-            notes.Add("hooks removed: host hooks cannot run in the guest");
+        if (spec.Extra?.Remove("hooks", out var hooks) == true)
+        {
+            // createContainer and startContainer run in the container's namespaces, i.e. in the VM (the
+            // guest's OCI runtime runs them); the rest run on the host.
+            if (GuestHooks(hooks) is { } guestHooks)
+                spec.Extra["hooks"] = guestHooks;
+            notes.Add("hooks: createRuntime, prestart, poststart and poststop run on the host (OciHooks); createContainer and startContainer in the guest");
+        }
 
         var devices = new List<HostBlockDevice>();
         if (spec.Linux is { } linux)
@@ -150,6 +157,10 @@ public static class GuestSpecBuilder
         var name = new string([.. volume.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-' ? c : '-')]);
         return "emptydir-" + (name.Length > 54 ? name[..54] : name);
     }
+
+    /// <summary>The createContainer and startContainer hooks of a spec's "hooks", or null when it has none.</summary>
+    internal static System.Text.Json.JsonElement? GuestHooks(System.Text.Json.JsonElement hooks) =>
+        SpecHooks.ContainerNamespaceHooks(hooks) is { } kept ? SpecHooks.ToElement(kept) : null;
 
     private static List<HostBlockDevice> PlanDevices(Linux linux, Func<long, long, string?>? findBlockDevice, List<string> notes)
     {

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Stencil.Interop;
 using Stencil.Runtime.Storage;
 
 namespace Stencil.Runtime.Pod;
@@ -22,42 +25,57 @@ internal sealed class HostStorage(PodRuntimeOptions options, IMounter mounter, I
         }
     }
 
-    /// <summary>Mounts the rootfs and the bind-mount sources into the shared folder.</summary>
+    /// <summary>
+    /// Mounts the rootfs and the bind-mount sources into the shared folder. The guest can write there
+    /// (and has, for a later container of the pod): every folder and file is made beneath the shared folder
+    /// (<see cref="ConfinedDirectory"/>: one name at a time, no link followed, a bind target created new),
+    /// and each mount goes onto the fd of the folder or file so made, never onto a path looked up again.
+    /// </summary>
     public void Mount(PodContainer container, GuestSpecPlan plan)
     {
-        var rootfs = options.Paths.ContainerRootfs(options.Namespace, options.PodId, container.Id);
-        Directory.CreateDirectory(rootfs);
-        if (container.RootfsMounts.Count > 0)
+        using var shared = ConfinedDirectory.Open(SharedDir);
+        var rootfsPath = options.Paths.ContainerRootfs(options.Namespace, options.PodId, container.Id);
+        var mounts = container.RootfsMounts.Count > 0
+            ? container.RootfsMounts
+            : [new MountSpec("bind", container.Bundle.RootfsPath, "", ["rbind"])];
+        using (var parent = shared.CreateDirectories(container.Id))
         {
-            foreach (var m in container.RootfsMounts)
+            foreach (var m in mounts)
             {
-                mounter.Mount(m, rootfs);
-                container.HostMounts.Add(rootfs);
+                using var rootfs = parent.CreateDirectories(GuestSpecBuilder.RootfsMountPoint);
+                mounter.Mount(m, Target(rootfsPath, parent, GuestSpecBuilder.RootfsMountPoint, rootfs.Handle));
+                container.HostMounts.Add(rootfsPath);
             }
-        }
-        else
-        {
-            mounter.Mount(new MountSpec("bind", container.Bundle.RootfsPath, "", ["rbind"]), rootfs);
-            container.HostMounts.Add(rootfs);
         }
 
         foreach (var bind in plan.HostBinds)
         {
-            var target = Path.Combine(SharedDir, bind.SharedRelativePath);
-            if (bind.IsFile)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.WriteAllBytes(target, []);
-            }
-            else
-            {
-                Directory.CreateDirectory(target);
-            }
+            var targetPath = Path.Combine(SharedDir, bind.SharedRelativePath);
+            var slash = bind.SharedRelativePath.LastIndexOf('/');
+            using var parent = shared.CreateDirectories(bind.SharedRelativePath[..slash]);
+            var name = bind.SharedRelativePath[(slash + 1)..];
+            using var target = bind.IsFile ? NewFile(parent, name) : parent.CreateDirectories(name).Handle;
             List<string> mountOptions = bind.ReadOnly ? ["rbind", "ro"] : ["rbind"];
             if (bind.Propagation is { } propagation)
                 mountOptions.Add(propagation);
-            mounter.Mount(new MountSpec("bind", bind.HostPath, "", mountOptions), target);
-            container.HostMounts.Add(target);
+            mounter.Mount(new MountSpec("bind", bind.HostPath, "", mountOptions), Target(targetPath, parent, name, target));
+            container.HostMounts.Add(targetPath);
+        }
+    }
+
+    private static MountTarget Target(string path, ConfinedDirectory parent, string name, SafeHandle target) =>
+        new(path, ConfinedDirectory.ProcPathOf(target), $"{parent.ProcPath}/{name}");
+
+    /// <summary>The empty file a file is bound onto: made with O_EXCL (the guest may have put a link there).</summary>
+    private static SafeFileHandle NewFile(ConfinedDirectory parent, string name)
+    {
+        try
+        {
+            return parent.CreateFile(name, 0x1a4 /* 0644 */);
+        }
+        catch (StencilException ex) when (ex.Kind == ErrorKind.AlreadyExists)
+        {
+            throw StencilException.FailedPrecondition($"bind mount target {parent.Path}/{name} exists already (made by the guest?): not mounted onto");
         }
     }
 

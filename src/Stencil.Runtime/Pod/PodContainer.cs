@@ -36,6 +36,9 @@ internal sealed class PodContainer
     /// <summary>The phases of the pod's start so far, when this container started the pod's VM; its Start completes the timeline.</summary>
     public PendingStart? PendingStart { get; set; }
 
+    /// <summary>The spec's hooks that run on the host (poststart and poststop are run from here).</summary>
+    public OciHooks? Hooks { get; set; }
+
     public PodProcess Process(string? execId)
     {
         if (string.IsNullOrEmpty(execId))

@@ -28,7 +28,8 @@ internal sealed class PodProcess
 
     public ProcessLifecycle Lifecycle { get; }
 
-    /// <summary>The pid in the guest (known after create for init, after start for an exec).</summary>
+    /// <summary>The pid containerd is given: the pod holder's, a host process (<see cref="PodHolder"/>); known
+    /// after create for init, after start for an exec. Never a guest pid.</summary>
     public uint Pid { get; set; }
 
     public StdioForwarder? Forwarder { get; set; }

@@ -19,6 +19,7 @@ public sealed partial class PodRuntime
 
         var init = new PodProcess(request.Id, "", request.Stdio, ReadOnlyMemory<byte>.Empty);
         var container = new PodContainer(request.Id, bundle, init, request.RootfsMounts);
+        ProcessOutputs? outputs = null;
         try
         {
             // Everything that can be refused from the host side alone is refused before a VM starts.
@@ -28,6 +29,8 @@ public sealed partial class PodRuntime
             HostStorage.CheckSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
+            StdioForwarder.Targets(request.Stdio);
+            container.Hooks = OciHooks.FromSpec(bundle.Spec, request.Id);
             steps.Mark("plan");
 
             var (vm, startedVm) = await EnsureVmAsync(() => PodVmSpec.FromBundle(request.Id, bundle), cancellationToken).ConfigureAwait(false);
@@ -40,13 +43,26 @@ public sealed partial class PodRuntime
             var devices = await PodDevices.AttachAsync(vm, container, plan, _log, cancellationToken).ConfigureAwait(false);
             steps.Mark("devices");
 
+            var holderPid = _sandbox.Holder?.Pid ?? 0;
+            if (!container.Hooks.IsEmpty)
+            {
+                // As runc: prestart, then createRuntime, with the namespaces made and the container not yet created.
+                var state = OciHooks.StateJson(bundle.Spec.OciVersion, request.Id, "creating", holderPid, bundle.Path, bundle.Spec.Annotations);
+                await container.Hooks.RunAsync("prestart", state, _log, $"container {request.Id}", warnOnly: false, cancellationToken).ConfigureAwait(false);
+                await container.Hooks.RunAsync("createRuntime", state, _log, $"container {request.Id}", warnOnly: false, cancellationToken).ConfigureAwait(false);
+                steps.Mark("hooks");
+            }
+            // Interfaces a hook made in the namespace the holder made go into the VM now.
+            await _sandbox.ConnectClientNetworkAsync(cancellationToken).ConfigureAwait(false);
+            outputs = await StdioForwarder.PrepareAsync(request.Stdio, _options.Namespace, request.Id, null, _log, cancellationToken).ConfigureAwait(false);
             var created = await vm.Agent.CreateContainerTimedAsync(new ContainerConfig(request.Id, plan.GuestSpecJson, plan.Storages, Devices: devices), cancellationToken)
                 .ConfigureAwait(false);
             var pid = created.Pid;
             var guestCreateMs = steps.Mark("guest create");
             container.CreatedInGuest = true;
-            init.Pid = (uint)pid;
-            init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log);
+            init.Pid = TaskPid(pid);
+            init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log, outputs);
+            outputs = null;
             // Waiting starts now: a container killed before it is started exits too.
             init.Waiter = WaitForExitAsync(vm, init);
             steps.Mark("stdio");
@@ -60,7 +76,7 @@ public sealed partial class PodRuntime
                 _containers.Add(request.Id, container);
             }
             Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, init.Pid));
-            _log.Info($"container {request.Id} created in the guest (pid {pid})");
+            _log.Info($"container {request.Id} created in the guest (pid {pid}; task pid {init.Pid}, the pod's holder on the host)");
             _log.Debug($"container {request.Id} create: {steps}; in the guest: {StepTimes.Format(created.GuestSteps)}");
             return init.Pid;
         }
@@ -68,6 +84,8 @@ public sealed partial class PodRuntime
         {
             lock (_gate)
                 _creating.Remove(request.Id);
+            if (outputs is not null)
+                await outputs.DisposeAsync().ConfigureAwait(false);
             _sizer.Forget(request.Id);
             await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest).ConfigureAwait(false);
             await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);

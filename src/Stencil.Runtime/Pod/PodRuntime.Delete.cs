@@ -25,6 +25,9 @@ public sealed partial class PodRuntime
         }
         _sizer.Forget(id);
         var exit = process.Lifecycle.Exit ?? new ExitStatus(process.Pid, 0, null);
+        // Before the holder (and with it a namespace the client made) can go: nerdctl's poststop undoes its network there.
+        if (container.Hooks is { IsEmpty: false } hooks)
+            await hooks.RunAsync("poststop", HookState(container, "stopped"), _log, $"container {id}", warnOnly: true, cancellationToken).ConfigureAwait(false);
         if (container.Devices.Count == 0 && ContainerCount == 0)
         {
             // The pod's last container: the VM goes, and the caller (`ctr run --rm`, RemovePodSandbox) does

@@ -25,8 +25,15 @@ public sealed partial class PodRuntime
     /// </summary>
     private async Task ForwardOomKillsAsync(IPodVm vm)
     {
+        // Real OOM kills come a few at a time; a guest reporting thousands a second is lying, and is
+        // asked less often instead of flooding the log and containerd.
+        var pacer = new GuestEventPacer(burst: 20, perSecond: 10);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long unknown = 0;
         while (!vm.Exited.IsCompleted)
         {
+            if (pacer.Take(clock.Elapsed) is { Ticks: > 0 } wait)
+                await Task.Delay(wait).ConfigureAwait(false);
             string id;
             try
             {
@@ -43,10 +50,14 @@ public sealed partial class PodRuntime
                 known = _containers.ContainsKey(id);
             if (!known)
             {
+                // The first few are logged, then one line per thousand: the guest chooses how many there are.
+                if (++unknown > 3 && unknown % 1000 != 0)
+                    continue;
                 // Shown bounded and with anything but an id's characters replaced: it is the guest's text.
                 var shown = new string([.. id.Take(MaxLoggedGuestId).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '?')])
                     + (id.Length > MaxLoggedGuestId ? "..." : "");
-                _log.Warning($"pod {_options.PodId}: the guest reported an OOM kill in \"{shown}\", which is not a container of this pod; ignored");
+                _log.Warning($"pod {_options.PodId}: the guest reported an OOM kill in \"{shown}\", which is not a container of this pod; ignored"
+                    + (unknown > 3 ? $" ({unknown} such reports so far)" : ""));
                 continue;
             }
             _log.Warning($"container {id}: the kernel in the VM killed a process of it for running out of memory (OOM)");

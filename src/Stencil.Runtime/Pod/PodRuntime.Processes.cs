@@ -16,11 +16,15 @@ public sealed partial class PodRuntime
         var vm = _sandbox.RequireVm();
         if (process.ExecId.Length == 0)
         {
+            // `ctr run --cni` put the interfaces into the holder's namespace between create and start.
+            await _sandbox.ConnectClientNetworkAsync(cancellationToken).ConfigureAwait(false);
             var began = Stopwatch.GetTimestamp();
             await vm.Agent.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
             var startMs = Stopwatch.GetElapsedTime(began).TotalMilliseconds;
             process.Lifecycle.Started(process.Pid);
             Publish(new TaskStarted(DateTimeOffset.UtcNow, id, process.Pid));
+            if (container.Hooks is { IsEmpty: false } hooks)
+                await hooks.RunAsync("poststart", HookState(container, "running"), _log, $"container {id}", warnOnly: true, cancellationToken).ConfigureAwait(false);
             _log.Debug($"container {id} start: guest start {startMs:F0} ms");
             if (container.PendingStart is { } pending)
             {
@@ -33,20 +37,24 @@ public sealed partial class PodRuntime
             container.Init.Lifecycle.EnsureRunning("exec in");
             int pid;
             var began = Stopwatch.GetTimestamp();
+            ProcessOutputs? outputs = null;
             try
             {
+                outputs = await StdioForwarder.PrepareAsync(process.Stdio, _options.Namespace, id, process.ExecId, _log, cancellationToken).ConfigureAwait(false);
                 pid = await vm.Agent.ExecProcessAsync(id, process.ExecId, process.ProcessJson, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is StencilException or OperationCanceledException)
             {
+                if (outputs is not null)
+                    await outputs.DisposeAsync().ConfigureAwait(false);
                 // The process never ran: a Wait on it must return now (as runc's shim does), or containerd,
                 // which kills and waits for a failed exec before deleting it, waits out its whole deadline.
                 // No exit event: nothing was started.
                 process.Lifecycle.RecordExit(ExecNeverStartedExitCode, DateTimeOffset.UtcNow);
                 throw;
             }
-            process.Pid = (uint)pid;
-            process.Forwarder = StdioForwarder.Start(vm.Agent, id, process.ExecId, process.Stdio, _log);
+            process.Pid = TaskPid(pid);
+            process.Forwarder = StdioForwarder.Start(vm.Agent, id, process.ExecId, process.Stdio, _log, outputs);
             process.Lifecycle.Started(process.Pid);
             process.Waiter = WaitForExitAsync(vm, process);
             Publish(new TaskExecStarted(DateTimeOffset.UtcNow, id, process.ExecId, process.Pid));
@@ -62,6 +70,7 @@ public sealed partial class PodRuntime
         SpecValidator.ValidateProcess(processSpec, "process", errors);
         if (errors.Count > 0)
             throw StencilException.InvalidArgument($"exec {request.ExecId}: {string.Join("; ", errors)}");
+        StdioForwarder.Targets(request.Stdio);
         lock (_gate)
         {
             var container = Get(request.Id);
@@ -192,4 +201,11 @@ public sealed partial class PodRuntime
             MemoryInactiveFileBytes = s.MemoryInactiveFileBytes,
         };
     }
+
+    /// <summary>The pid containerd is given for a process: the pod holder's (a host process), the guest's only
+    /// when no holder runs (unit tests of the logic above the host).</summary>
+    private uint TaskPid(int guestPid) => _sandbox.Holder is { } holder ? (uint)holder.Pid : (uint)guestPid;
+
+    private string HookState(PodContainer container, string status) =>
+        OciHooks.StateJson(container.Bundle.Spec.OciVersion, container.Id, status, _sandbox.Holder?.Pid ?? 0, container.Bundle.Path, container.Bundle.Spec.Annotations);
 }

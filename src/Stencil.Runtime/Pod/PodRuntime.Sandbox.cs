@@ -56,12 +56,13 @@ public sealed partial class PodRuntime : IPodSandboxRuntime
                 await _sizer.GrowForAsync(vm, sandboxId, new Oci.Model.Spec(),
                     PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, request.Annotations), cancellationToken).ConfigureAwait(false);
             }
-            var pid = (uint)(vm.ProcessId ?? 0);
+            // The pod's holder: a host process in the pod's network namespace (QEMU is not in it).
+            var pid = (uint)(_sandbox.Holder?.Pid ?? vm.ProcessId ?? 0);
             lifecycle.Started(pid);
             lock (_gate)
                 _sandboxVmStart = new PendingStart(began, vm.Origin, vmMs, 0, 0);
             _ = WatchSandboxVmAsync(lifecycle, vm);
-            _log.Info($"sandbox {sandboxId} started in {clock.Elapsed.TotalMilliseconds:F0} ms (vm {vm.Origin} {vmMs:F0} ms, qemu pid {pid})");
+            _log.Info($"sandbox {sandboxId} started in {clock.Elapsed.TotalMilliseconds:F0} ms (vm {vm.Origin} {vmMs:F0} ms, qemu pid {vm.ProcessId}, holder pid {pid})");
             return new SandboxStarted(pid, lifecycle.CreatedAt);
         }
         catch

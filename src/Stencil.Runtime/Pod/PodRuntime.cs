@@ -36,7 +36,7 @@ public sealed partial class PodRuntime : IPodRuntime
         _log = log;
         _sandbox = new PodSandbox(options, vms, mounter, log, network);
         _storage = new HostStorage(options, mounter, log);
-        _sizer = new PodSizer(options, log);
+        _sizer = new PodSizer(options, log, _sandbox.VmMemoryGrowing);
     }
 
     public int ContainerCount

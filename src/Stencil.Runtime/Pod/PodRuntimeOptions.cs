@@ -21,6 +21,44 @@ public sealed record PodRuntimeOptions(string Namespace, string PodId, StatePath
     /// <summary>Where each pod start's timeline is recorded (<see cref="StartRecords"/>); null: nowhere.</summary>
     public string? StartsDirectory { get; init; }
 
+    /// <summary>
+    /// Starts the pod's holder process (<see cref="PodHolder"/>), whose pid containerd is given. The seam
+    /// for unit tests of the logic above the host (fake VMs and namespaces): without it the task pid is the
+    /// guest's. Always on in the shim.
+    /// </summary>
+    public bool StartHolder { get; init; } = true;
+
+    /// <summary>
+    /// What the pod's cgroup on the host allows QEMU beyond the VM's memory, in MiB ([runtime]
+    /// sandbox_cgroup_memory_overhead_mib; see <see cref="PodCgroup"/>). 0: no limit of Stencil's.
+    /// </summary>
+    public int CgroupMemoryOverheadMiB { get; init; } = 1024;
+
+    /// <summary>The shim daemon joins the pod's cgroup too ([runtime] sandbox_cgroup_only), as Kata's.</summary>
+    public bool SandboxCgroupOnly { get; init; }
+
+    /// <summary>Where the cgroup hierarchies are mounted (a folder of fakes in unit tests).</summary>
+    public string CgroupRoot { get; init; } = PodCgroup.DefaultRoot;
+
+    /// <summary>
+    /// How the shim watches a running pod's agent (Kata's shim does the same): a health check every
+    /// <see cref="AgentHealthCheck.Interval"/>; after <see cref="AgentHealthCheck.Misses"/> unanswered in a row the
+    /// link is closed and the pod fails, so an agent that reads but never answers cannot leave containers looking
+    /// alive. Null: not watched.
+    /// </summary>
+    public AgentHealthCheck? AgentHealth { get; init; } = new();
+
     /// <summary>The exit code recorded for processes of a VM that died.</summary>
     public uint VmDiedExitCode { get; init; } = 255;
+}
+
+/// <summary>See <see cref="PodRuntimeOptions.AgentHealth"/>. Generous: a guest busy under TCG on a loaded node still answers well within it.</summary>
+public sealed record AgentHealthCheck
+{
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one check may take before it counts as unanswered.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public int Misses { get; init; } = 3;
 }

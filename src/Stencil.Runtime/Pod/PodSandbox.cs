@@ -1,5 +1,4 @@
 using Stencil.Agent.Client;
-using Stencil.Oci;
 using Stencil.Runtime.Lifecycle;
 using Stencil.Runtime.Network;
 using Stencil.Runtime.Storage;
@@ -19,7 +18,7 @@ namespace Stencil.Runtime.Pod;
 /// the same namespace and join the VM as it is. A pod without a network namespace of its own (host
 /// network), or sharing the host's PID or IPC namespace, is refused before a VM starts.
 /// </remarks>
-internal sealed class PodSandbox : IAsyncDisposable
+internal sealed partial class PodSandbox : IAsyncDisposable
 {
     private readonly PodRuntimeOptions _options;
     private readonly IPodVmProvider _vms;
@@ -29,6 +28,8 @@ internal sealed class PodSandbox : IAsyncDisposable
     private IPodNetwork? _network;
     private TapAttachment? _podNetwork;
     private PortForwardRelay? _portForward;
+    private PodHolder? _holder;
+    private PodCgroup? _cgroup;
     private Task _teardown = Task.CompletedTask;
 
     public PodSandbox(PodRuntimeOptions options, IPodVmProvider vms, IMounter mounter, ILog log, IPodNetwork? network)
@@ -42,6 +43,9 @@ internal sealed class PodSandbox : IAsyncDisposable
     }
 
     public PodLifecycle Lifecycle { get; }
+
+    /// <summary>The pod's process on the host (the task pid containerd is given), there while the VM is.</summary>
+    public PodHolder? Holder => _holder;
 
     /// <summary>Whether the pod's VM has the pod's network (a tap in a CNI namespace).</summary>
     public bool HasNetwork => _podNetwork is not null;
@@ -62,9 +66,9 @@ internal sealed class PodSandbox : IAsyncDisposable
         {
             if (Lifecycle.Vm is { } existing)
             {
-                // Its exit may not have been noticed yet.
-                if (existing.Exited.IsCompleted)
-                    Lifecycle.VmDied(existing, existing.ExitReason ?? "qemu exited");
+                // Its exit (or its agent's end) may not have been noticed yet.
+                if (existing.Exited.IsCompleted || existing.Agent.Closed.IsCompleted)
+                    Lifecycle.VmDied(existing, FailureOf(existing));
                 return (Lifecycle.RequireVm(), false);
             }
             Lifecycle.BeginVmStart();
@@ -73,6 +77,8 @@ internal sealed class PodSandbox : IAsyncDisposable
                 var vm = await StartVmAsync(spec(), cancellationToken).ConfigureAwait(false);
                 Lifecycle.VmReady(vm);
                 _ = WatchAsync(vm);
+                if (_options.AgentHealth is { } health)
+                    _ = WatchAgentHealthAsync(vm, health);
                 return (vm, true);
             }
             catch
@@ -93,7 +99,10 @@ internal sealed class PodSandbox : IAsyncDisposable
         var nft = networkNamespace is null ? null : FindNftForPortForwarding();
         Directory.CreateDirectory(SharedDir);
         var runDir = _options.Paths.VmDir(_options.Namespace, _options.PodId);
-        Directory.CreateDirectory(runDir);
+        if (OperatingSystem.IsLinux())
+            Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); // QEMU's sockets and the guest's console
+        else
+            Directory.CreateDirectory(runDir);
         // The host side of the pod's network (a tap in its namespace, the tc redirects) needs no VM: it is
         // made while the VM starts, and the VM's sandbox is created in the guest while the NIC is
         // hot-plugged and configured (independent steps; the agent serves calls concurrently).
@@ -103,6 +112,8 @@ internal sealed class PodSandbox : IAsyncDisposable
             _network ??= new TcRedirectNetwork(log: _log);
             tap = _network.AttachAsync(networkNamespace, cancellationToken);
         }
+        // The holder (the pod's host pid) is started side by side with the VM: a few ms.
+        var holder = _options.StartHolder ? PodHolder.StartAsync(networkNamespace, _options.PodId, cancellationToken) : Task.FromResult<PodHolder?>(null);
         IPodVm vm;
         try
         {
@@ -111,10 +122,22 @@ internal sealed class PodSandbox : IAsyncDisposable
         catch
         {
             await DetachAfterFailureAsync(tap).ConfigureAwait(false);
+            await DisposeHolderAfterFailureAsync(holder).ConfigureAwait(false);
             throw;
         }
         try
         {
+            _holder = await holder.ConfigureAwait(false);
+        }
+        catch
+        {
+            await vm.DisposeAsync().ConfigureAwait(false);
+            await DetachAfterFailureAsync(tap).ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            JoinCgroup(spec, vm);
             var steps = System.Diagnostics.Stopwatch.StartNew();
             double sandboxMs = 0, networkMs = 0;
             var sandbox = TimedAsync(vm.Agent.CreateSandboxAsync(SandboxConfigFor(spec), cancellationToken), ms => sandboxMs = ms);
@@ -153,8 +176,10 @@ internal sealed class PodSandbox : IAsyncDisposable
         {
             await StopPortForwardAsync().ConfigureAwait(false);
             await vm.DisposeAsync().ConfigureAwait(false);
+            RemoveCgroup();
             await DetachAfterFailureAsync(tap).ConfigureAwait(false);
             await DetachNetworkAsync().ConfigureAwait(false);
+            await StopHolderAsync().ConfigureAwait(false);
             throw;
         }
         if (Path.TrimEndingDirectorySeparator(vm.SharedDirectory) != Path.TrimEndingDirectorySeparator(SharedDir))
@@ -184,14 +209,6 @@ internal sealed class PodSandbox : IAsyncDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await call.ConfigureAwait(false);
         done(clock.Elapsed.TotalMilliseconds);
-    }
-
-    /// <summary>Marks the pod failed when its VM exits on its own (a stop on purpose takes it out of the lifecycle first).</summary>
-    private async Task WatchAsync(IPodVm vm)
-    {
-        await vm.Exited.ConfigureAwait(false);
-        if (Lifecycle.VmDied(vm, vm.ExitReason ?? "qemu exited"))
-            _log.Warning($"pod {_options.PodId}: the VM died: {vm.ExitReason}");
     }
 
     /// <summary>
@@ -258,7 +275,9 @@ internal sealed class PodSandbox : IAsyncDisposable
                 await vm.DisposeAsync().ConfigureAwait(false);
                 _log.Info($"pod {_options.PodId}: VM stopped (no containers left)");
             }
+            RemoveCgroup();
             await DetachNetworkAsync().ConfigureAwait(false);
+            await StopHolderAsync().ConfigureAwait(false);
             networkReleased.TrySetResult();
             // Also when no VM ever came up (its start failed): the folders made for it go.
             var podDir = _options.Paths.PodDir(_options.Namespace, _options.PodId);
@@ -279,75 +298,24 @@ internal sealed class PodSandbox : IAsyncDisposable
         }
     }
 
-    /// <summary>nft, which the port-forward relay needs; without it every CRI PortForward to the pod would
-    /// fail, so the pod is refused (before its VM starts) with the reason.</summary>
-    private string FindNftForPortForwarding()
+    private async Task StopHolderAsync()
     {
-        try
-        {
-            return PortForwardRelay.FindNft();
-        }
-        catch (StencilException ex)
-        {
-            throw StencilException.FailedPrecondition($"port forwarding for pod {_options.PodId} could not be set up: {ex.Message}");
-        }
-    }
-
-    /// <summary>
-    /// The relay that takes containerd's PortForward dials in the pod's namespace to the guest. Any
-    /// failure other than a missing nft is logged and the pod runs without port forwarding.
-    /// </summary>
-    private async Task<PortForwardRelay?> StartPortForwardAsync(IPodVm vm, string networkNamespace, string nft, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await PortForwardRelay.StartAsync(networkNamespace, vm.Agent, nft, _log, $"pod {_options.PodId}", cancellationToken).ConfigureAwait(false);
-        }
-        catch (StencilException ex)
-        {
-            _log.Error($"port forwarding for pod {_options.PodId} could not be set up: {ex.Message}; the pod runs without it");
-            return null;
-        }
-    }
-
-    /// <summary>Closes the relay's listener and connections and removes its rule (before the VM goes, so guest streams close cleanly).</summary>
-    private async Task StopPortForwardAsync()
-    {
-        if (_portForward is not { } relay)
+        if (_holder is not { } holder)
             return;
-        _portForward = null;
-        await relay.DisposeAsync().ConfigureAwait(false);
+        _holder = null;
+        await holder.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Removes a tap whose attach was still running when the VM's start failed (if the attach succeeded).</summary>
-    private async Task DetachAfterFailureAsync(Task<TapAttachment>? tap)
+    private static async Task DisposeHolderAfterFailureAsync(Task<PodHolder?> holder)
     {
-        if (tap is null || _network is null)
-            return;
         try
         {
-            var attachment = await tap.ConfigureAwait(false);
-            await _network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
+            if (await holder.ConfigureAwait(false) is { } started)
+                await started.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is StencilException or OperationCanceledException)
         {
-            _log.Debug($"pod {_options.PodId}: the network was not attached: {ex.Message}");
-        }
-    }
-
-    /// <summary>Removes the tap and the filters once QEMU is gone (it held the tap); CNI removes the veth later.</summary>
-    private async Task DetachNetworkAsync()
-    {
-        if (_podNetwork is not { } attachment || _network is null)
-            return;
-        _podNetwork = null;
-        try
-        {
-            await _network.DetachAsync(attachment, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (StencilException ex)
-        {
-            _log.Error($"pod {_options.PodId}: detaching the network of {attachment.NetworkNamespacePath} failed: {ex.Message}");
+            // it never started
         }
     }
 

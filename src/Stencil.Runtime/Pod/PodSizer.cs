@@ -7,7 +7,8 @@ namespace Stencil.Runtime.Pod;
 /// Hot-adds vCPUs and memory so the VM holds its base size plus every container's limits
 /// (<see cref="PodSizing"/>). The VM never shrinks; a share is forgotten when its container goes.
 /// </summary>
-internal sealed class PodSizer(PodRuntimeOptions options, ILog log)
+/// <param name="beforeGrow">Told the VM's new memory in MiB before it is hot-added (the pod's cgroup limit rises first).</param>
+internal sealed class PodSizer(PodRuntimeOptions options, ILog log, Action<int>? beforeGrow = null)
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, (int Vcpus, int MemoryMiB)> _shares = [];
@@ -36,6 +37,7 @@ internal sealed class PodSizer(PodRuntimeOptions options, ILog log)
             if (target == _sizedTo || (_annotatedBase is null && share == (0, 0)))
                 return;
         }
+        beforeGrow?.Invoke(target.MemoryMiB);
         await vm.ResizeAsync(target.Vcpus, target.MemoryMiB, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {

@@ -12,14 +12,18 @@ namespace Stencil.Runtime.Pod;
 /// <param name="Owner">Names what started the VM in messages ("container c1", "sandbox s1").</param>
 /// <param name="NetworkNamespace">Null: the pod has no network of its own to join (a new, empty namespace).</param>
 /// <param name="Sandbox">Set in sandbox API mode.</param>
-internal sealed record PodVmSpec(string Owner, string? NetworkNamespace, string? Hostname, SandboxRequest? Sandbox = null)
+/// <param name="CgroupsPath">The pod's cgroup on the host, where QEMU goes (<see cref="PodCgroup"/>); null: none given.</param>
+internal sealed record PodVmSpec(string Owner, string? NetworkNamespace, string? Hostname, SandboxRequest? Sandbox = null, string? CgroupsPath = null)
 {
     /// <summary>From the pod's first container (the pause container under CRI): refuses host namespaces.</summary>
     public static PodVmSpec FromBundle(string containerId, Bundle bundle)
     {
         var network = PodNetworkNamespace.FromSpec(bundle.Spec, containerId);
         PodHostNamespaces.Refuse(bundle.Spec, containerId);
-        return new PodVmSpec($"container {containerId}", network, bundle.Spec.Hostname);
+        var cgroupsPath = NonEmpty(bundle.Spec.Linux?.CgroupsPath);
+        if (cgroupsPath is not null)
+            PodCgroup.ToRelativePath(cgroupsPath); // refused before a VM starts
+        return new PodVmSpec($"container {containerId}", network, bundle.Spec.Hostname, CgroupsPath: cgroupsPath);
     }
 
     /// <summary>From CreateSandbox: refuses what a VM cannot give, in the same words as for a pause container.</summary>
@@ -49,6 +53,11 @@ internal sealed record PodVmSpec(string Owner, string? NetworkNamespace, string?
         }
         if (request.UserNamespace)
             throw StencilException.Unimplemented($"{who} asks for a user namespace (userns mode POD): not supported by stencil yet");
-        return new PodVmSpec($"sandbox {request.Id}", request.NetworkNamespace, request.Hostname, request);
+        var cgroupsPath = PodCgroup.ForSandbox(request.CgroupParent, request.Id);
+        if (cgroupsPath is not null)
+            PodCgroup.ToRelativePath(cgroupsPath);
+        return new PodVmSpec($"sandbox {request.Id}", request.NetworkNamespace, request.Hostname, request, cgroupsPath);
     }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

@@ -6,10 +6,11 @@ using Tmds.Linux;
 namespace Stencil.Runtime.Pod;
 
 /// <summary>
-/// Moves one process's stdio between containerd's FIFOs and the agent: stdout and stderr from the
-/// agent into their FIFOs until EOF, stdin from its FIFO to the agent until the writer closes it (or
-/// containerd's CloseIO). containerd reads the FIFOs with its own copy loop, so everything written
-/// before <see cref="OutputDone"/> reaches the user before the exit event does.
+/// Moves one process's stdio between containerd and the agent: stdout and stderr from the agent
+/// into what containerd named for them until EOF, stdin from its FIFO to the agent until the writer
+/// closes it (or containerd's CloseIO). Output goes to a FIFO containerd reads with its own copy loop
+/// (so everything written before <see cref="OutputDone"/> reaches the user before the exit event does),
+/// to a file (file:///PATH, appended, created 0600), or to a binary:// logger (<see cref="BinaryLogger"/>).
 /// </summary>
 internal sealed class StdioForwarder : IAsyncDisposable
 {
@@ -30,6 +31,8 @@ internal sealed class StdioForwarder : IAsyncDisposable
     private SafeFileHandle? _stdinPath;
     private string _stdinProcPath = "";
 
+    private ProcessOutputs _prepared = new();
+
     private StdioForwarder(IAgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
     {
         _agent = agent;
@@ -39,17 +42,66 @@ internal sealed class StdioForwarder : IAsyncDisposable
         _log = log;
     }
 
+    /// <summary>Where stdout and stderr go; refuses (InvalidArgument) a URI the shim cannot serve, before anything runs.</summary>
+    internal static (StdioTarget Stdout, StdioTarget Stderr) Targets(StdioPaths paths) =>
+        (StdioTarget.Parse(paths.Stdout, "stdout"), paths.Terminal ? StdioTarget.None : StdioTarget.Parse(paths.Stderr, "stderr"));
+
+    /// <summary>
+    /// Opens what stdout and stderr go to when that is not a FIFO, before the process runs, so that a
+    /// file that cannot be opened or a logger that cannot start fails the create or exec with the
+    /// reason: file:///PATH is created 0600 (its folder 0700) and opened for appending, a binary://
+    /// logger is started and waited for (<see cref="BinaryLogger"/>). Hand the result to <see cref="Start"/>.
+    /// </summary>
+    internal static async Task<ProcessOutputs> PrepareAsync(StdioPaths paths, string containerNamespace, string containerId, string? execId,
+        ILog log, CancellationToken cancellationToken)
+    {
+        var (stdout, stderr) = Targets(paths);
+        var what = execId is null or "" ? $"container {containerId}" : $"exec {execId} of container {containerId}";
+        var outputs = new ProcessOutputs();
+        try
+        {
+            outputs.StdoutFile = stdout.Kind == StdioTargetKind.File ? OpenAppend(stdout.Path, what) : null;
+            outputs.StderrFile = stderr.Kind == StdioTargetKind.File ? OpenAppend(stderr.Path, what) : null;
+            var logger = stdout.Kind == StdioTargetKind.Binary ? stdout : stderr.Kind == StdioTargetKind.Binary ? stderr : null;
+            if (logger is not null)
+                outputs.Logger = await BinaryLogger.StartAsync(logger, containerNamespace, containerId, what, log, cancellationToken).ConfigureAwait(false);
+            return outputs;
+        }
+        catch
+        {
+            await outputs.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static SafeFileHandle OpenAppend(string path, string what)
+    {
+        if (OperatingSystem.IsLinux() && !Directory.Exists(Path.GetDirectoryName(path)))
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // O_APPEND: stdout and stderr each append whole writes to the one file.
+        var file = Libc.Open(path, LibC.O_WRONLY | LibC.O_APPEND | LibC.O_CREAT | LibC.O_CLOEXEC | LibC.O_NOCTTY, 0x180);
+        if (file.IsInvalid)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            file.Dispose();
+            throw Errno.Exception(errno, $"{what}: opening the file:// log {path}");
+        }
+        return file;
+    }
+
     /// <summary>Completes when stdout and stderr have both reached EOF (or forwarding was stopped).</summary>
     public Task OutputDone { get; private set; } = Task.CompletedTask;
 
-    public static StdioForwarder Start(IAgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log)
+    /// <param name="prepared">From <see cref="PrepareAsync"/> (needed for file:// and binary://); the forwarder owns it from here on.</param>
+    public static StdioForwarder Start(IAgentClient agent, string containerId, string? execId, StdioPaths paths, ILog log, ProcessOutputs? prepared = null)
     {
-        var f = new StdioForwarder(agent, containerId, execId, paths, log);
+        var f = new StdioForwarder(agent, containerId, execId, paths, log) { _prepared = prepared ?? new ProcessOutputs() };
+        var (stdout, stderr) = Targets(paths);
         var outputs = new List<Task>();
-        if (!string.IsNullOrEmpty(paths.Stdout))
-            outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stdout, paths.Stdout)));
-        if (!string.IsNullOrEmpty(paths.Stderr) && !paths.Terminal)
-            outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stderr, paths.Stderr)));
+        if (stdout.Kind != StdioTargetKind.None)
+            outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stdout, stdout)));
+        if (stderr.Kind != StdioTargetKind.None)
+            outputs.Add(Task.Run(() => f.PumpOutputAsync(StdioStream.Stderr, stderr)));
         f.OutputDone = Task.WhenAll(outputs);
         if (!string.IsNullOrEmpty(paths.Stdin))
         {
@@ -75,12 +127,11 @@ internal sealed class StdioForwarder : IAsyncDisposable
     /// <summary>containerd's CloseIO: no more input; the agent closes the process's stdin.</summary>
     public void CloseStdin() => _stdinClosedByContainerd.TrySetResult();
 
-    private async Task PumpOutputAsync(StdioStream stream, string fifo)
+    private async Task PumpOutputAsync(StdioStream stream, StdioTarget target)
     {
         try
         {
-            // Opening a FIFO for writing blocks until its reader (containerd) has it open; it already has.
-            using var handle = await Task.Run(() => File.OpenHandle(fifo, FileMode.Open, FileAccess.Write), _stop.Token).ConfigureAwait(false);
+            using var handle = await OpenOutputAsync(stream, target).ConfigureAwait(false);
             await using var output = new FileStream(handle, FileAccess.Write, bufferSize: 0);
             await _agent.CopyOutputAsync(_containerId, _execId, stream, output, _stop.Token).ConfigureAwait(false);
         }
@@ -92,6 +143,22 @@ internal sealed class StdioForwarder : IAsyncDisposable
             // The reader went away (containerd restarted, ctr was killed) or the VM died: the process
             // goes on; its output is lost, as with runc when nobody reads.
             _log.Debug($"{What}: {stream.ToString().ToLowerInvariant()} forwarding ended: {ex.Message}");
+        }
+    }
+
+    private async Task<SafeFileHandle> OpenOutputAsync(StdioStream stream, StdioTarget target)
+    {
+        switch (target.Kind)
+        {
+            case StdioTargetKind.Binary when _prepared.Logger is { } logger:
+                return stream == StdioStream.Stdout ? logger.Stdout : logger.Stderr;
+            case StdioTargetKind.File when (stream == StdioStream.Stdout ? _prepared.StdoutFile : _prepared.StderrFile) is { } file:
+                return file;
+            case StdioTargetKind.Fifo:
+                // Opening a FIFO for writing blocks until its reader (containerd) has it open; it already has.
+                return await Task.Run(() => File.OpenHandle(target.Path, FileMode.Open, FileAccess.Write), _stop.Token).ConfigureAwait(false);
+            default:
+                throw new IOException($"{target} was not prepared");
         }
     }
 
@@ -205,5 +272,24 @@ internal sealed class StdioForwarder : IAsyncDisposable
             _stdinPath = null;
         }
         await Task.WhenAny(OutputDone, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        await _prepared.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>What <see cref="StdioForwarder.PrepareAsync"/> opened for one process: file:// logs and a binary:// logger.</summary>
+internal sealed class ProcessOutputs : IAsyncDisposable
+{
+    public SafeFileHandle? StdoutFile { get; set; }
+
+    public SafeFileHandle? StderrFile { get; set; }
+
+    public BinaryLogger? Logger { get; set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        StdoutFile?.Dispose();
+        StderrFile?.Dispose();
+        if (Logger is not null)
+            await Logger.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -4,10 +4,11 @@ namespace Stencil.Runtime.Storage;
 public interface IMounter
 {
     /// <summary>Mounts <paramref name="mount"/> (containerd's form: type, source, options) onto <paramref name="target"/>.</summary>
-    void Mount(MountSpec mount, string target);
+    void Mount(MountSpec mount, MountTarget target);
 
-    /// <summary>Unmounts (lazily when busy); a target that is not mounted is not an error.</summary>
-    void Unmount(string target);
+    /// <summary>Unmounts (lazily when busy; a link at the last name is not followed); a target that is
+    /// not mounted is not an error.</summary>
+    void Unmount(MountTarget target);
 
     bool IsMountPoint(string path);
 }

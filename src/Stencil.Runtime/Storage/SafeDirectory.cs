@@ -24,29 +24,68 @@ public static class SafeDirectory
         }
     }
 
+    /// <remarks>
+    /// The folder may be (or be inside) the pod's share, which a hostile guest writes over 9p while this
+    /// runs: the folder is opened once beneath its parent (the host's own folder), every mount below it is
+    /// unmounted through a folder opened beneath it (no link on the way, none followed at the mount point
+    /// itself), and the files go by fds (<see cref="ConfinedDirectory.RemoveTree"/>: links removed, never
+    /// followed; no mount point crossed). A link in place of the folder is removed as a link.
+    /// </remarks>
     public static void RemoveTree(string path, IMounter mounter)
     {
         var given = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        var info = new DirectoryInfo(given);
-        if (info.LinkTarget is not null)
+        var name = Path.GetFileName(given);
+        using var parent = ConfinedDirectory.TryOpen(Path.GetDirectoryName(given)!);
+        if (parent is null || name.Length == 0)
+            return;
+        ConfinedDirectory? root;
+        try
         {
-            // A link to a folder the runtime does not own by this name (a pooled VM's export): only the link goes.
-            info.Delete();
+            root = parent.TryOpenDirectory(name);
+        }
+        catch (StencilException ex) when (ex.Kind is ErrorKind.FailedPrecondition or ErrorKind.InvalidArgument)
+        {
+            // A link (a pooled VM's export, or one the guest put there) or a file: only it goes.
+            parent.RemoveTree(name);
             return;
         }
-        if (!info.Exists)
+        if (root is null)
             return;
-        // mountinfo has real paths: compare against this folder's real path.
-        var root = RealPath(given);
-        foreach (var mountPoint in MountsBelow(root).OrderByDescending(m => m.Length))
-            mounter.Unmount(mountPoint);
-        var left = MountsBelow(root).ToList();
-        if (left.Count > 0)
-            throw StencilException.FailedPrecondition($"cannot remove {root}: still mounted: {string.Join(", ", left)}");
-        Directory.Delete(root, recursive: true);
+        using (root)
+        {
+            // mountinfo names mounts by their real paths: the folder's, as opened.
+            var real = new DirectoryInfo(root.ProcPath).LinkTarget ?? given;
+            var failures = new List<string>();
+            foreach (var mountPoint in MountsBelow(real).OrderByDescending(m => m.Length))
+            {
+                try
+                {
+                    UnmountBeneath(parent, name + mountPoint[real.Length..], mountPoint, mounter);
+                }
+                catch (StencilException ex)
+                {
+                    failures.Add(ex.Message); // a link where the mount's folder was, say: the others still go
+                }
+            }
+            var left = MountsBelow(real).ToList();
+            if (left.Count > 0)
+            {
+                throw StencilException.FailedPrecondition(
+                    $"cannot remove {real}: still mounted: {string.Join(", ", left)}{(failures.Count > 0 ? $" ({string.Join("; ", failures)})" : "")}");
+            }
+        }
+        parent.RemoveTree(name);
     }
 
-    private static string RealPath(string path) => Libc.RealPath(path) ?? path;
+    /// <summary>Unmounts what is mounted at <paramref name="relative"/> (below <paramref name="parent"/>), through
+    /// its folder opened beneath <paramref name="parent"/> and its name.</summary>
+    private static void UnmountBeneath(ConfinedDirectory parent, string relative, string mountPoint, IMounter mounter)
+    {
+        var slash = relative.LastIndexOf('/');
+        using var folder = slash < 0 ? null : parent.OpenDirectory(relative[..slash]);
+        var leaf = relative[(slash + 1)..];
+        mounter.Unmount(new MountTarget(mountPoint, mountPoint, $"{(folder ?? parent).ProcPath}/{leaf}"));
+    }
 
     /// <summary>Mount points at or below <paramref name="root"/>, from /proc/self/mountinfo.</summary>
     public static IEnumerable<string> MountsBelow(string root)

@@ -37,6 +37,10 @@ public static class FactoryOptionsFromConfig
             VmGenId = h.EnableVmgenid,
             Rng = true,
             SerialConsole = true,
+            Sandbox = string.IsNullOrEmpty(h.SeccompSandbox) ? null : h.SeccompSandbox,
+            Capabilities = h.QemuCapabilities == "all" ? null : h.QemuCapabilities,
+            TcgTranslationCacheMiB = h.TcgTranslationCacheMiB,
+            MemoryMerge = h.EnableMemMerge,
         };
         return new VmFactoryOptions
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 
@@ -13,18 +12,27 @@ internal static class FrameReader
 {
     /// <summary>Runs until the peer closes, the stream fails, a malformed header arrives, or
     /// <paramref name="cancellationToken"/> fires. Never throws: returns why it stopped.</summary>
-    public static async Task<string> RunAsync(PipeReader reader, IFrameHandler handler, CancellationToken cancellationToken)
+    /// <param name="frameTimeout">How long a frame may stay incomplete once its first bytes came (the
+    /// body of a skipped frame counts); past it the reader stops. Null: no limit.</param>
+    public static async Task<string> RunAsync(PipeReader reader, IFrameHandler handler, TimeSpan? frameTimeout, CancellationToken cancellationToken)
     {
         long skipRemaining = 0;
         FrameHeader skipping = default;
         var skippingKind = FrameReadKind.Frame;
+        // Cancels the read when a frame stays incomplete too long; the deadline restarts whenever a
+        // frame completes, so only a peer that stops in the middle of one (or dribbles it) trips it.
+        using var frameTimer = frameTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var readToken = frameTimer?.Token ?? cancellationToken;
+        var timing = false;
+        long buffered = 0;
         try
         {
             while (true)
             {
-                var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var read = await reader.ReadAsync(readToken).ConfigureAwait(false);
                 var buffer = read.Buffer;
                 string? stop = null;
+                var completed = false;
                 while (true)
                 {
                     if (skipRemaining > 0)
@@ -32,9 +40,11 @@ internal static class FrameReader
                         if (!FrameCodec.Skip(ref buffer, ref skipRemaining))
                             break;
                         handler.OnSkipped(skipping, skippingKind);
+                        completed = true;
                     }
                     if (!FrameCodec.TryReadFrame(ref buffer, out var frame))
                         break;
+                    completed = true;
                     if (frame.Kind == FrameReadKind.Frame)
                     {
                         handler.OnFrame(frame.Header, frame.Payload);
@@ -42,6 +52,11 @@ internal static class FrameReader
                     else if (frame.Kind == FrameReadKind.Malformed)
                     {
                         stop = FrameCodec.MalformedMessage(frame.Header);
+                        break;
+                    }
+                    else if (handler.OnRejected(frame.Header, frame.Kind) is { } rejected)
+                    {
+                        stop = rejected;
                         break;
                     }
                     else
@@ -66,7 +81,23 @@ internal static class FrameReader
                         ? "end of stream"
                         : $"end of stream in the middle of a frame ({buffer.Length} bytes of it received)";
                 }
+                buffered = buffer.Length;
+                if (frameTimer is not null)
+                {
+                    var partial = skipRemaining > 0 || !buffer.IsEmpty;
+                    if (partial && (completed || !timing))
+                        frameTimer.CancelAfter(frameTimeout!.Value);
+                    else if (!partial && timing)
+                        frameTimer.CancelAfter(Timeout.InfiniteTimeSpan);
+                    timing = partial;
+                }
             }
+        }
+        catch (OperationCanceledException) when (timing && !cancellationToken.IsCancellationRequested)
+        {
+            return skipRemaining > 0
+                ? $"the body of a frame ({skipping}) did not arrive within {frameTimeout!.Value.TotalSeconds:0.###} s: {skipRemaining} bytes short"
+                : $"a frame begun by the peer was not completed within {frameTimeout!.Value.TotalSeconds:0.###} s ({buffered} bytes of it received)";
         }
         catch (OperationCanceledException)
         {

@@ -40,7 +40,7 @@ internal sealed class ServerConnection : IFrameHandler, IDisposable
         using var disposeOnClose = _closing.Token.Register(static s => ((Stream)s!).Dispose(), _stream);
         var writeLoop = Task.Run(() => WriteLoopAsync(output));
 
-        var reason = await FrameReader.RunAsync(input, this, _closing.Token).ConfigureAwait(false);
+        var reason = await FrameReader.RunAsync(input, this, frameTimeout: null, _closing.Token).ConfigureAwait(false);
 
         // As containerd/ttrpc does: once the client is gone, running handlers are cancelled and their
         // answers have nowhere to go.
@@ -81,6 +81,8 @@ internal sealed class ServerConnection : IFrameHandler, IDisposable
         Interlocked.Increment(ref _active);
         _ = Task.Run(() => HandleAsync(streamId, request));
     }
+
+    public string? OnRejected(in FrameHeader header, FrameReadKind kind) => null; // skipped, then answered
 
     public void OnSkipped(in FrameHeader header, FrameReadKind kind)
     {

@@ -62,12 +62,18 @@ internal static class StatusMapping
         _ => ToStatus(RpcCode.Internal, $"{fullMethod}: {ex.GetType().Name}: {ex.Message}"),
     };
 
-    /// <summary>What a client throws for a non-OK status: the kind mapped back, the server's message.</summary>
+    /// <summary>The longest status message a client repeats; a peer's longer text is cut (it ends up in logs and in containerd's errors).</summary>
+    public const int MaxStatusMessageLength = 4096;
+
+    /// <summary>What a client throws for a non-OK status: the kind mapped back, the server's message
+    /// (at most <see cref="MaxStatusMessageLength"/> characters of it).</summary>
     public static StencilException ToException(Status status, string fullMethod)
     {
         var message = string.IsNullOrEmpty(status.Message)
             ? $"{fullMethod} failed with status {(RpcCode)status.Code} ({status.Code})"
-            : status.Message;
+            : status.Message.Length <= MaxStatusMessageLength
+                ? status.Message
+                : $"{status.Message[..MaxStatusMessageLength]}... (cut; {status.Message.Length} characters in all)";
         return new StencilException(ToKind(status.Code), message);
     }
 }

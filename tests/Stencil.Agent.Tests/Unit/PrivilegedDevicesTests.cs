@@ -102,4 +102,31 @@ public class PrivilegedDevicesTests
         Assert.Contains(devices, d => d.Path == "/dev/kmsg" && d is { Type: "c", Major: 1, Minor: 11 });
         Assert.DoesNotContain(devices, d => d.Path == "/dev/null");
     }
+    [Fact]
+    public void Nodes_of_modules_loaded_on_demand_come_from_modules_devname_when_init_made_them()
+    {
+        const string devname = """
+            # Device nodes to trigger on-demand module loading.
+            fuse fuse c10:229
+            loop loop-control c10:237
+            tun net/tun c10:200
+            loop loop0 b7:0
+            bad ../etc/x c1:1
+            short net/x
+            odd odd x10:1
+            neg neg c-1:2
+            """;
+        uint? Mode(string path) => path switch
+        {
+            "/dev/fuse" or "/dev/net/tun" => 0x1B6u,
+            "/dev/loop0" => 0x180u,
+            _ => null, // /dev/loop-control: init made no node
+        };
+
+        var devices = PrivilegedDevices.FromModulesDevname(devname, Mode).ToList();
+
+        Assert.Equal(["/dev/fuse", "/dev/net/tun", "/dev/loop0"], devices.Select(d => d.Path));
+        Assert.Equal(("c", 10L, 200L, 0x1B6u), (devices[1].Type, devices[1].Major, devices[1].Minor, devices[1].FileMode!.Value));
+        Assert.Equal(("b", 7L, 0L), (devices[2].Type, devices[2].Major, devices[2].Minor));
+    }
 }

@@ -49,9 +49,31 @@ public class ProtoMappingTests
     public void Interfaces_round_trip()
     {
         var i = new NetworkInterface("eth0", "52:54:00:12:34:56", 1500, [new InterfaceAddress(IPAddress.Parse("10.0.0.2"), 24)], true);
-        var back = ProtoMapping.FromProto(ProtoMapping.ToProto(i));
+        var back = ProtoMapping.TryFromProto(ProtoMapping.ToProto(i));
+        Assert.NotNull(back);
         Assert.Equal(i.Name, back.Name);
         Assert.Equal(i.Addresses, back.Addresses);
         Assert.Equal(new NetworkRoute("default", "10.0.0.1"), ProtoMapping.FromProto(ProtoMapping.ToProto(new NetworkRoute("default", "10.0.0.1"))));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.300", 24u)]
+    [InlineData("10.0.0.2", 33u)]
+    [InlineData("fe80::1", 129u)]
+    [InlineData("", 0u)]
+    public void An_interface_from_the_guest_with_an_address_that_is_not_one_maps_to_null(string address, uint prefix)
+    {
+        var p = new Stencil.Protocols.Agent.Interface { Name = "eth0" };
+        p.Addresses.Add(new Stencil.Protocols.Agent.IPAddress { Address = address, PrefixLength = prefix });
+        Assert.Null(ProtoMapping.TryFromProto(p));
+    }
+
+    [Fact]
+    public void Guest_text_in_an_interface_is_cut_and_made_printable()
+    {
+        var back = ProtoMapping.TryFromProto(new Stencil.Protocols.Agent.Interface { Name = "eth0\n[fake log line]" + new string('x', 100), Mtu = uint.MaxValue });
+        Assert.NotNull(back);
+        Assert.Equal("eth0?[fake log line]" + new string('x', 44) + "...", back.Name);
+        Assert.Equal(65535, back.Mtu);
     }
 }

@@ -159,4 +159,16 @@ public class SpecRewriterTests
         Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
         Assert.Contains(key, ex.Message);
     }
+
+    [Fact]
+    public void CreateContainer_hooks_run_the_containers_program_and_startContainer_hooks_stay_as_they_are()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse("""
+            { "prestart": [ { "path": "/host" } ], "createContainer": [ { "path": "/bin/hook", "args": ["hook"] } ], "startContainer": [ { "path": "/bin/start" } ] }
+            """);
+        var kept = SpecRewriter.ContainerHooks(doc.RootElement, "/run/stencil/containers/c1/rootfs")!.Value.GetRawText();
+        Assert.Equal("""{"createContainer":[{"path":"/run/stencil/containers/c1/rootfs/bin/hook","args":["hook"]}],"startContainer":[{"path":"/bin/start"}]}""", kept);
+        using var escape = System.Text.Json.JsonDocument.Parse("""{ "createContainer": [ { "path": "/../../sbin/x" } ] }""");
+        Assert.Throws<StencilException>(() => SpecRewriter.ContainerHooks(escape.RootElement, "/r"));
+    }
 }

@@ -77,12 +77,13 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <paramref name="factoryKeys"/> under [factory]. Its shims ask the factory daemon only when
     /// <paramref name="useFactoryDaemon"/>; otherwise daemon_socket names a socket nobody serves.
     /// </summary>
-    public string WriteConfig(string name, string factoryKeys, bool useFactoryDaemon = false)
+    public string WriteConfig(string name, string factoryKeys, bool useFactoryDaemon = false, string? hypervisorKeys = null)
     {
         var path = Path.Combine(Dir, name + ".toml");
         new StencilConfigFile
         {
             UseGuestImage = true,
+            HypervisorKeys = hypervisorKeys,
             TemplatePath = TemplateDir,
             FactoryKeys = factoryKeys,
             StateDir = StateDir,
@@ -101,6 +102,18 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var result = await Containerd.CtrAsync(Namespace, args, CtrTimeout).ConfigureAwait(false);
         return (result, clock.Elapsed, started);
+    }
+
+    /// <summary>`ctr run -d` of an idle busybox (sleep 100000); returns its wall time. The id is recorded in <paramref name="running"/> before the run so a half-started pod is removed too.</summary>
+    public async Task<double> StartIdlePodAsync(CtrVariant variant, string id, List<string> running, CancellationToken token)
+    {
+        token.ThrowIfCancellationRequested();
+        running.Add(id);
+        var (result, elapsed, _) = await TimeCtrAsync(["run", "-d", .. variant.RunArguments, Image, id, "sleep", "100000"]).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"ctr run -d {id} ({variant.Label}) exited {result.ExitCode}: {result.Stderr}\ncontainerd log (end):\n" +
+                string.Join('\n', ContainerdLog().TakeLast(30)));
+        return elapsed.TotalSeconds;
     }
 
     public IReadOnlyList<string> ContainerdLog() => File.Exists(Containerd.LogPath) ? File.ReadAllLines(Containerd.LogPath) : [];

@@ -8,13 +8,13 @@ namespace Stencil.Cri.Tests.Conformance;
 public sealed class RuncDeviceTests(CriContainerdFixture fixture, ITestOutputHelper output)
     : DeviceConformanceTests(fixture, "runc", output)
 {
-    /// <summary>runc makes the node and allows it in the device cgroup: the container opens the tun
-    /// device (reading an unattached tun fails with EBADFD, after the open succeeded).</summary>
+    /// <summary>runc makes the node and allows it in the device cgroup: the container opens /dev/kvm
+    /// (reading a KVM device fails with EINVAL, after the open succeeded).</summary>
     protected override void AssertHostOnlyCharDevice(RpcException? refused, Dictionary<string, string>? probe)
     {
         Assert.Null(refused);
         Assert.NotNull(probe);
-        Assert.Equal("character special file a:c8", probe["tun_type"]);
-        Assert.Contains("File descriptor in bad state", probe["tun_open"]);
+        Assert.Equal("character special file a:e8", probe["dev_type"]);
+        Assert.Contains("Invalid argument", probe["dev_open"]);
     }
 }

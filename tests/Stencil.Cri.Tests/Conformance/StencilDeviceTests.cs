@@ -19,6 +19,6 @@ public sealed class StencilDeviceTests(StencilCriFixture fixture, ITestOutputHel
         Assert.NotNull(refused);
         Assert.Null(probe);
         Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
-        Assert.Contains("character device /dev/net/tun (10:200) cannot be passed into a VM", refused.Status.Detail);
+        Assert.Contains("character device /dev/kvm (10:232) cannot be passed into a VM", refused.Status.Detail);
     }
 }

@@ -105,7 +105,7 @@ public sealed class FactoryDaemonUnitTests
             var dead = await FactoryDaemonClient.TakeCloneAsync(stale, "abc", "t", TimeSpan.FromSeconds(1));
             Assert.Null(dead.Handed);
             Assert.True(dead.Reason!.Contains("did not answer", StringComparison.Ordinal), dead.Reason);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"took {clock.Elapsed}"); // a hang, not a slow machine, is what this catches
         }
         finally
         {

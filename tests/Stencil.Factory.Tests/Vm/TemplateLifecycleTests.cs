@@ -1,5 +1,6 @@
 using Stencil.Factory.Tests.Support;
 using Stencil.TestSupport;
+using Stencil.Factory.Internal;
 using Xunit.Abstractions;
 
 namespace Stencil.Factory.Tests.Vm;
@@ -202,5 +203,86 @@ public sealed class TemplateLifecycleTests(TemplateFixture fixture, ITestOutputH
             File.Delete(kernel);
         }
         await LeakCheck.AssertCleanAsync(fixture.Root, fixture.TemplatePath);
+    }
+
+    /// <summary>
+    /// The template tmpfs without room (issue 15's "template tmpfs full while building"): refused before QEMU
+    /// starts when the figures say it cannot fit; filled by something else while the template boots, the
+    /// build fails naming the full tmpfs. Either way no QEMU, socket or half-built template is left.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_full_template_tmpfs_fails_the_build_with_the_reason_and_leaves_nothing(bool fillWhileBuilding)
+    {
+        var root = Path.Combine(fixture.Root, fillWhileBuilding ? "filled-template" : "full-template");
+        var options = fixture.Options with { TemplatePath = root };
+        var factory = new VmFactory(options, NullLog.Instance);
+        factory.Store.Tmpfs.EnsureMounted(options.TemplateTmpfsBytes);
+        var filler = Path.Combine(root, "filler");
+        try
+        {
+            StencilException failed;
+            if (!fillWhileBuilding)
+            {
+                // Leave less than the memory file needs.
+                Fill(filler, leaveBytes: 100L << 20);
+                failed = await Assert.ThrowsAsync<StencilException>(() => factory.EnsureTemplateAsync());
+                Assert.Equal(ErrorKind.FailedPrecondition, failed.Kind);
+                Assert.Contains("MiB free and a template of", failed.Message);
+                Assert.Empty(LeakCheck.QemuProcesses(root));
+            }
+            else
+            {
+                var build = factory.EnsureTemplateAsync();
+                // Once QEMU has made the guest's memory file, everything left goes to the filler.
+                await WaitForAsync(() => Directory.EnumerateFiles(root, Template.MemoryName, SearchOption.AllDirectories).Any() || build.IsCompleted);
+                Fill(filler, leaveBytes: 0);
+                failed = await Assert.ThrowsAsync<StencilException>(() => build);
+                output.WriteLine(failed.Message);
+                Assert.Contains("is full", failed.Message);
+            }
+            output.WriteLine(failed.Message);
+            Assert.Contains(root, failed.Message);
+            // No half-built template: no guest memory file, no socket (the factory's own records of the failure stay).
+            Assert.Empty(Directory.EnumerateFiles(root, Template.MemoryName, SearchOption.AllDirectories));
+            Assert.Empty(LeakCheck.SocketsUnder(root));
+        }
+        finally
+        {
+            File.Delete(filler);
+            await factory.DestroyAsync();
+            await factory.DisposeAsync();
+        }
+        Assert.False(Directory.Exists(root));
+        await LeakCheck.AssertCleanAsync(fixture.Root, fixture.TemplatePath);
+    }
+
+    /// <summary>Writes zeros to <paramref name="path"/> until the file system has <paramref name="leaveBytes"/> left (or none).</summary>
+    private static void Fill(string path, long leaveBytes)
+    {
+        var chunk = new byte[1 << 20];
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 0);
+        try
+        {
+            while (new DriveInfo(Path.GetDirectoryName(path)!).AvailableFreeSpace > leaveBytes + chunk.Length)
+                stream.Write(chunk);
+            if (leaveBytes == 0)
+            {
+                while (true)
+                    stream.Write(chunk, 0, 4096);
+            }
+        }
+        catch (IOException)
+        {
+            // ENOSPC: full
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition() && DateTime.UtcNow < deadline)
+            await Task.Delay(10);
     }
 }

@@ -23,11 +23,15 @@ internal sealed class FakeAgentClient : IAgentClient
 
     public Task Closed => _closed.Task;
 
+    public string? CloseReason => _broken;
+
     public void Exit(string containerId, string? execId, int code) =>
         Wait(containerId, execId).TrySetResult(new ProcessExit(code, DateTimeOffset.UtcNow));
 
     /// <summary>The next GetOomEvent answers <paramref name="containerId"/> (any text: the guest's word).</summary>
     public void ReportOomKill(string containerId) => _oomKills.Writer.TryWrite(containerId);
+
+    public void Disconnect(string reason) => Break(reason);
 
     public void Break(string reason)
     {

@@ -10,7 +10,10 @@ internal sealed class FakePodVm(string sharedDirectory) : IPodVm
 
     public FakeAgentClient FakeAgent { get; } = new();
 
-    public Stencil.Agent.Client.IAgentClient Agent => FakeAgent;
+    /// <summary>When set, the agent the runtime talks to instead of <see cref="FakeAgent"/> (e.g. a real client of a <see cref="HostileAgent"/>).</summary>
+    public Stencil.Agent.Client.IAgentClient? RealAgent { get; set; }
+
+    public Stencil.Agent.Client.IAgentClient Agent => RealAgent ?? FakeAgent;
 
     public string SharedDirectory { get; } = sharedDirectory;
 

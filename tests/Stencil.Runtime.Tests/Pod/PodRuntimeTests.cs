@@ -23,7 +23,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _runtime = new PodRuntime(new PodRuntimeOptions("default", "pod1", Paths) { OutputDrainTimeout = TimeSpan.Zero }, _vms, _mounter, NullLog.Instance);
+        _runtime = new PodRuntime(new PodRuntimeOptions("default", "pod1", Paths) { OutputDrainTimeout = TimeSpan.Zero, StartHolder = false }, _vms, _mounter, NullLog.Instance);
         return Task.CompletedTask;
     }
 
@@ -35,16 +35,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
 
     private CreateContainerRequest Request(string id)
     {
-        var bundle = Path.Combine(_dir, "bundles", id);
-        Directory.CreateDirectory(Path.Combine(bundle, "rootfs"));
-        File.WriteAllText(Path.Combine(bundle, "config.json"), """
-            {
-              "ociVersion": "1.2.1",
-              "process": { "args": ["sh"], "cwd": "/", "user": { "uid": 0, "gid": 0 } },
-              "root": { "path": "rootfs" },
-              "linux": { "namespaces": [ { "type": "mount" }, { "type": "pid" }, { "type": "ipc" }, { "type": "network" } ] }
-            }
-            """);
+        var bundle = PodTestBundle.Write(_dir, id);
         return new CreateContainerRequest(id, bundle, [], new StdioPaths("", "", "", false));
     }
 
@@ -137,7 +128,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
         var exit = await _runtime.WaitAsync("c1", null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(255u, exit.ExitCode);
-        await Eventually(() => _runtime.PodState == PodState.Failed);
+        await PodTestBundle.Eventually(() => _runtime.PodState == PodState.Failed);
         var e = await Assert.ThrowsAsync<StencilException>(() => _runtime.PauseAsync("c1", CancellationToken.None));
         Assert.Equal(ErrorKind.FailedPrecondition, e.Kind); // the process is stopped: nothing to pause
         var exec = await Assert.ThrowsAsync<StencilException>(() => _runtime.PidsAsync("c1", CancellationToken.None));
@@ -147,7 +138,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
         Assert.Equal(ErrorKind.Unavailable, another.Kind);
 
         await _runtime.DeleteAsync("c1", null, CancellationToken.None);
-        await Eventually(() => _runtime.PodState == PodState.Empty); // the teardown runs in the background
+        await PodTestBundle.Eventually(() => _runtime.PodState == PodState.Empty); // the teardown runs in the background
         Assert.False(Directory.Exists(PodDir), $"{PodDir} is left");
         var topics = new List<string>();
         while (topics.Count < 4 && await events.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)))
@@ -187,7 +178,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
         await _runtime.DeleteAsync("c2", null, CancellationToken.None);
         // The last one: its Delete does not wait for the VM, which is killed in the background, and it is
         // not removed in the guest first (the VM goes with it).
-        await Eventually(() => _runtime.PodState == PodState.Empty);
+        await PodTestBundle.Eventually(() => _runtime.PodState == PodState.Empty);
         Assert.True(OnlyVm.Disposed);
         Assert.DoesNotContain("RemoveContainer c2", OnlyVm.FakeAgent.Calls);
         Assert.False(Directory.Exists(PodDir), $"{PodDir} is left");
@@ -216,7 +207,7 @@ public sealed class PodRuntimeTests : IAsyncLifetime
     {
         _vms.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var creates = Enumerable.Range(1, 4).Select(i => _runtime.CreateAsync(Request($"c{i}"), CancellationToken.None)).ToList();
-        await Eventually(() => _vms.StartCalls == 1);
+        await PodTestBundle.Eventually(() => _vms.StartCalls == 1);
         _vms.Gate.SetResult();
 
         await Task.WhenAll(creates).WaitAsync(TimeSpan.FromSeconds(10));
@@ -240,18 +231,8 @@ public sealed class PodRuntimeTests : IAsyncLifetime
 
     private async Task<FakePodVm> WaitForVmAsync()
     {
-        await Eventually(() => _vms.Started.Count > 0);
+        await PodTestBundle.Eventually(() => _vms.Started.Count > 0);
         lock (_vms.Started)
             return _vms.Started[^1];
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(10);
-        }
     }
 }

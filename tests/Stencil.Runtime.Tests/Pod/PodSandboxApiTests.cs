@@ -22,7 +22,7 @@ public sealed class PodSandboxApiTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _runtime = new PodRuntime(new PodRuntimeOptions("k8s.io", "pod1", Paths) { OutputDrainTimeout = TimeSpan.Zero }, _vms, new RecordingMounter(),
+        _runtime = new PodRuntime(new PodRuntimeOptions("k8s.io", "pod1", Paths) { OutputDrainTimeout = TimeSpan.Zero, StartHolder = false }, _vms, new RecordingMounter(),
             NullLog.Instance, _network);
         return Task.CompletedTask;
     }

@@ -10,15 +10,15 @@ internal sealed class RecordingMounter : IMounter
     /// <summary>When set, a mount throws it.</summary>
     public Exception? Failure { get; set; }
 
-    public void Mount(MountSpec mount, string target)
+    public void Mount(MountSpec mount, MountTarget target)
     {
         if (Failure is { } failure)
             throw failure;
         lock (Mounts)
-            Mounts.Add((mount, target));
+            Mounts.Add((mount, target.Path));
     }
 
-    public void Unmount(string target)
+    public void Unmount(MountTarget target)
     {
     }
 

@@ -1,13 +1,13 @@
 using System.Net.Sockets;
 
-namespace Stencil.Ttrpc.Tests;
+namespace Stencil.TestSupport;
 
 /// <summary>Two connected unix stream sockets, through an abstract-namespace listener (no file to clean up).</summary>
-internal static class SocketPair
+public static class SocketPair
 {
     public static async Task<(Socket Client, Socket Server)> CreateAsync()
     {
-        var endpoint = new UnixDomainSocketEndPoint("\0stencil-test-ttrpc-" + Guid.NewGuid().ToString("N"));
+        var endpoint = new UnixDomainSocketEndPoint("\0stencil-test-pair-" + Guid.NewGuid().ToString("N"));
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(endpoint);
         listener.Listen(1);
