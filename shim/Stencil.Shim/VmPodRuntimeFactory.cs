@@ -19,6 +19,7 @@ internal sealed class VmPodRuntimeFactory : IPodRuntimeFactory
                 ShimStartedAt = context.ShimStartedAt,
                 StartsDirectory = context.Paths.StartsDir,
                 SandboxCgroupOnly = context.Config.Runtime.SandboxCgroupOnly,
+                HoldSandboxContainer = context.Config.Runtime.SandboxContainer == "holder",
                 CgroupMemoryOverheadMiB = context.Config.Runtime.SandboxCgroupMemoryOverheadMiB,
             },
             FactoryPodVmProvider.FromConfig(context.Config, context.Log),

@@ -16,4 +16,11 @@ public static class StencilAnnotations
     /// <summary>For the agent: the namespace types (comma-separated) a container shares with its pod's
     /// sandbox container (the one named by <see cref="CriAnnotations.SandboxId"/>).</summary>
     public const string JoinSandboxNamespaces = "io.stencil.guest.join-sandbox-namespaces";
+
+    /// <summary>For the agent: this is the pod's CRI sandbox (pause) container, to be served by the agent's
+    /// namespace holder instead of by the OCI runtime ("true").</summary>
+    public const string SandboxHolder = "io.stencil.guest.sandbox-holder";
+
+    /// <summary>The prefix of the keys only the shim sets for the agent: any a pod or image brings is dropped.</summary>
+    public const string GuestPrefix = "io.stencil.guest.";
 }

@@ -18,6 +18,11 @@ public sealed class StencilCriFixture : CriContainerdFixture
     /// <summary>The same shim as the pod's sandbox through containerd 2.x's sandbox API (`sandboxer = "shim"`):
     /// no pause container. containerd 1.x does not know the key and runs it as <see cref="Handler"/>.</summary>
     public const string SandboxHandler = "stencil-sandbox";
+
+    /// <summary>The pause-container mode with the pause image run by crun in the guest ([runtime] sandbox_container =
+    /// "runtime"; the default serves it with the agent's namespace holder). Its config comes through the
+    /// runtime options' ConfigPath, as Kata's does.</summary>
+    public const string PauseRuntimeHandler = "stencil-pause";
     public const string StencilSubnet = "10.88.232.0/24";
     public const string HostAddress = "10.88.232.1";
 
@@ -59,7 +64,13 @@ public sealed class StencilCriFixture : CriContainerdFixture
               sandboxer = "shim"
               pod_annotations = ["io.stencil.*"]
               privileged_without_host_devices = true
-            """,
+            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-pause]
+              runtime_type = "io.containerd.stencil.v2"
+              pod_annotations = ["io.stencil.*"]
+              privileged_without_host_devices = true
+              [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-pause.options]
+                ConfigPath = "
+            """ + Path.Combine(dir, "stencil-pause.toml") + "\"\n",
         Environment = new Dictionary<string, string>
         {
             ["PATH"] = ShimBinaries.PathWithFolderOf(Shim),
@@ -72,6 +83,11 @@ public sealed class StencilCriFixture : CriContainerdFixture
         ShimBinaries.RequireShim();
         GuestImage.Require();
         new StencilConfigFile { UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(ConfigPath);
+        new StencilConfigFile
+        {
+            UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir,
+            RuntimeKeys = "sandbox_container = \"runtime\"",
+        }.WriteTo(Path.Combine(Dir, "stencil-pause.toml"));
         return Task.CompletedTask;
     }
 

@@ -93,6 +93,42 @@ public class GuestSpecBuilderTests
         Assert.Null(JsonNode.Parse(Plan().GuestSpecJson)!["annotations"]?[GuestSpecBuilder.JoinSandboxNamespacesAnnotation]);
     }
 
+    private static JsonNode WithAnnotations(JsonObject annotations, bool holdSandbox)
+    {
+        var host = JsonNode.Parse(HostSpec)!.AsObject();
+        host["annotations"] = annotations;
+        return JsonNode.Parse(GuestSpecBuilder.Build(SpecJson.ParseSpec(Encoding.UTF8.GetBytes(host.ToJsonString()), "config.json"), "c1", _ => false,
+            holdSandbox: holdSandbox).GuestSpecJson)!;
+    }
+
+    [Fact]
+    public void Only_a_CRI_sandbox_container_is_marked_for_the_agents_holder_and_only_when_asked()
+    {
+        JsonObject Sandbox() => new() { ["io.kubernetes.cri.container-type"] = "sandbox", ["io.kubernetes.cri.sandbox-id"] = "c1" };
+        Assert.Equal("true", (string?)WithAnnotations(Sandbox(), holdSandbox: true)["annotations"]![StencilAnnotations.SandboxHolder]);
+        Assert.Null(WithAnnotations(Sandbox(), holdSandbox: false)["annotations"]![StencilAnnotations.SandboxHolder]);
+        Assert.Null(WithAnnotations(new JsonObject { ["io.kubernetes.cri.container-type"] = "container", ["io.kubernetes.cri.sandbox-id"] = "p" },
+            holdSandbox: true)["annotations"]![StencilAnnotations.SandboxHolder]);
+        // ctr's containers carry no CRI annotation: they are never the sandbox.
+        Assert.Null(WithAnnotations(new JsonObject(), holdSandbox: true)["annotations"]![StencilAnnotations.SandboxHolder]);
+    }
+
+    [Fact]
+    public void The_agents_annotations_a_pod_brings_are_dropped()
+    {
+        var spec = WithAnnotations(new JsonObject
+        {
+            ["io.kubernetes.cri.container-type"] = "container",
+            [StencilAnnotations.SandboxHolder] = "true",
+            [StencilAnnotations.JoinSandboxNamespaces] = "pid",
+            ["io.stencil.vcpus"] = "2",
+        }, holdSandbox: true);
+
+        Assert.Null(spec["annotations"]![StencilAnnotations.SandboxHolder]);
+        Assert.Null(spec["annotations"]![StencilAnnotations.JoinSandboxNamespaces]);
+        Assert.Equal("2", (string?)spec["annotations"]!["io.stencil.vcpus"]);
+    }
+
     [Fact]
     public void The_sandbox_shm_and_a_memory_emptyDir_become_guest_tmpfs_other_host_tmpfs_stay_shared()
     {

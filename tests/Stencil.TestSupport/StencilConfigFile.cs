@@ -32,6 +32,9 @@ public sealed class StencilConfigFile
     /// <summary>[runtime] shim_socket_dir.</summary>
     public string? ShimSocketDir { get; init; }
 
+    /// <summary>More [runtime] lines, as written.</summary>
+    public string? RuntimeKeys { get; init; }
+
     public string Text
     {
         get
@@ -54,6 +57,8 @@ public sealed class StencilConfigFile
             lines.AddRange(["[runtime]", $"state_dir = \"{StateDir}\""]);
             if (ShimSocketDir is not null)
                 lines.Add($"shim_socket_dir = \"{ShimSocketDir}\"");
+            if (RuntimeKeys is not null)
+                lines.Add(RuntimeKeys);
             return string.Join('\n', lines) + "\n";
         }
     }

@@ -14,6 +14,9 @@ internal sealed class Container(string id, string dir, IOciRuntime runtime, List
 
     internal IOciRuntime Runtime { get; } = runtime;
 
+    /// <summary>A sandbox container served by the agent's namespace holder: no runtime state, bundle, mounts or cgroup.</summary>
+    internal bool HeldByAgent { get; init; }
+
     /// <summary>Mount points to undo on removal, in mount order.</summary>
     internal List<string> Mounts { get; } = mounts;
 

@@ -36,6 +36,12 @@ internal sealed partial class ContainerManager
             var sharedRoot = _sandbox.SharedRoot;
             var spec = SpecRewriter.Rewrite(specJson.Span, id, dir, sharedRoot);
             steps.Mark("spec");
+            if (IsHeld(spec))
+            {
+                var heldPid = await CreateHeldAsync(id, spec, dir, runtime, steps, cancellationToken).ConfigureAwait(false);
+                created = true;
+                return heldPid;
+            }
             DeviceRewriter.Apply(spec, await FindDevicesAsync(devices, cancellationToken).ConfigureAwait(false));
             var privileged = PrivilegedDevices.Apply(spec, _syscalls.GuestDeviceNodes);
             if (privileged > 0)

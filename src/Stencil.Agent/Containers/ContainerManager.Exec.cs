@@ -14,6 +14,8 @@ internal sealed partial class ContainerManager
         lock (c.Sync)
         {
             ContainerStateMachine.CheckExec(id, c.State);
+            if (c.HeldByAgent)
+                throw NotForHeld(id, "exec'd into");
             // A null entry holds the id while the runtime runs, as _containers does for a creation.
             if (!c.Execs.TryAdd(execId, null!))
                 throw StencilException.AlreadyExists($"exec \"{execId}\" already exists in container \"{id}\"");

@@ -19,7 +19,8 @@ internal sealed partial class ContainerManager
         {
             lock (c.Sync)
                 ContainerStateMachine.Start(id, c.State);
-            if (!c.Runtime.TryStartDirectly(id))
+            // The holder runs from its creation on: starting it is only the state's move.
+            if (!c.HeldByAgent && !c.Runtime.TryStartDirectly(id))
                 await c.Runtime.RunAsync($"start {id}", cl => cl.Start(id), c.Dir, null, cancellationToken).ConfigureAwait(false);
             lock (c.Sync)
             {
@@ -50,6 +51,8 @@ internal sealed partial class ContainerManager
             ContainerState next;
             lock (c.Sync)
                 next = move(id, c.State);
+            if (c.HeldByAgent)
+                throw NotForHeld(id, verb == "pause" ? "paused" : "resumed");
             await c.Runtime.RunAsync($"{verb} {id}", command, c.Dir, null, cancellationToken).ConfigureAwait(false);
             lock (c.Sync)
             {
@@ -72,6 +75,8 @@ internal sealed partial class ContainerManager
         {
             lock (c.Sync)
                 ContainerStateMachine.CheckUpdate(id, c.State);
+            if (c.HeldByAgent)
+                throw NotForHeld(id, "updated");
             var file = Path.Combine(c.Dir, "resources.json");
             await _syscalls.WriteFileAsync(file, resourcesJson.ToArray(), cancellationToken).ConfigureAwait(false);
             await c.Runtime.RunAsync($"update {id}", cl => cl.Update(id, file), c.Dir, null, cancellationToken).ConfigureAwait(false);
@@ -88,7 +93,7 @@ internal sealed partial class ContainerManager
             throw StencilException.InvalidArgument($"signal {signal} is not a signal number (1-64)");
         var c = Get(id);
         var p = GetProcess(c, execId);
-        if (all && execId.Length == 0)
+        if (all && execId.Length == 0 && !c.HeldByAgent)
         {
             await c.Runtime.RunAsync($"kill --all {id}", cl => cl.Kill(id, signal, all: true), c.Dir, null, cancellationToken).ConfigureAwait(false);
             return;
@@ -117,7 +122,13 @@ internal sealed partial class ContainerManager
                 state = c.State;
                 ContainerStateMachine.CheckRemove(id, state, force);
             }
-            if (!c.Init!.HasExited)
+            if (c.HeldByAgent)
+            {
+                // Nothing of a runtime's to delete: the holder (and whatever is left in its PID namespace) goes.
+                if (!c.Init!.HasExited && _syscalls.Kill(c.Init.Pid, 9))
+                    await c.Init.Exit.WaitAsync(s_killWait, cancellationToken).ConfigureAwait(false);
+            }
+            else if (!c.Init!.HasExited)
             {
                 // A frozen container cannot die until thawed; a created one has an init waiting on
                 // the runtime's fifo: delete --force handles both.

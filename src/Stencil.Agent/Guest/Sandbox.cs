@@ -91,6 +91,9 @@ internal sealed class Sandbox
     /// <summary>Makes a namespace holder ahead of time for a pod without a pause container (see PreparedHolder); never throws.</summary>
     internal Task PrepareAsync() => _podSyscalls.PrepareHolderAsync();
 
+    /// <summary>A namespace holder for a CRI sandbox container (the one made ahead of time, if any); its pid.</summary>
+    internal Task<int> StartHolderAsync(string hostname, IReadOnlyList<Pod.Sysctl> ipcSysctls) => _podSyscalls.StartHolderAsync(hostname, ipcSysctls);
+
     internal async Task CreateAsync(SandboxSettings settings, CancellationToken cancellationToken)
     {
         settings = Validate(settings);

@@ -51,6 +51,7 @@ internal static class ConfigSchema
         new("runtime", "sandbox_cgroup_only", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupOnly = Boolean(v, w) } }, c => c.Runtime.SandboxCgroupOnly),
         new("runtime", "sandbox_cgroup_memory_overhead_mib", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupMemoryOverheadMiB = Integer(v, w, 0, 1048576) } }, c => c.Runtime.SandboxCgroupMemoryOverheadMiB),
         new("runtime", "internetworking_model", (c, v, w) => c with { Runtime = c.Runtime with { InternetworkingModel = OneOf(v, w, "tcfilter", "none") } }, c => c.Runtime.InternetworkingModel),
+        new("runtime", "sandbox_container", (c, v, w) => c with { Runtime = c.Runtime with { SandboxContainer = OneOf(v, w, "holder", "runtime") } }, c => c.Runtime.SandboxContainer),
     ];
 
     public static IReadOnlyList<string> Sections { get; } = Keys.Select(k => k.Section).Distinct().ToArray();

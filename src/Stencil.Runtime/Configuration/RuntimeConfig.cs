@@ -20,4 +20,7 @@ public sealed record RuntimeConfig
 
     /// <summary>How the pod's network namespace reaches the VM: "tcfilter" (tap + tc mirred redirect) or "none".</summary>
     public string InternetworkingModel { get; init; } = "tcfilter";
+
+    /// <summary>What serves a CRI pod's sandbox (pause) container in the guest: "holder" (the agent's namespace holder) or "runtime" (the image, run by crun).</summary>
+    public string SandboxContainer { get; init; } = "holder";
 }

@@ -47,12 +47,28 @@ public static class GuestSpecBuilder
     /// (the shim uses sysfs: /sys/dev/block/MAJOR:MINOR); null: every block device entry is NotFound.</param>
     /// <param name="findTmpfs">If a bind source is a tmpfs mount point on the host: what it is (the shim
     /// reads /proc/self/mountinfo); else null. Null: never.</param>
+    /// <param name="holdSandbox">A CRI sandbox (pause) container is served by the agent's namespace holder
+    /// (<see cref="StencilAnnotations.SandboxHolder"/>): [runtime] sandbox_container = "holder".</param>
     public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null,
-        Func<string, HostTmpfsMount?>? findTmpfs = null)
+        Func<string, HostTmpfsMount?>? findTmpfs = null, bool holdSandbox = false)
     {
         // Work on a copy: the host spec stays as containerd wrote it.
         var spec = SpecJson.ParseSpec(SpecJson.Serialize(hostSpec), "spec");
         var notes = new List<string>();
+        // The agent's own annotations come from here only: a pod's or an image's are dropped.
+        if (spec.Annotations is { } given)
+        {
+            foreach (var key in given.Keys.Where(k => k.StartsWith(StencilAnnotations.GuestPrefix, StringComparison.Ordinal)).ToList())
+            {
+                given.Remove(key);
+                notes.Add($"annotation {key} dropped: only the shim sets it");
+            }
+            if (holdSandbox && given.GetValueOrDefault(CriAnnotations.ContainerType) == CriAnnotations.ContainerTypeSandbox)
+            {
+                given[StencilAnnotations.SandboxHolder] = "true";
+                notes.Add("the sandbox container is the agent's namespace holder: its image does not run in the guest");
+            }
+        }
         var storages = new List<StorageMount> { StorageMount.Shared($"{containerId}/rootfs", RootfsMountPoint) };
         var binds = new List<HostBind>();
 

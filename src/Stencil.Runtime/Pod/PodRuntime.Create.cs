@@ -25,7 +25,7 @@ public sealed partial class PodRuntime
             // Everything that can be refused from the host side alone is refused before a VM starts.
             var podBase = PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, bundle.Spec.Annotations);
             var plan = GuestSpecBuilder.Build(bundle.Spec, request.Id, File.Exists, (major, minor) => HostDevices.FindBlockDevice(major, minor),
-                HostTmpfs.Snapshot());
+                HostTmpfs.Snapshot(), _options.HoldSandboxContainer);
             HostStorage.CheckSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");

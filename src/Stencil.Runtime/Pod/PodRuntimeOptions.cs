@@ -37,6 +37,9 @@ public sealed record PodRuntimeOptions(string Namespace, string PodId, StatePath
     /// <summary>The shim daemon joins the pod's cgroup too ([runtime] sandbox_cgroup_only), as Kata's.</summary>
     public bool SandboxCgroupOnly { get; init; }
 
+    /// <summary>A CRI sandbox (pause) container is the agent's namespace holder ([runtime] sandbox_container = "holder").</summary>
+    public bool HoldSandboxContainer { get; init; } = true;
+
     /// <summary>Where the cgroup hierarchies are mounted (a folder of fakes in unit tests).</summary>
     public string CgroupRoot { get; init; } = PodCgroup.DefaultRoot;
 
