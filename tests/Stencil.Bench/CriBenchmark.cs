@@ -31,7 +31,11 @@ public sealed class CriBenchmark : IBenchmark
 
     public string Description => "CRI: pod start to first exec runc vs stencil; 10 pods at once; PSS per idle pod at 1/10/20 pods";
 
-    public async Task RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken)
+    public Task RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken) =>
+        RunSectionsAsync(output, startOnly: false, cancellationToken);
+
+    /// <param name="startOnly">Only section 1 (template clones, then the factory daemon's pool): `cri-start`.</param>
+    internal static async Task RunSectionsAsync(TextWriter output, bool startOnly, CancellationToken cancellationToken)
     {
         // SIGTERM/SIGHUP cancel like Ctrl-C, so the pods and containerd are still removed.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -53,6 +57,14 @@ public sealed class CriBenchmark : IBenchmark
         try
         {
             await StartSectionAsync(fixture, pods, output, null, token);
+            if (startOnly)
+            {
+                await using var pool = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, token);
+                output.WriteLine();
+                output.WriteLine("with the factory daemon (`stencil factory serve`, pool of 1; the bench waits, untimed, for a ready clone before each stencil pod):");
+                await StartSectionAsync(fixture, pods, output, pool, token);
+                return;
+            }
             await ConcurrentSectionAsync(fixture, pods, output, null, token);
             // The same two with the node's factory daemon (its socket is the one the fixture's configuration names).
             await using (var daemon = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, token))
@@ -88,7 +100,8 @@ public sealed class CriBenchmark : IBenchmark
     private static async Task StartSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, FactoryDaemonProcess? daemon,
         CancellationToken token)
     {
-        string[] handlers = ["runc", .. StencilHandlers(fixture)];
+        // The pause container served by crun (sandbox_container = "runtime") beside the default (the agent's holder).
+        string[] handlers = ["runc", .. StencilHandlers(fixture), StencilCriFixture.PauseRuntimeHandler];
         var tag = daemon is null ? "" : "pool-";
         output.WriteLine();
         var warm = Stopwatch.StartNew();
