@@ -7,7 +7,7 @@ BIN         := build/bin
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all deps build publish guest unit test bench reliability demo install clean
+.PHONY: all deps build publish guest unit test bench bench-start reliability demo install clean
 
 all: build
 
@@ -44,6 +44,11 @@ test: build guest
 ## bench: the performance benchmarks, printed as tables of medians and ratios.
 bench: build guest
 	@scripts/run-bench.sh
+
+## bench-start: the CRI pod start alone (section 1 of the cri benchmark: runc and each stencil handler
+## interleaved, template clones then the factory daemon's pool), with the newest containerd; ~2 minutes.
+bench-start: build guest
+	@PATH="$$(scripts/containerd-release.sh sid):$$PATH" $(DOTNET) run --project tests/Stencil.Bench -c Release --no-build -- cri-start
 
 ## reliability: fuzzing of the parsers that take outside bytes (config.json, configuration.toml, QMP,
 ## ttRPC) and load (200 create/delete cycles, 20 pods at once) with leak accounting, as two tables.

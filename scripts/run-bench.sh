@@ -21,6 +21,7 @@ names=$(bench list) || { echo "run-bench: could not list benchmarks"; exit 1; }
 failed=()
 for name in $names; do
   case $name in
+  cri-start) ;; # section 1 of cri alone (`make bench-start`): cri runs it below
   shim|cri|density)
     suites=${BENCH_CONTAINERD:-bookworm sid}
     # density is about memory and scale, not containerd: once, with the last (newest) release.
