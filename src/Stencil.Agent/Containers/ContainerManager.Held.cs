@@ -26,11 +26,21 @@ internal sealed partial class ContainerManager
         var (_, ipc) = PodSysctls.Classify((spec.Linux?.Sysctl ?? []).Select(kv => new Sysctl(kv.Key, kv.Value)));
         await WriteSysctlsAsync(network, cancellationToken).ConfigureAwait(false);
         steps.Mark("sysctls");
-        var pid = await _sandbox.StartHolderAsync(spec.Hostname ?? "", ipc).ConfigureAwait(false);
-        steps.Mark("holder");
-        // No stdio: pipes whose writing ends are closed at once, so a read ends at EOF.
+        // No stdio: pipes whose writing ends are closed at once, so a read ends at EOF. Made first, so
+        // nothing can fail between taking the holder and recording it.
         var io = _syscalls.CreatePipes(out var child);
         child.Close();
+        int pid;
+        try
+        {
+            pid = await _sandbox.StartHolderAsync(spec.Hostname ?? "", ipc).ConfigureAwait(false);
+        }
+        catch
+        {
+            io.Dispose();
+            throw;
+        }
+        steps.Mark("holder");
         var container = new Container(id, dir, runtime, []) { HeldByAgent = true };
         container.Init = new GuestProcess(id, "", pid, io, _reaper.WaitAsync(pid));
         _ = container.Init.Exit.ContinueWith(_ => OnInitExit(container), TaskScheduler.Default);

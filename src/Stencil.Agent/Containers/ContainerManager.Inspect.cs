@@ -5,9 +5,12 @@ namespace Stencil.Agent.Containers;
 /// <summary>What a container's cgroup holds: its numbers and its processes.</summary>
 internal sealed partial class ContainerManager
 {
-    internal ContainerUsage Stats(string id) => Get(id) is { HeldByAgent: true }
-        ? CgroupStats.Parse(null, null, null, null, null, null, null, null, null) // the holder has no cgroup of its own: nothing used
-        : CgroupStats.Read(_syscalls, Get(id).CgroupDir);
+    internal ContainerUsage Stats(string id)
+    {
+        var c = Get(id);
+        // The namespace holder serving a sandbox container has no cgroup of its own: nothing used.
+        return c.HeldByAgent ? CgroupStats.Parse(null, null, null, null, null, null, null, null, null) : CgroupStats.Read(_syscalls, c.CgroupDir);
+    }
 
     /// <summary>The container's processes: every pid in its cgroup (and sub-cgroups), with its command line.</summary>
     internal IReadOnlyList<(int Pid, IReadOnlyList<string> Args)> ListProcesses(string id)
