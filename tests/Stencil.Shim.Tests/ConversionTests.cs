@@ -72,6 +72,8 @@ public sealed class ConversionTests
         var ex = Assert.Throws<StencilException>(() => TaskConversions.ToCreate(new CreateTaskRequest { Id = "c1", Checkpoint = "/cp" }));
 
         Assert.Equal(ErrorKind.Unimplemented, ex.Kind);
+        Assert.Equal("create c1 from checkpoint \"/cp\": restoring is not supported by stencil: QEMU cannot save a VM while the containers' 9p share is mounted in its guest",
+            ex.Message);
     }
 
     [Fact]

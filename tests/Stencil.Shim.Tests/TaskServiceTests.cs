@@ -168,7 +168,7 @@ public sealed class TaskServiceTests
             h.CallAsync<CheckpointTaskRequest, Empty>("Checkpoint", new CheckpointTaskRequest { Id = "c1", Path = "/cp" }));
 
         Assert.Equal(ErrorKind.Unimplemented, ex.Kind);
-        Assert.Contains("checkpoint is not supported by stencil (VM-isolated tasks cannot be checkpointed yet)", ex.Message);
+        Assert.Contains("checkpoint is not supported by stencil: QEMU cannot save a VM while the containers' 9p share is mounted in its guest", ex.Message);
     }
 
     [Theory]

@@ -34,7 +34,7 @@ internal static class TaskConversions
     {
         if (request.Checkpoint.Length > 0 || request.ParentCheckpoint.Length > 0)
             throw StencilException.Unimplemented(
-                $"create {request.Id} from checkpoint \"{request.Checkpoint}{request.ParentCheckpoint}\": restoring is not supported by stencil (VM-isolated tasks cannot be checkpointed yet)");
+                $"create {request.Id} from checkpoint \"{request.Checkpoint}{request.ParentCheckpoint}\": restoring is not supported by stencil: {TaskService.CheckpointBlocker}");
         return new CreateContainerRequest(
             request.Id,
             request.Bundle,

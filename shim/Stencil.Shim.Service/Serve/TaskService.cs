@@ -29,6 +29,13 @@ internal sealed class TaskService
     private static readonly TtrpcMethod<PauseRequest, Empty> s_pause = new(ServiceName, "Pause");
     private static readonly TtrpcMethod<ResumeRequest, Empty> s_resume = new(ServiceName, "Resume");
     private static readonly TtrpcMethod<CheckpointTaskRequest, Empty> s_checkpoint = new(ServiceName, "Checkpoint");
+
+    /// <summary>
+    /// Why Checkpoint and a create from a checkpoint are refused: QEMU adds a migration blocker when a guest
+    /// attaches a 9p export and lifts it only when the guest unmounts it, and the pod's containers run from
+    /// that export. A checkpointable pod needs its containers on block devices (issue 16).
+    /// </summary>
+    internal const string CheckpointBlocker = "QEMU cannot save a VM while the containers' 9p share is mounted in its guest";
     private static readonly TtrpcMethod<KillRequest, Empty> s_kill = new(ServiceName, "Kill");
     private static readonly TtrpcMethod<ExecProcessRequest, Empty> s_exec = new(ServiceName, "Exec");
     private static readonly TtrpcMethod<ResizePtyRequest, Empty> s_resizePty = new(ServiceName, "ResizePty");
@@ -79,7 +86,7 @@ internal sealed class TaskService
             return s_empty;
         }));
         Register(server, s_checkpoint, (r, c) => Call<Empty>("Checkpoint", r.Id, () =>
-            throw StencilException.Unimplemented("checkpoint is not supported by stencil (VM-isolated tasks cannot be checkpointed yet)")));
+            throw StencilException.Unimplemented($"checkpoint is not supported by stencil: {CheckpointBlocker}")));
         Register(server, s_kill, (r, c) => Call("Kill", r.Id, async () =>
         {
             await _runtime.KillAsync(r.Id, ExecId(r.ExecId), r.Signal, r.All, c.CancellationToken).ConfigureAwait(false);
