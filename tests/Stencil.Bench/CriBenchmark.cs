@@ -57,15 +57,8 @@ public sealed class CriBenchmark : IBenchmark
         try
         {
             await StartSectionAsync(fixture, pods, output, null, token);
-            if (startOnly)
-            {
-                await using var pool = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, token);
-                output.WriteLine();
-                output.WriteLine("with the factory daemon (`stencil factory serve`, pool of 1; the bench waits, untimed, for a ready clone before each stencil pod):");
-                await StartSectionAsync(fixture, pods, output, pool, token);
-                return;
-            }
-            await ConcurrentSectionAsync(fixture, pods, output, null, token);
+            if (!startOnly)
+                await ConcurrentSectionAsync(fixture, pods, output, null, token);
             // The same two with the node's factory daemon (its socket is the one the fixture's configuration names).
             await using (var daemon = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, token))
             {
@@ -73,6 +66,8 @@ public sealed class CriBenchmark : IBenchmark
                 output.WriteLine("with the factory daemon (`stencil factory serve`, pool of 1; the bench waits, untimed, for a ready clone before each stencil pod):");
                 await StartSectionAsync(fixture, pods, output, daemon, token);
             }
+            if (startOnly)
+                return;
             await using (var daemon = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, ConcurrentPods, token))
             {
                 output.WriteLine();

@@ -48,6 +48,9 @@ public sealed class StencilCriFixture : CriContainerdFixture
 
     public string ConfigPath => Path.Combine(Dir, "stencil.toml");
 
+    /// <summary>The configuration of <see cref="PauseRuntimeHandler"/>, in the fixture's folder.</summary>
+    private static string PauseConfigPath(string dir) => Path.Combine(dir, "stencil-pause.toml");
+
     public static string Shim => ShimBinaries.Shim;
 
     private static CriFixtureOptions Options(string dir) => new()
@@ -70,7 +73,7 @@ public sealed class StencilCriFixture : CriContainerdFixture
               privileged_without_host_devices = true
               [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-pause.options]
                 ConfigPath = "
-            """ + Path.Combine(dir, "stencil-pause.toml") + "\"\n",
+            """ + PauseConfigPath(dir) + "\"\n",
         Environment = new Dictionary<string, string>
         {
             ["PATH"] = ShimBinaries.PathWithFolderOf(Shim),
@@ -82,12 +85,11 @@ public sealed class StencilCriFixture : CriContainerdFixture
     {
         ShimBinaries.RequireShim();
         GuestImage.Require();
-        new StencilConfigFile { UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir }.WriteTo(ConfigPath);
-        new StencilConfigFile
-        {
-            UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir,
-            RuntimeKeys = "sandbox_container = \"runtime\"",
-        }.WriteTo(Path.Combine(Dir, "stencil-pause.toml"));
+        // The same folders (so the same template) for both; only the sandbox container's server differs.
+        StencilConfigFile Config(string? runtimeKeys) =>
+            new() { UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir, RuntimeKeys = runtimeKeys };
+        Config(null).WriteTo(ConfigPath);
+        Config("sandbox_container = \"runtime\"").WriteTo(PauseConfigPath(Dir));
         return Task.CompletedTask;
     }
 

@@ -1,4 +1,5 @@
 using Stencil.Agent.Processes;
+using Tmds.Linux;
 
 namespace Stencil.Agent.Containers;
 
@@ -125,7 +126,7 @@ internal sealed partial class ContainerManager
             if (c.HeldByAgent)
             {
                 // Nothing of a runtime's to delete: the holder (and whatever is left in its PID namespace) goes.
-                if (!c.Init!.HasExited && _syscalls.Kill(c.Init.Pid, 9))
+                if (!c.Init!.HasExited && _syscalls.Kill(c.Init.Pid, LibC.SIGKILL))
                     await c.Init.Exit.WaitAsync(s_killWait, cancellationToken).ConfigureAwait(false);
             }
             else if (!c.Init!.HasExited)
