@@ -5,6 +5,7 @@ packages=(
   qemu-system-x86 qemu-utils          # the hypervisor (TCG here, KVM where /dev/kvm opens)
   containerd runc                     # containerd 1.6 for the end-to-end tests and the demo
   crun                                # OCI runtime inside the guest
+  strace                              # a test watches crun skip its self-copy when run from the agent's sealed copy
   busybox-static                      # guest userland and the test image
   containernetworking-plugins iproute2 # CNI bridge + host-local, tc, ip
   nftables                            # nft: the port-forward redirect in a pod's network namespace

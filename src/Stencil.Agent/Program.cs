@@ -55,7 +55,8 @@ internal static class Program
         Directory.CreateDirectory(GuestPaths.ContainersRoot);
         Directory.CreateDirectory(GuestPaths.RuntimeStateRoot);
 
-        var runtimes = OciRuntime.Discover();
+        // Each runtime from a sealed copy of its binary, made before serving so that a template's clones share it.
+        var runtimes = OciRuntime.Discover().Select(r => r.WithSealedCopy()).ToList();
         if (runtimes.Count == 0)
             AgentLog.Warn("no OCI runtime (crun or runc) found: containers cannot run");
         // Before serving: in a template, this lands in the snapshot every clone starts from.

@@ -15,18 +15,43 @@ internal sealed class OciRuntime : IOciRuntime
     private static long s_callCounter;
 
     /// <param name="stateRoot">The runtime's --root; null: the agent's folder for it (tests give their own).</param>
-    internal OciRuntime(string name, string binary, string? stateRoot = null)
+    /// <param name="sealedCopy">A sealed copy of <paramref name="binary"/> to execute instead of it (<see cref="SealedBinary"/>).</param>
+    internal OciRuntime(string name, string binary, string? stateRoot = null, SealedBinary? sealedCopy = null)
     {
         Name = name;
         Binary = binary;
         StateRoot = stateRoot ?? Path.Combine(GuestPaths.RuntimeStateRoot, name);
+        _sealedCopy = sealedCopy;
     }
+
+    private readonly SealedBinary? _sealedCopy;
 
     public string Name { get; }
 
     internal string Binary { get; }
 
     internal string StateRoot { get; }
+
+    /// <summary>What is executed: the sealed copy when there is one, else <see cref="Binary"/> (argv[0] is always Binary).</summary>
+    internal string ExecPath => _sealedCopy?.ExecPath ?? Binary;
+
+    /// <summary>
+    /// This runtime run from a sealed copy of its binary (<see cref="SealedBinary"/>), made now; itself
+    /// if the copy cannot be made (then the runtime copies itself on every call, as before).
+    /// </summary>
+    internal OciRuntime WithSealedCopy()
+    {
+        if (_sealedCopy is not null)
+            return this;
+        var copy = SealedBinary.TryCreate(Binary, out var whyNot);
+        if (copy is null)
+        {
+            AgentLog.Warn($"{Name}: runs from {Binary} (it copies itself on every call): no sealed copy: {whyNot}");
+            return this;
+        }
+        AgentLog.Debug($"{Name}: runs from a sealed copy of {Binary} ({copy.ExecPath})");
+        return new OciRuntime(Name, Binary, StateRoot, copy);
+    }
 
     /// <summary>
     /// The runtimes the guest ships, the default first: /usr/bin/oci-runtime (the image's choice)
@@ -114,7 +139,7 @@ internal sealed class OciRuntime : IOciRuntime
             int pid;
             try
             {
-                pid = Spawner.Spawn(Binary, argv, fds.Stdin, fds.Stdout, fds.Stderr);
+                pid = Spawner.Spawn(ExecPath, argv, fds.Stdin, fds.Stdout, fds.Stderr);
             }
             finally
             {
