@@ -49,6 +49,11 @@ internal sealed partial class ContainerManager
     internal async Task<TimeSpan> WarmUpAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        // The agent's own part of a create, translated in this QEMU process too (the template's run of it,
+        // before the snapshot, paid the one-time .NET costs, but its translated code died with the template's
+        // QEMU): the spec's parse and rewrite, and a sysctl written as a sandbox container's are.
+        SpecWarmup.Run();
+        await WarmUpSysctlsAsync(cancellationToken).ConfigureAwait(false);
         var bundle = Path.Combine(WarmUpDir, "bundle");
         var rootfs = Path.Combine(bundle, "rootfs");
         Directory.CreateDirectory(rootfs);
@@ -82,6 +87,26 @@ internal sealed partial class ContainerManager
             catch (IOException)
             {
             }
+        }
+    }
+
+    /// <summary>
+    /// A network sysctl classified and written as CreateContainer does for a sandbox container (the one
+    /// containerd 2.x gives every pod), with the value it already has: nothing changes. Best effort.
+    /// </summary>
+    private async Task WarmUpSysctlsAsync(CancellationToken cancellationToken)
+    {
+        const string name = "net.ipv4.ip_unprivileged_port_start";
+        var path = "/proc/sys/" + name.Replace('.', '/');
+        try
+        {
+            var value = (await _syscalls.ReadTextAsync(path, cancellationToken).ConfigureAwait(false)).Trim();
+            _ = Pod.PodSysctls.Classify([new Pod.Sysctl(name, value)]);
+            await WriteSysctlsAsync([(path, value)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StencilException or IOException or UnauthorizedAccessException)
+        {
+            _log.Debug($"warm-up: sysctl {name} not rewritten: {e.Message}");
         }
     }
 
