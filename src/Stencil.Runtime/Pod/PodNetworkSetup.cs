@@ -12,15 +12,23 @@ namespace Stencil.Runtime.Pod;
 /// </summary>
 internal static class PodNetworkSetup
 {
-    /// <summary>Hot-plugs an attached tap into the VM and configures the guest NIC; the caller detaches the tap on failure.</summary>
-    public static async Task ConnectAsync(IPodVm vm, TapAttachment attachment, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hot-plugs an attached tap into the VM and configures the guest NIC; the caller detaches the tap on
+    /// failure. Returns how long each step took ("plug 12 ms, nic 80 ms, routes 9 ms"), for the start's debug line.
+    /// </summary>
+    public static async Task<string> ConnectAsync(IPodVm vm, TapAttachment attachment, CancellationToken cancellationToken)
     {
         var pod = attachment.Interface;
+        var steps = new StepTimes();
         await vm.AddNetworkAsync(attachment.TapFd, pod.MacAddress, cancellationToken).ConfigureAwait(false);
+        steps.Mark("plug");
         await vm.Agent.UpdateInterfaceAsync(GuestInterface(pod), cancellationToken).ConfigureAwait(false);
+        steps.Mark("guest nic");
         await vm.Agent.UpdateRoutesAsync(GuestRoutes(pod), cancellationToken).ConfigureAwait(false);
+        steps.Mark("routes");
         // QEMU holds its own copy of the tap now; ours would only keep the tap alive after QEMU exits.
         attachment.TapFd.Dispose();
+        return steps.ToString();
     }
 
     /// <summary>The guest NIC as the agent must set it: found by MAC, named like the pod's interface, up.</summary>

@@ -152,9 +152,10 @@ internal sealed partial class PodSandbox : IAsyncDisposable
                 {
                     _podNetwork = await tap.ConfigureAwait(false);
                     tap = null; // from here on DetachNetworkAsync removes it
-                    await PodNetworkSetup.ConnectAsync(vm, _podNetwork, cancellationToken).ConfigureAwait(false);
+                    var networkSteps = await PodNetworkSetup.ConnectAsync(vm, _podNetwork, cancellationToken).ConfigureAwait(false);
                     networkMs = steps.Elapsed.TotalMilliseconds;
                     _log.Info($"pod {_options.PodId}: network of {networkNamespace} in the VM ({_podNetwork.Interface})");
+                    _log.Debug($"pod {_options.PodId}: network in the VM: {networkSteps}");
                 }
             }
             finally
