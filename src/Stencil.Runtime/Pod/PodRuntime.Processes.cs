@@ -129,7 +129,20 @@ public sealed partial class PodRuntime
     {
         var (_, process) = Find(id, execId);
         process.Lifecycle.EnsureCanSignal();
-        await _sandbox.RequireVm().Agent.SignalProcessAsync(id, process.AgentExecId, (int)signal, all, cancellationToken).ConfigureAwait(false);
+        var vm = _sandbox.RequireVm();
+        try
+        {
+            await vm.Agent.SignalProcessAsync(id, process.AgentExecId, (int)signal, all, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StencilException ex) when (ex.Kind == ErrorKind.Unavailable && vm.Agent.Closed.IsCompleted)
+        {
+            // The link to the agent closed while the signal was on its way: the VM is being stopped (the pod's
+            // teardown) or has died, and every process in it with it; their waits report the exits. As for a
+            // process that has exited: NotFound, which containerd takes as done (seen under CRI: StopPodSandbox's
+            // kill of the sandbox container crossing the pod's teardown, which failed the StopPodSandbox).
+            throw StencilException.NotFound(
+                $"{process.Lifecycle.What}: process already finished (the link to the pod's VM is closed: {vm.Agent.CloseReason ?? ex.Message})");
+        }
     }
 
     public async Task PauseAsync(string id, CancellationToken cancellationToken)

@@ -101,8 +101,14 @@ internal sealed class FakeAgentClient : IAgentClient
     public Task<int> ExecProcessAsync(string containerId, string execId, ReadOnlyMemory<byte> processJson, CancellationToken cancellationToken = default) =>
         Record($"ExecProcess {containerId} {execId}", 500);
 
-    public Task SignalProcessAsync(string containerId, string? execId, int signal, bool all = false, CancellationToken cancellationToken = default) =>
-        Record($"SignalProcess {containerId} {execId} {signal}");
+    /// <summary>Runs when a signal arrives, before it is recorded (e.g. <see cref="Break"/>: the link closing under it).</summary>
+    public Action? OnSignalProcess { get; set; }
+
+    public Task SignalProcessAsync(string containerId, string? execId, int signal, bool all = false, CancellationToken cancellationToken = default)
+    {
+        OnSignalProcess?.Invoke();
+        return Record($"SignalProcess {containerId} {execId} {signal}");
+    }
 
     public async Task<ProcessExit> WaitProcessAsync(string containerId, string? execId, CancellationToken cancellationToken = default)
     {

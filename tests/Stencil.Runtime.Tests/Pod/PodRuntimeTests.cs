@@ -55,6 +55,20 @@ public sealed class PodRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_kill_whose_VM_link_closes_under_it_answers_that_the_process_already_finished()
+    {
+        await _runtime.CreateAsync(Request("c1"), CancellationToken.None);
+        await _runtime.StartAsync("c1", null, CancellationToken.None);
+        OnlyVm.FakeAgent.OnSignalProcess = () => OnlyVm.FakeAgent.Break("client disposed");
+
+        var e = await Assert.ThrowsAsync<StencilException>(() => _runtime.KillAsync("c1", null, 9, false, CancellationToken.None));
+
+        Assert.Equal(ErrorKind.NotFound, e.Kind); // containerd's errdefs.NotFound: the kill is done
+        Assert.Contains("process already finished", e.Message);
+        Assert.Contains("client disposed", e.Message);
+    }
+
+    [Fact]
     public async Task A_create_the_agent_refuses_is_rolled_back_and_the_idle_VM_stops()
     {
         _vms.OnStart = vm => vm.FakeAgent.OnCreateContainer = _ => throw StencilException.FailedPrecondition("crun create failed: boom");
