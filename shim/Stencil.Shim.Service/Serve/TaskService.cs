@@ -21,6 +21,13 @@ internal sealed class TaskService
     /// <summary>containerd 2.x's name for the same service: its messages and methods are those of v2.</summary>
     public const string V3ServiceName = "containerd.task.v3.Task";
 
+    /// <summary>
+    /// Why Checkpoint and a create from a checkpoint are refused: QEMU adds a migration blocker when a guest
+    /// attaches a 9p export and lifts it only when the guest unmounts it, and the pod's containers run from
+    /// that export. A checkpointable pod needs its containers on block devices (issue 16).
+    /// </summary>
+    internal const string CheckpointBlocker = "QEMU cannot save a VM while the containers' 9p share is mounted in its guest";
+
     private static readonly TtrpcMethod<StateRequest, StateResponse> s_state = new(ServiceName, "State");
     private static readonly TtrpcMethod<CreateTaskRequest, CreateTaskResponse> s_create = new(ServiceName, "Create");
     private static readonly TtrpcMethod<StartRequest, StartResponse> s_start = new(ServiceName, "Start");
@@ -29,13 +36,6 @@ internal sealed class TaskService
     private static readonly TtrpcMethod<PauseRequest, Empty> s_pause = new(ServiceName, "Pause");
     private static readonly TtrpcMethod<ResumeRequest, Empty> s_resume = new(ServiceName, "Resume");
     private static readonly TtrpcMethod<CheckpointTaskRequest, Empty> s_checkpoint = new(ServiceName, "Checkpoint");
-
-    /// <summary>
-    /// Why Checkpoint and a create from a checkpoint are refused: QEMU adds a migration blocker when a guest
-    /// attaches a 9p export and lifts it only when the guest unmounts it, and the pod's containers run from
-    /// that export. A checkpointable pod needs its containers on block devices (issue 16).
-    /// </summary>
-    internal const string CheckpointBlocker = "QEMU cannot save a VM while the containers' 9p share is mounted in its guest";
     private static readonly TtrpcMethod<KillRequest, Empty> s_kill = new(ServiceName, "Kill");
     private static readonly TtrpcMethod<ExecProcessRequest, Empty> s_exec = new(ServiceName, "Exec");
     private static readonly TtrpcMethod<ResizePtyRequest, Empty> s_resizePty = new(ServiceName, "ResizePty");

@@ -97,7 +97,7 @@ internal sealed partial class ContainerManager
     private async Task WarmUpSysctlsAsync(CancellationToken cancellationToken)
     {
         const string name = "net.ipv4.ip_unprivileged_port_start";
-        var path = "/proc/sys/" + name.Replace('.', '/');
+        var path = Pod.PodSysctls.ProcPath(name);
         try
         {
             var value = (await _syscalls.ReadTextAsync(path, cancellationToken).ConfigureAwait(false)).Trim();

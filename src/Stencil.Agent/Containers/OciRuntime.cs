@@ -36,12 +36,13 @@ internal sealed class OciRuntime : IOciRuntime
     internal string ExecPath => _sealedCopy?.ExecPath ?? Binary;
 
     /// <summary>
-    /// This runtime run from a sealed copy of its binary (<see cref="SealedBinary"/>), made now; itself
-    /// if the copy cannot be made (then the runtime copies itself on every call, as before).
+    /// crun run from a sealed copy of its binary (<see cref="SealedBinary"/>), made now; itself if the
+    /// copy cannot be made (then crun copies itself on every call, as before). Any other runtime as it is:
+    /// runc 1.2 no longer copies itself, and a copy of its 10-15 MiB would only cost the template memory.
     /// </summary>
     internal OciRuntime WithSealedCopy()
     {
-        if (_sealedCopy is not null)
+        if (_sealedCopy is not null || Name != "crun")
             return this;
         var copy = SealedBinary.TryCreate(Binary, out var whyNot);
         if (copy is null)

@@ -8,11 +8,11 @@ namespace Stencil.Agent.Containers;
 /// A copy of the OCI runtime's binary in a memfd sealed against any change, which the agent runs
 /// the runtime from (through /proc/PID/fd/N).
 ///
-/// Why: crun (and runc 1.1) defend against CVE-2019-5736 (a container process overwriting the
+/// Why: crun (like runc 1.1; runc 1.2 no longer copies itself) defends against CVE-2019-5736 (a container process overwriting the
 /// runtime's binary through /proc/self/exe of a runtime process that joined the container) by
-/// copying their own binary into a sealed memfd and re-executing themselves from it, on every call,
+/// copying its own binary into a sealed memfd and re-executing itself from it, on every call,
 /// unless /proc/self/exe already is a memfd with exactly the seals SEAL, SHRINK, GROW and WRITE.
-/// Their cheaper way, a read-only bind mount of the binary, fails in the guest (EINVAL), so every
+/// Its cheaper way, a read-only bind mount of the binary, fails in the guest (EINVAL), so every
 /// crun call copied 600 KiB: under TCG 60-120 ms of each create, exec, kill and delete (measured
 /// with strace in the guest: sendfile of /proc/self/exe, 116 ms of a 385 ms `crun state`). Made
 /// once when the agent starts, the copy is in a template's memory, shared by its clones; the
@@ -35,15 +35,11 @@ internal sealed class SealedBinary : IDisposable
 
     private readonly SafeFileHandle _memfd;
 
-    private SealedBinary(SafeFileHandle memfd, string source)
+    private SealedBinary(SafeFileHandle memfd)
     {
         _memfd = memfd;
-        Source = source;
         ExecPath = $"/proc/{Environment.ProcessId}/fd/{memfd.DangerousGetHandle()}";
     }
-
-    /// <summary>The binary this is a copy of.</summary>
-    internal string Source { get; }
 
     /// <summary>The path to execute: the memfd through the agent's fd table (the fd is close-on-exec, so no child inherits it).</summary>
     internal string ExecPath { get; }
@@ -91,7 +87,7 @@ internal sealed class SealedBinary : IDisposable
                 memfd.Dispose();
                 return null;
             }
-            return new SealedBinary(memfd, path);
+            return new SealedBinary(memfd);
         }
         catch (IOException e)
         {
