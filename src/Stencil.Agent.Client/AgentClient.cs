@@ -47,16 +47,28 @@ public sealed class AgentClient : IAgentClient
     /// <inheritdoc/>
     public string? CloseReason => _client.CloseReason;
 
+    /// <summary>The ttRPC stream id of the next call (a checkpoint keeps it: the restored VM's client starts past it).</summary>
+    public uint NextStreamId => _client.NextStreamId;
+
     /// <summary>Connects to the host end of the agent's port (QEMU's unix socket chardev).</summary>
-    public static async Task<AgentClient> ConnectAsync(string unixSocketPath, CancellationToken cancellationToken = default) =>
-        new(await TtrpcClient.ConnectAsync(unixSocketPath, TtrpcClientOptions.ForUntrustedPeer, cancellationToken).ConfigureAwait(false));
+    public static Task<AgentClient> ConnectAsync(string unixSocketPath, CancellationToken cancellationToken = default) =>
+        ConnectAsync(unixSocketPath, 1, cancellationToken);
+
+    /// <summary>As <see cref="ConnectAsync(string, CancellationToken)"/>, the first call on stream <paramref name="firstStreamId"/>.</summary>
+    public static async Task<AgentClient> ConnectAsync(string unixSocketPath, uint firstStreamId, CancellationToken cancellationToken) =>
+        new(await TtrpcClient.ConnectAsync(unixSocketPath, TtrpcClientOptions.ForUntrustedPeer with { FirstStreamId = firstStreamId }, cancellationToken)
+            .ConfigureAwait(false));
 
     /// <summary>
     /// Connects and calls Health.Check until the agent answers: for a VM that is booting, or a clone
     /// that is resuming. Connection failures (the socket not there yet, the VM not listening) and
     /// unanswered checks are retried until <paramref name="timeout"/>; then DeadlineExceeded.
     /// </summary>
-    public static async Task<AgentClient> WaitReadyAsync(string unixSocketPath, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static Task<AgentClient> WaitReadyAsync(string unixSocketPath, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitReadyAsync(unixSocketPath, timeout, 1, cancellationToken);
+
+    /// <summary>As <see cref="WaitReadyAsync(string, TimeSpan, CancellationToken)"/>, the first call on stream <paramref name="firstStreamId"/>.</summary>
+    public static async Task<AgentClient> WaitReadyAsync(string unixSocketPath, TimeSpan timeout, uint firstStreamId, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
         Exception? last = null;
@@ -71,7 +83,7 @@ public sealed class AgentClient : IAgentClient
             AgentClient? client = null;
             try
             {
-                var connected = await ConnectAsync(unixSocketPath, cancellationToken).ConfigureAwait(false);
+                var connected = await ConnectAsync(unixSocketPath, firstStreamId, cancellationToken).ConfigureAwait(false);
                 client = connected;
                 // One long check per connection: a request sent before the agent opened its port
                 // waits in the port's buffer and is answered as soon as the agent reads.

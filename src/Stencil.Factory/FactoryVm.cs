@@ -20,6 +20,7 @@ public sealed class FactoryVm : IAsyncDisposable
 
     private readonly SemaphoreSlim _deviceLock = new(1, 1);
     private readonly Dictionary<string, HotpluggedDevice> _disks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _readOnlyDisks = new(StringComparer.Ordinal);
     private readonly string? _ownedDirectory;
     private readonly ILog _log;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -90,6 +91,7 @@ public sealed class FactoryVm : IAsyncDisposable
         VmOrigin.ColdBoot => "cold boot",
         VmOrigin.TemplateClone => "template clone",
         VmOrigin.Pool => "pool",
+        VmOrigin.Checkpoint => "checkpoint restore",
         _ => origin.ToString(),
     };
 
@@ -103,11 +105,48 @@ public sealed class FactoryVm : IAsyncDisposable
             var serial = DiskSerialPrefix + (++_nextDisk).ToString(CultureInfo.InvariantCulture);
             var device = await Qemu.AddDiskAsync(new DiskSpec(hostPath) { ReadOnly = readOnly, Serial = serial }, cancellationToken).ConfigureAwait(false);
             _disks[serial] = device;
+            if (readOnly)
+                _readOnlyDisks.Add(serial);
             return serial;
         }
         finally
         {
             _deviceLock.Release();
+        }
+    }
+
+    /// <summary>The disks attached with <see cref="AttachDiskAsync"/> and not detached: serial, root port, read-only.</summary>
+    public IReadOnlyList<VmCheckpointDisk> ListDisks()
+    {
+        _deviceLock.Wait();
+        try
+        {
+            return [.. _disks.OrderBy(d => d.Value.RootPort, StringComparer.Ordinal)
+                .Select(d => new VmCheckpointDisk(d.Key, d.Value.RootPort!, _readOnlyDisks.Contains(d.Key)))];
+        }
+        finally
+        {
+            _deviceLock.Release();
+        }
+    }
+
+    /// <summary>Memory hot-added since the VM started (a checkpoint does not keep it).</summary>
+    internal int HotAddedMemoryMiB => _hotAddedMemoryMiB;
+
+    /// <summary>Disks a restored clone got back before its state was loaded: detached by serial like any other.</summary>
+    internal void AdoptDisks(IEnumerable<(VmCheckpointDisk Disk, HotpluggedDevice Device)> disks)
+    {
+        foreach (var (disk, device) in disks)
+        {
+            var serial = disk.Serial;
+            _disks[serial] = device;
+            if (disk.ReadOnly)
+                _readOnlyDisks.Add(serial);
+            if (serial.StartsWith(DiskSerialPrefix, StringComparison.Ordinal)
+                && int.TryParse(serial.AsSpan(DiskSerialPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                _nextDisk = Math.Max(_nextDisk, n);
+            }
         }
     }
 
@@ -121,6 +160,7 @@ public sealed class FactoryVm : IAsyncDisposable
                 throw StencilException.NotFound($"vm {Name} has no attached disk with serial \"{serial}\"");
             await Qemu.RemoveDeviceAsync(device, cancellationToken).ConfigureAwait(false);
             _disks.Remove(serial);
+            _readOnlyDisks.Remove(serial);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Stencil.Factory.Internal;
+using Stencil.Hypervisor;
 
 namespace Stencil.Factory;
 
@@ -205,6 +206,102 @@ public sealed class VmFactory : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(clone);
         ArgumentNullException.ThrowIfNull(request);
         return _cloner.AttachAsync(clone, request, clock ?? Stopwatch.StartNew(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Checkpoints <paramref name="vm"/> into <paramref name="folder"/>: pauses it (it stays paused: the
+    /// caller resumes or stops it), saves its device state, then its memory: only the pages it has of
+    /// its own when its template is still in the store as the clone mapped it and <paramref name="fullMemory"/>
+    /// is false, every non-zero page otherwise. A cold-booted VM, or one that grew memory, vCPUs or
+    /// devices other than disks, is refused (FailedPrecondition, naming what).
+    /// </summary>
+    public async Task<VmCheckpoint> CheckpointAsync(FactoryVm vm, string folder, bool fullMemory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        if (vm.Origin == VmOrigin.ColdBoot || vm.TemplateFingerprint is not { } fingerprint)
+            throw StencilException.FailedPrecondition($"vm {vm.Name} was cold booted: only a template clone can be checkpointed (its memory is a template's plus its own pages)");
+        if (vm.HotAddedMemoryMiB > 0)
+            throw StencilException.FailedPrecondition($"vm {vm.Name} has {vm.HotAddedMemoryMiB} MiB of hot-added memory, which a checkpoint does not keep yet");
+        var other = vm.Qemu.Devices.Where(d => d.Kind != DeviceKind.Disk).Select(d => $"{d.Kind} {d.Id}").ToList();
+        if (other.Count > 0)
+            throw StencilException.FailedPrecondition($"vm {vm.Name} has hot-plugged devices a checkpoint does not keep yet: {string.Join(", ", other)}");
+        var template = _templates.Store.TryOpen(fingerprint);
+        var metadata = template?.ReadMetadata();
+        var full = fullMemory
+            || template is null
+            || FileFacts.Read(template.MemoryFile)?.Inode is not { } inode
+            || vm.Qemu.MappedMemoryInode() != (long)inode;
+        if (!fullMemory && full)
+            _log.Info($"vm {vm.Name}: its template {fingerprint} is gone or was rebuilt since it was cloned: the checkpoint keeps all of its memory");
+        var text = metadata?.FingerprintText ?? (await _templates.ResolveFingerprintAsync(cancellationToken).ConfigureAwait(false)).Text;
+
+        if (await vm.Qemu.QueryStatusAsync(cancellationToken).ConfigureAwait(false) == "running")
+            await vm.Qemu.PauseAsync(cancellationToken).ConfigureAwait(false);
+        var disks = vm.ListDisks();
+        // The device state first: should QEMU still write into guest memory (a virtio-serial port takes
+        // bytes from its socket while the VM is stopped), the memory saved after has the bytes the
+        // rings point to, never the other way round.
+        await vm.Qemu.SaveDeviceStateAsync(Path.Combine(folder, VmCheckpoint.DeviceStateFileName), cancellationToken).ConfigureAwait(false);
+        var pages = await vm.Qemu.SaveMemoryPagesAsync(Path.Combine(folder, VmCheckpoint.MemoryFileName), full, cancellationToken).ConfigureAwait(false);
+        return new VmCheckpoint
+        {
+            Memory = full ? "full" : "own",
+            TemplateFingerprint = fingerprint,
+            FingerprintText = text,
+            TemplateCreated = full ? null : metadata!.Created,
+            MemoryMiB = vm.Qemu.Description.Memory.SizeMiB,
+            MemoryPages = pages,
+            Disks = disks,
+            // Calls made from here on are not in the saved guest; a margin covers any in flight.
+            AgentNextStreamId = vm.Agent.NextStreamId + 2 * 4096,
+        };
+    }
+
+    /// <summary>
+    /// A VM restored from a checkpoint made by <see cref="CheckpointAsync"/> with the same configuration
+    /// and files (the fingerprint names what differs): a clone of its template (memory "own": the very
+    /// template must be here) or of nothing (memory "full"), its disks plugged back where they were
+    /// (<paramref name="disks"/>: the host file of each), its pages written, its device state loaded,
+    /// then resumed and fixed up (RNG reseeded, clock set) like any clone.
+    /// </summary>
+    public async Task<FactoryVm> RestoreAsync(VmRequest request, VmCheckpoint checkpoint, string folder,
+        IReadOnlyList<(VmCheckpointDisk Disk, string HostPath)> disks, CancellationToken cancellationToken = default)
+    {
+        CheckRequest(request);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var clock = Stopwatch.StartNew();
+        var resolved = await _templates.ResolveFingerprintAsync(cancellationToken).ConfigureAwait(false);
+        if (resolved.Fingerprint != checkpoint.TemplateFingerprint)
+        {
+            throw StencilException.FailedPrecondition(
+                $"the checkpoint was made with another VM configuration or other files (fingerprint {checkpoint.TemplateFingerprint}, here {resolved.Fingerprint}): " +
+                TemplateFingerprint.Differences(checkpoint.FingerprintText, resolved.Text));
+        }
+        Template? template = null;
+        string memoryFile;
+        if (!checkpoint.IsFullMemory)
+        {
+            template = _templates.Store.TryOpen(checkpoint.TemplateFingerprint)
+                ?? throw StencilException.NotFound(
+                    $"the checkpoint holds only the pages its VM wrote; the others are template {checkpoint.TemplateFingerprint}'s (built {checkpoint.TemplateCreated:u}), " +
+                    $"which is not in {_templates.Store.Root}: restore it where it was made, or checkpoint with [runtime] checkpoint_memory = \"full\"");
+            var created = template.ReadMetadata().Created;
+            if (created != checkpoint.TemplateCreated)
+            {
+                throw StencilException.FailedPrecondition(
+                    $"the checkpoint holds only the pages its VM wrote over template {checkpoint.TemplateFingerprint} built {checkpoint.TemplateCreated:u}, " +
+                    $"but this node's template of that fingerprint was built {created:u} (other memory): checkpoint with [runtime] checkpoint_memory = \"full\" to restore elsewhere");
+            }
+            memoryFile = template.MemoryFile;
+        }
+        else
+        {
+            // A zero base the full page file is written over (sparse: costs nothing until written).
+            memoryFile = Path.Combine(request.RunDirectory, "memory.base");
+            using var file = new FileStream(memoryFile, FileMode.Create, FileAccess.Write);
+            file.SetLength((long)checkpoint.MemoryMiB << 20);
+        }
+        return await _cloner.RestoreAsync(template, checkpoint, memoryFile, folder, disks, request, clock, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Kills and removes the clones an earlier run of this pool left in its folder (not those it handed over).</summary>

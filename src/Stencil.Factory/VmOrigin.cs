@@ -11,4 +11,7 @@ public enum VmOrigin
 
     /// <summary>A clone restored ahead of time and kept paused in the pool.</summary>
     Pool,
+
+    /// <summary>A clone restored from a pod's checkpoint (its memory pages and device state).</summary>
+    Checkpoint,
 }

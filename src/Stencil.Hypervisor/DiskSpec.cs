@@ -7,4 +7,7 @@ public sealed record DiskSpec(string Path)
 
     /// <summary>Shown in the guest as /sys/block/vdX/serial and /dev/disk/by-id/virtio-SERIAL (at most 20 characters).</summary>
     public string? Serial { get; init; }
+
+    /// <summary>The pcie-root-port to plug it into ("rp0"); null takes the lowest free one.</summary>
+    public string? RootPort { get; init; }
 }

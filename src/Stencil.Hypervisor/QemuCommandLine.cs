@@ -103,6 +103,12 @@ public static class QemuCommandLine
 
         if (instance.Role == VmRole.Clone)
             Add("-incoming", "defer");
+        if (instance.LoadsDeviceState)
+        {
+            // A checkpoint's device state: loaded stopped, and its stream has no configuration section.
+            args.Add("-S");
+            Add("-global", "migration.send-configuration=off");
+        }
 
         return args;
     }
@@ -245,6 +251,9 @@ public static class QemuCommandLine
         {
             throw StencilException.InvalidArgument($"shared_directory = \"{instance.SharedDirectory}\" but the description has no shared folder device");
         }
+
+        if (instance.LoadsDeviceState && instance.Role != VmRole.Clone)
+            throw StencilException.InvalidArgument("only a clone loads a checkpoint's device state");
 
         if (instance.VmGenId is not null && !d.VmGenId)
             throw StencilException.InvalidArgument($"vmgenid = {instance.VmGenId} but the description has no vmgenid device");

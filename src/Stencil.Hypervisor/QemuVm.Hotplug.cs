@@ -35,7 +35,7 @@ public sealed partial class QemuVm
         {
             if (!File.Exists(disk.Path))
                 throw StencilException.NotFound($"disk image {disk.Path} does not exist");
-            var rootPort = AllocateRootPort();
+            var rootPort = AllocateRootPort(disk.RootPort);
             try
             {
                 var id = NextId("disk");
@@ -215,10 +215,21 @@ public sealed partial class QemuVm
         return device;
     }
 
-    private string AllocateRootPort()
+    private string AllocateRootPort(string? wanted = null)
     {
         lock (_gate)
-            return _rootPorts.Allocate(Name);
+        {
+            if (wanted is null)
+                return _rootPorts.Allocate(Name);
+            try
+            {
+                return _rootPorts.Allocate(Name, wanted);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new StencilException(ErrorKind.InvalidArgument, $"vm {Name}: {ex.Message}", ex);
+            }
+        }
     }
 
     private void ReleaseRootPort(string rootPort)

@@ -53,19 +53,26 @@ public sealed partial class QemuVm
         var action = $"restoring vm {Name} from {stateFile}";
         return RunAsync(VmOperation.Restore, action, _options.MigrationTimeout, async ct =>
         {
-            using (var file = OpenStateFile(stateFile))
-            {
-                await SetIgnoreSharedAsync(ct).ConfigureAwait(false);
-                await Qmp.SendFdAsync(MigrationFdName, file, ct).ConfigureAwait(false);
-            }
-            await MigrateWithFdAsync(QmpCommands.MigrateIncoming(MigrationUri), ct).ConfigureAwait(false);
-            await WaitForMigrationAsync(action, ct).ConfigureAwait(false);
-            // The saved run state comes back with the state: a template saved paused restores paused.
-            var status = await QueryStatusCoreAsync(ct).ConfigureAwait(false);
-            if (status != "paused")
-                throw StencilException.Internal($"{action}: qemu reports status \"{status}\" after loading, expected \"paused\"");
+            await SetIgnoreSharedAsync(ct).ConfigureAwait(false);
+            await LoadIncomingAsync(stateFile, action, ct).ConfigureAwait(false);
             return true;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// migrate-incoming from <paramref name="stateFile"/> (passed as an fd), waits until it is loaded and
+    /// checks QEMU is paused then: the saved run state comes back with the state, and a template (or a
+    /// checkpoint's device state loaded with -S) restores paused.
+    /// </summary>
+    private async Task LoadIncomingAsync(string stateFile, string action, CancellationToken cancellationToken)
+    {
+        using (var file = OpenStateFile(stateFile))
+            await Qmp.SendFdAsync(MigrationFdName, file, cancellationToken).ConfigureAwait(false);
+        await MigrateWithFdAsync(QmpCommands.MigrateIncoming(MigrationUri), cancellationToken).ConfigureAwait(false);
+        await WaitForMigrationAsync(action, cancellationToken).ConfigureAwait(false);
+        var status = await QueryStatusCoreAsync(cancellationToken).ConfigureAwait(false);
+        if (status != "paused")
+            throw StencilException.Internal($"{action}: qemu reports status \"{status}\" after loading, expected \"paused\"");
     }
 
     private static string MigrationUri => "fd:" + MigrationFdName;

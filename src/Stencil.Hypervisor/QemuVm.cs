@@ -105,6 +105,16 @@ public sealed partial class QemuVm : IAsyncDisposable
         }
     }
 
+    /// <summary>The devices hot-plugged into it and not removed.</summary>
+    public IReadOnlyList<HotpluggedDevice> Devices
+    {
+        get
+        {
+            lock (_gate)
+                return [.. _devices.Values];
+        }
+    }
+
     /// <summary>The raw QMP connection (tests and diagnostics); commands sent here bypass the state machine.</summary>
     internal QmpClient Qmp => _qmp ?? throw StencilException.FailedPrecondition($"vm {Name} has not been started");
 

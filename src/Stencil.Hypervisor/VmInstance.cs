@@ -18,6 +18,13 @@ public sealed record VmInstance(VmRole Role, VmInstancePaths Paths)
     /// <summary>vmgenid GUID; null lets QEMU pick a fresh one (guid=auto).</summary>
     public Guid? VmGenId { get; init; }
 
+    /// <summary>
+    /// A clone that loads a checkpoint's device state (<see cref="QemuVm.LoadDeviceStateAsync"/>) instead of
+    /// its template's: it starts stopped (-S) and expects a stream without QEMU's configuration section, as
+    /// xen-save-devices-state writes it (-global migration.send-configuration=off).
+    /// </summary>
+    public bool LoadsDeviceState { get; init; }
+
     /// <summary>What error messages call this VM ("pod-abc", "template"); never on the command line.</summary>
     public string Name { get; init; } = "qemu";
 

@@ -48,4 +48,21 @@ internal static unsafe partial class Libc
         using var lease = new FdLease(fd);
         return LibC.lseek(lease.Fd, offset, LibC.SEEK_SET);
     }
+
+    /// <summary>
+    /// lseek(2) with SEEK_DATA: the start of the next data at or after <paramref name="offset"/>; -1 with
+    /// ENXIO when only a hole is left (a file system without holes reports all of the file as data).
+    /// </summary>
+    internal static long SeekData(SafeHandle fd, long offset)
+    {
+        using var lease = new FdLease(fd);
+        return LibC.lseek(lease.Fd, offset, 3 /* SEEK_DATA */);
+    }
+
+    /// <summary>lseek(2) with SEEK_HOLE: the start of the next hole at or after <paramref name="offset"/> (the file's end counts as one).</summary>
+    internal static long SeekHole(SafeHandle fd, long offset)
+    {
+        using var lease = new FdLease(fd);
+        return LibC.lseek(lease.Fd, offset, 4 /* SEEK_HOLE */);
+    }
 }

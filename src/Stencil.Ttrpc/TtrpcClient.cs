@@ -37,6 +37,7 @@ public sealed class TtrpcClient : IAsyncDisposable
         options ??= new TtrpcClientOptions();
         options.Validate();
         _options = options;
+        _nextStreamId = options.FirstStreamId;
         _writer = new FrameWriter(options.WriteStallTimeout);
         _stream = stream;
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
@@ -48,6 +49,16 @@ public sealed class TtrpcClient : IAsyncDisposable
 
     /// <summary>Completes (never faults) when the connection is lost or the client is disposed.</summary>
     public Task Closed => _closed.Task;
+
+    /// <summary>The stream id the next call gets.</summary>
+    public uint NextStreamId
+    {
+        get
+        {
+            lock (_lock)
+                return _nextStreamId;
+        }
+    }
 
     /// <summary>Why the connection closed ("end of stream", "peer stopped reading: ...", "protocol
     /// violation by the peer: ..."); null while it is open.</summary>

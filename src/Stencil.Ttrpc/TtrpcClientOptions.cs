@@ -50,6 +50,13 @@ public sealed record TtrpcClientOptions
     /// </summary>
     public bool CloseOnProtocolViolation { get; init; }
 
+    /// <summary>
+    /// The first call's stream id (odd). A client that takes over a peer which may still answer an
+    /// earlier client's calls (a VM restored from a checkpoint) starts past that client's ids, so those
+    /// answers count as calls forgotten, not as streams never opened.
+    /// </summary>
+    public uint FirstStreamId { get; init; } = 1;
+
     internal void Validate()
     {
         if (MaxPendingCalls <= 0)
@@ -58,6 +65,8 @@ public sealed record TtrpcClientOptions
             throw StencilException.InvalidArgument($"ttrpc client: MaxQueuedBytes = {MaxQueuedBytes}: must be positive");
         if (WriteStallTimeout is { } w && w <= TimeSpan.Zero)
             throw StencilException.InvalidArgument($"ttrpc client: WriteStallTimeout = {w}: must be positive");
+        if (FirstStreamId % 2 == 0)
+            throw StencilException.InvalidArgument($"ttrpc client: FirstStreamId = {FirstStreamId}: a client's stream ids are odd");
         if (FrameTimeout is { } f && f <= TimeSpan.Zero)
             throw StencilException.InvalidArgument($"ttrpc client: FrameTimeout = {f}: must be positive");
     }

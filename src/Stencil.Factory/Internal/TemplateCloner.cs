@@ -216,6 +216,57 @@ internal sealed class TemplateCloner : IPooledCloneSource
             clone.Directory, cancellationToken);
 
     /// <summary>
+    /// A clone restored from a checkpoint: QEMU started stopped over <paramref name="memoryFile"/> (the
+    /// template's, or a zero base), the checkpoint's disks plugged where they were, its pages written
+    /// and its device state loaded; then the agent is connected (after the load: the guest sees the old
+    /// link close and a new one open, and the client's stream ids start past the old client's) and the
+    /// clone is resumed and fixed up like any other.
+    /// </summary>
+    public async Task<FactoryVm> RestoreAsync(Template? template, VmCheckpoint checkpoint, string memoryFile, string folder,
+        IReadOnlyList<(VmCheckpointDisk Disk, string HostPath)> disks, VmRequest request, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var paths = VmInstancePaths.InDirectory(request.RunDirectory);
+        var instance = VmInstance.ForClone(paths, memoryFile) with
+        {
+            Name = request.Name,
+            SharedDirectory = request.SharedDirectory,
+            VmGenId = _options.Description.VmGenId ? Guid.NewGuid() : null,
+            LoadsDeviceState = true,
+        };
+        var vm = QemuVm.Create(_options.Description, instance, _options.Qemu);
+        var plugged = new List<(VmCheckpointDisk, HotpluggedDevice)>();
+        using var abandonAgent = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<AgentClient> agent;
+        var steps = Stopwatch.StartNew();
+        try
+        {
+            await vm.StartAsync(cancellationToken).ConfigureAwait(false);
+            var started = steps.Elapsed;
+            foreach (var (disk, hostPath) in disks)
+            {
+                var device = await vm.AddDiskAsync(new DiskSpec(hostPath) { ReadOnly = disk.ReadOnly, Serial = disk.Serial, RootPort = disk.RootPort }, cancellationToken)
+                    .ConfigureAwait(false);
+                plugged.Add((disk, device));
+            }
+            var pages = await vm.LoadMemoryPagesAsync(Path.Combine(folder, VmCheckpoint.MemoryFileName), cancellationToken).ConfigureAwait(false);
+            var written = steps.Elapsed;
+            await vm.LoadDeviceStateAsync(Path.Combine(folder, VmCheckpoint.DeviceStateFileName), cancellationToken).ConfigureAwait(false);
+            _log.Debug($"{request.Name}: restored from a checkpoint: qemu started {started.TotalMilliseconds:F0} ms, {disks.Count} disk(s) plugged and " +
+                $"{pages} pages written +{(written - started).TotalMilliseconds:F0} ms, device state loaded +{(steps.Elapsed - written).TotalMilliseconds:F0} ms");
+            agent = AgentClient.WaitReadyAsync(paths.AgentSocket, _options.AgentTimeout, checkpoint.AgentNextStreamId | 1, abandonAgent.Token);
+        }
+        catch
+        {
+            await vm.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        var result = await FinishCloneAsync(vm, template, null, request, VmOrigin.Checkpoint, clock, request.RunDirectory, request.SharedDirectory, null,
+            cancellationToken, agent, abandonAgent, checkpoint.TemplateFingerprint).ConfigureAwait(false);
+        result.AdoptDisks(plugged);
+        return result;
+    }
+
+    /// <summary>
     /// Starts QEMU for a clone (same description, share=off mapping of the template's memory, a fresh
     /// vmgenid, -incoming defer) and loads the template's state: the clone is then paused. If QEMU
     /// exits over the template (a corrupt state file, a command line the state does not fit), the
@@ -270,9 +321,9 @@ internal sealed class TemplateCloner : IPooledCloneSource
     /// gets 512 bytes from the host's, its clock the host's time; then the VM grows to the requested
     /// size. A pooled clone comes with its agent connection already open.
     /// </summary>
-    private async Task<FactoryVm> FinishCloneAsync(QemuVm vm, Template template, AgentClient? agent, VmRequest request, VmOrigin origin, Stopwatch clock,
+    private async Task<FactoryVm> FinishCloneAsync(QemuVm vm, Template? template, AgentClient? agent, VmRequest request, VmOrigin origin, Stopwatch clock,
         string runDirectory, string? sharedDirectory, string? ownedDirectory, CancellationToken cancellationToken,
-        Task<AgentClient>? agentConnecting = null, CancellationTokenSource? abandonAgent = null)
+        Task<AgentClient>? agentConnecting = null, CancellationTokenSource? abandonAgent = null, string? fingerprint = null)
     {
         FactoryVm? result = null;
         var steps = Stopwatch.StartNew();
@@ -295,8 +346,8 @@ internal sealed class TemplateCloner : IPooledCloneSource
             await CloneFixUps.ApplyAsync(agent, cancellationToken).ConfigureAwait(false);
             _log.Debug($"{request.Name}: {FactoryVm.OriginText(origin)} {before.TotalMilliseconds:F1} ms before resume; resume {resumed.TotalMilliseconds:F1} ms, " +
                 $"agent answered +{(answered - resumed).TotalMilliseconds:F1} ms, reseed and clock +{(steps.Elapsed - answered).TotalMilliseconds:F1} ms");
-            template.RecordServed();
-            result = new FactoryVm(vm, agent, origin, clock.Elapsed, runDirectory, sharedDirectory, template.Fingerprint, null, ownedDirectory, _log);
+            template?.RecordServed();
+            result = new FactoryVm(vm, agent, origin, clock.Elapsed, runDirectory, sharedDirectory, template?.Fingerprint ?? fingerprint, null, ownedDirectory, _log);
             await GuestReadiness.GrowAsync(result, request, cancellationToken).ConfigureAwait(false);
             return result;
         }

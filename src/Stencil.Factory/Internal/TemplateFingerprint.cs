@@ -46,6 +46,28 @@ internal static class TemplateFingerprint
         return text.ToString();
     }
 
+    /// <summary>
+    /// What differs between two fingerprint texts, line by line, for an error: "qemu: 7.2 ... here 8.0 ...";
+    /// at most three lines, then how many more.
+    /// </summary>
+    public static string Differences(string before, string here)
+    {
+        var a = before.Split('\n');
+        var b = here.Split('\n');
+        var differences = new List<string>();
+        for (var i = 0; i < Math.Max(a.Length, b.Length); i++)
+        {
+            var x = i < a.Length ? a[i] : "(nothing)";
+            var y = i < b.Length ? b[i] : "(nothing)";
+            if (x != y)
+                differences.Add($"\"{x}\", here \"{y}\"");
+        }
+        if (differences.Count == 0)
+            return "the texts are the same (another fingerprint format?)";
+        var shown = string.Join("; ", differences.Take(3));
+        return differences.Count > 3 ? $"{shown}; and {differences.Count - 3} more" : shown;
+    }
+
     public static string Hash(string text) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..NameLength];
 }

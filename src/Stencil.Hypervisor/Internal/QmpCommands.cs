@@ -53,6 +53,13 @@ internal static class QmpCommands
 
     public static QmpCommand QueryMigrate() => new("query-migrate");
 
+    /// <summary>Every device's state, no RAM, into a file QEMU opens itself; the VM stays stopped (live=false).</summary>
+    public static QmpCommand XenSaveDevicesState(string path) => new("xen-save-devices-state", w =>
+    {
+        w.WriteString("filename", path);
+        w.WriteBoolean("live", false);
+    });
+
     // ---- devices -------------------------------------------------------------------------------
 
     public static QmpCommand DeviceDel(string id) => new("device_del", w => w.WriteString("id", id));

@@ -34,6 +34,16 @@ internal sealed class RootPortAllocator
             : $"vm {vmName} has no free pcie-root-port: all {_used.Length} hold a device");
     }
 
+    /// <summary>That very port (a restored clone gets its devices where the checkpointed one had them).</summary>
+    public string Allocate(string vmName, string rootPort)
+    {
+        var index = IndexOf(rootPort);
+        if (_used[index])
+            throw StencilException.FailedPrecondition($"vm {vmName}: root port {rootPort} already holds a device");
+        _used[index] = true;
+        return rootPort;
+    }
+
     public void Release(string rootPort)
     {
         var index = IndexOf(rootPort);

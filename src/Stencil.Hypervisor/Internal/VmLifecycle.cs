@@ -17,6 +17,10 @@ internal static class VmLifecycle
             (VmOperation.Save, VmState.Paused) => VmState.Saved,
             (VmOperation.Restore, VmState.Incoming) => VmState.Paused,
             (VmOperation.Hotplug or VmOperation.Unplug, VmState.Running or VmState.Paused) => state,
+            // A clone restored from a checkpoint gets the checkpoint's disks before its state is loaded.
+            (VmOperation.Hotplug, VmState.Incoming) => state,
+            (VmOperation.Checkpoint, VmState.Paused) => state,
+            (VmOperation.WriteMemory, VmState.Incoming) => state,
             (VmOperation.Query, VmState.Incoming or VmState.Running or VmState.Paused or VmState.Saved) => state,
             (VmOperation.Shutdown, not VmState.Stopped) => VmState.Stopped,
             _ => null,
@@ -35,6 +39,8 @@ internal static class VmLifecycle
         VmOperation.Hotplug => "hot-plug a device into",
         VmOperation.Unplug => "unplug a device from",
         VmOperation.Query => "query",
+        VmOperation.Checkpoint => "checkpoint",
+        VmOperation.WriteMemory => "write the memory of",
         VmOperation.Shutdown => "shut down",
         _ => operation.ToString().ToLowerInvariant(),
     };

@@ -12,5 +12,7 @@ internal enum VmOperation
     Hotplug,
     Unplug,
     Query,
+    Checkpoint,
+    WriteMemory,
     Shutdown,
 }

@@ -81,4 +81,17 @@ public sealed class FingerprintTests
         Assert.Contains("-kernel\n/<kernel>\n-initrd\n/<initrd>", text);
         Assert.Contains("share=on", text);
     }
+
+    [Fact]
+    public void Differences_name_each_line_that_differs_then_how_many_more()
+    {
+        var before = TemplateFingerprint.Text(Inputs(qemu: "7.2.22", kernel: "k1"));
+        var here = TemplateFingerprint.Text(Inputs(qemu: "8.0.0", kernel: "k2"));
+        var text = TemplateFingerprint.Differences(before, here);
+        Assert.Contains("\"qemu 7.2.22 q1\", here \"qemu 8.0.0 q1\"", text);
+        Assert.Contains("\"kernel k1\", here \"kernel k2\"", text);
+        Assert.Equal("\"a\", here \"x\"; \"b\", here \"y\"; \"c\", here \"z\"; and 1 more", TemplateFingerprint.Differences("a\nb\nc\nd", "x\ny\nz\nw"));
+        Assert.Equal("\"(nothing)\", here \"extra\"", TemplateFingerprint.Differences("a", "a\nextra"));
+        Assert.Equal("the texts are the same (another fingerprint format?)", TemplateFingerprint.Differences("a", "a"));
+    }
 }
