@@ -12,6 +12,7 @@ packages=(
   iptables                            # the guest kernel feature tests run the host's iptables in a container
   clang zlib1g-dev                    # NativeAOT linking
   cpio zstd lz4 xz-utils kmod         # building the guest initrd (lz4: its compression)
+  e2fsprogs                           # mkfs.ext4 -d: containers' rootfs images with [hypervisor] shared_fs = "none"
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,8 +7,9 @@
 # pod start to first exec runc vs stencil, ten pods at once, PSS per idle pod at 1/10/20 pods; same
 # needs; about 2 minutes), density (idle pods: PSS by component with one memory lever per row, the TCG
 # code buffer's speed cost, 50 idle pods with exec latency; about 8 minutes), ttrpc (unary echo over a
-# unix socket) and vm (cold boot vs template clone, PSS per VM, pool hand-over; needs the guest image).
-# The shim and cri benchmarks run once per containerd release in BENCH_CONTAINERD (density with the last one) (Debian suites,
+# unix socket), vm (cold boot vs template clone, PSS per VM, pool hand-over; needs the guest image) and
+# checkpoint (`ctr container checkpoint`/`restore --live` of a pod VM: size and times; about 4 minutes).
+# The shim and cri benchmarks run once per containerd release in BENCH_CONTAINERD (density and checkpoint with the last one) (Debian suites,
 # default "bookworm sid": 1.6 and 2.x, fetched by scripts/containerd-release.sh), one after the other
 # in the same run, so their ratios to runc can be set side by side.
 # Extra arguments go to every benchmark, e.g. scripts/run-bench.sh --duration 10 --warmup 3
@@ -22,10 +23,10 @@ failed=()
 for name in $names; do
   case $name in
   cri-start) ;; # section 1 of cri alone (`make bench-start`): cri runs it below
-  shim|cri|density)
+  shim|cri|density|checkpoint)
     suites=${BENCH_CONTAINERD:-bookworm sid}
-    # density is about memory and scale, not containerd: once, with the last (newest) release.
-    [ "$name" != density ] || suites=${suites##* }
+    # density (memory and scale) and checkpoint are not about containerd: once, with the last (newest) release.
+    case $name in density|checkpoint) suites=${suites##* } ;; esac
     for suite in $suites; do
       bin=$(scripts/containerd-release.sh "$suite") || { failed+=("$name($suite)"); continue; }
       echo "== $name, containerd $("$bin/containerd" --version | awk '{ print $3 }') ($suite)"

@@ -5,7 +5,11 @@ public sealed record CreateContainerRequest(
     string Id,
     string Bundle,
     IReadOnlyList<MountSpec> RootfsMounts,
-    StdioPaths Stdio);
+    StdioPaths Stdio)
+{
+    /// <summary>A folder with a checkpoint to restore the container (and its pod's VM) from; null: a new container.</summary>
+    public string? Checkpoint { get; init; }
+}
 
 /// <summary>A mount as containerd describes it.</summary>
 public sealed record MountSpec(string Type, string Source, string Target, IReadOnlyList<string> Options);

@@ -14,6 +14,10 @@ public interface IPodRuntime : IAsyncDisposable
     /// <summary>Starts a container's init process or an exec'd process; returns its pid.</summary>
     Task<uint> StartAsync(string id, string? execId, CancellationToken cancellationToken);
 
+    /// <summary>Saves the pod (its VM and what the runtime knows of it) into <paramref name="folder"/>; <paramref name="exit"/> then kills the container.</summary>
+    Task CheckpointAsync(string id, string folder, bool exit, CancellationToken cancellationToken) =>
+        throw StencilException.Unimplemented("checkpoint is not supported by this runtime");
+
     /// <summary>Answered from the shim's own state, never by a round trip into the guest.</summary>
     ProcessStatus State(string id, string? execId);
 

@@ -94,6 +94,19 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Shared_fs_is_virtio_9p_unless_none_is_asked_for()
+    {
+        Assert.Equal("virtio-9p", StencilConfig.Defaults.Hypervisor.SharedFs);
+        Assert.Equal(1024, StencilConfig.Defaults.Hypervisor.RootfsImageMiB);
+
+        var config = ConfigLoader.Parse("[hypervisor]\nshared_fs = \"none\"\nrootfs_image_mib = 256\n", "c.toml");
+
+        Assert.Equal(HypervisorConfig.SharedFsNone, config.Hypervisor.SharedFs);
+        Assert.Equal(256, config.Hypervisor.RootfsImageMiB);
+        Assert.Equal("virtio-9p", ConfigLoader.Parse("[hypervisor]\nshared_fs = \"virtio-9p\"\n", "c.toml").Hypervisor.SharedFs);
+    }
+
+    [Fact]
     public void An_unknown_key_names_file_key_value_and_the_known_keys()
     {
         var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("[agent]\ndial_timout = 5\n", "/etc/stencil/configuration.toml"));
@@ -146,6 +159,8 @@ public sealed class ConfigLoaderTests
     [InlineData("[hypervisor]\nseccompsandbox = \"on,spawn\"",
         "c.toml: hypervisor.seccompsandbox = \"on,spawn\": must be \"\" or QEMU -sandbox options: on or off, then name=value pairs (e.g. \"on,spawn=deny\")")]
     [InlineData("[runtime]\ninternetworking_model = \"macvtap\"", "c.toml: runtime.internetworking_model = \"macvtap\": must be one of \"tcfilter\", \"none\"")]
+    [InlineData("[hypervisor]\nshared_fs = \"virtio-fs\"", "c.toml: hypervisor.shared_fs = \"virtio-fs\": must be one of \"virtio-9p\", \"none\"")]
+    [InlineData("[hypervisor]\nrootfs_image_mib = 16", "c.toml: hypervisor.rootfs_image_mib = 16: must be between 64 and 1048576")]
     [InlineData("[runtime]\nshim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\"",
         "c.toml: runtime.shim_socket_dir = \"/a/very/long/folder/name/for/shim/sockets/x\": must be at most 42 bytes long (a socket path, this folder plus 65 bytes, must fit in 107)")]
     public void A_bad_value_names_file_key_value_and_the_rule(string toml, string message)

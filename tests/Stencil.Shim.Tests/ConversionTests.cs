@@ -67,13 +67,36 @@ public sealed class ConversionTests
     }
 
     [Fact]
-    public void Create_from_a_checkpoint_is_unimplemented()
+    public void Create_from_a_checkpoint_carries_its_folder_and_a_parent_checkpoint_is_unimplemented()
     {
-        var ex = Assert.Throws<StencilException>(() => TaskConversions.ToCreate(new CreateTaskRequest { Id = "c1", Checkpoint = "/cp" }));
-
+        Assert.Equal("/cp", TaskConversions.ToCreate(new CreateTaskRequest { Id = "c1", Checkpoint = "/cp" }).Checkpoint);
+        Assert.Null(TaskConversions.ToCreate(new CreateTaskRequest { Id = "c1" }).Checkpoint);
+        var ex = Assert.Throws<StencilException>(() => TaskConversions.ToCreate(new CreateTaskRequest { Id = "c1", ParentCheckpoint = "/p" }));
         Assert.Equal(ErrorKind.Unimplemented, ex.Kind);
-        Assert.Equal("create c1 from checkpoint \"/cp\": restoring is not supported by stencil: QEMU cannot save a VM while the containers' 9p share is mounted in its guest",
-            ex.Message);
+        Assert.Equal("create c1 from parent checkpoint \"/p\": incremental checkpoints are not supported by stencil", ex.Message);
+    }
+
+    [Fact]
+    public void Checkpoint_options_give_exit_and_image_path()
+    {
+        var options = new Stencil.Protocols.Containerd.Runc.CheckpointOptions { Exit = true };
+        var any = new Google.Protobuf.WellKnownTypes.Any { TypeUrl = "containerd.runc.v1.CheckpointOptions", Value = options.ToByteString() };
+        Assert.Equal(("/tmp/ctrd-checkpoint1", true), TaskConversions.ToCheckpoint(new CheckpointTaskRequest { Id = "c1", Path = "/tmp/ctrd-checkpoint1", Options = any }));
+        options.Exit = false;
+        options.ImagePath = "/srv/cp";
+        any.Value = options.ToByteString();
+        Assert.Equal(("/srv/cp", false), TaskConversions.ToCheckpoint(new CheckpointTaskRequest { Id = "c1", Path = "/tmp/x", Options = any }));
+        Assert.Equal(("/tmp/x", false), TaskConversions.ToCheckpoint(new CheckpointTaskRequest { Id = "c1", Path = "/tmp/x" }));
+
+        var relative = Assert.Throws<StencilException>(() => TaskConversions.ToCheckpoint(new CheckpointTaskRequest { Id = "c1", Path = "cp" }));
+        Assert.Equal("checkpoint c1: the checkpoint folder \"cp\" is not an absolute path", relative.Message);
+        var other = Assert.Throws<StencilException>(() => TaskConversions.ToCheckpoint(new CheckpointTaskRequest
+        {
+            Id = "c1",
+            Path = "/x",
+            Options = new Google.Protobuf.WellKnownTypes.Any { TypeUrl = "example.Other" },
+        }));
+        Assert.Equal(ErrorKind.InvalidArgument, other.Kind);
     }
 
     [Fact]

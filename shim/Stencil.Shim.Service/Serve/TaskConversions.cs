@@ -32,14 +32,36 @@ internal static class TaskConversions
 
     public static CreateContainerRequest ToCreate(CreateTaskRequest request)
     {
-        if (request.Checkpoint.Length > 0 || request.ParentCheckpoint.Length > 0)
-            throw StencilException.Unimplemented(
-                $"create {request.Id} from checkpoint \"{request.Checkpoint}{request.ParentCheckpoint}\": restoring is not supported by stencil: {TaskService.CheckpointBlocker}");
+        if (request.ParentCheckpoint.Length > 0)
+            throw StencilException.Unimplemented($"create {request.Id} from parent checkpoint \"{request.ParentCheckpoint}\": incremental checkpoints are not supported by stencil");
         return new CreateContainerRequest(
             request.Id,
             request.Bundle,
             request.Rootfs.Select(ToMountSpec).ToArray(),
-            new StdioPaths(request.Stdin, request.Stdout, request.Stderr, request.Terminal));
+            new StdioPaths(request.Stdin, request.Stdout, request.Stderr, request.Terminal))
+        {
+            Checkpoint = request.Checkpoint.Length > 0 ? request.Checkpoint : null,
+        };
+    }
+
+    /// <summary>The checkpoint's folder (containerd's, or the options' image_path) and whether the task stops after it.</summary>
+    public static (string Path, bool Exit) ToCheckpoint(CheckpointTaskRequest request)
+    {
+        var exit = false;
+        var path = request.Path;
+        if (request.Options is { } options && options.TypeUrl.Length > 0)
+        {
+            var type = options.TypeUrl[(options.TypeUrl.LastIndexOf('/') + 1)..];
+            if (type != Stencil.Protocols.Containerd.Runc.CheckpointOptions.Descriptor.FullName)
+                throw StencilException.InvalidArgument($"checkpoint {request.Id}: options of type {type} are not understood (expected {Stencil.Protocols.Containerd.Runc.CheckpointOptions.Descriptor.FullName})");
+            var parsed = Stencil.Protocols.Containerd.Runc.CheckpointOptions.Parser.ParseFrom(options.Value);
+            exit = parsed.Exit;
+            if (parsed.ImagePath.Length > 0)
+                path = parsed.ImagePath;
+        }
+        if (path.Length == 0 || !System.IO.Path.IsPathRooted(path))
+            throw StencilException.InvalidArgument($"checkpoint {request.Id}: the checkpoint folder \"{path}\" is not an absolute path");
+        return (path, exit);
     }
 
     public static MountSpec ToMountSpec(ProtoMount mount) =>

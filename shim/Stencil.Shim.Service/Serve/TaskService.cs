@@ -21,12 +21,6 @@ internal sealed class TaskService
     /// <summary>containerd 2.x's name for the same service: its messages and methods are those of v2.</summary>
     public const string V3ServiceName = "containerd.task.v3.Task";
 
-    /// <summary>
-    /// Why Checkpoint and a create from a checkpoint are refused: QEMU adds a migration blocker when a guest
-    /// attaches a 9p export and lifts it only when the guest unmounts it, and the pod's containers run from
-    /// that export. A checkpointable pod needs its containers on block devices (issue 16).
-    /// </summary>
-    internal const string CheckpointBlocker = "QEMU cannot save a VM while the containers' 9p share is mounted in its guest";
 
     private static readonly TtrpcMethod<StateRequest, StateResponse> s_state = new(ServiceName, "State");
     private static readonly TtrpcMethod<CreateTaskRequest, CreateTaskResponse> s_create = new(ServiceName, "Create");
@@ -85,8 +79,12 @@ internal sealed class TaskService
             await _runtime.ResumeAsync(r.Id, c.CancellationToken).ConfigureAwait(false);
             return s_empty;
         }));
-        Register(server, s_checkpoint, (r, c) => Call<Empty>("Checkpoint", r.Id, () =>
-            throw StencilException.Unimplemented($"checkpoint is not supported by stencil: {CheckpointBlocker}")));
+        Register(server, s_checkpoint, (r, c) => Call("Checkpoint", r.Id, async () =>
+        {
+            var (path, exit) = TaskConversions.ToCheckpoint(r);
+            await _runtime.CheckpointAsync(r.Id, path, exit, c.CancellationToken).ConfigureAwait(false);
+            return s_empty;
+        }));
         Register(server, s_kill, (r, c) => Call("Kill", r.Id, async () =>
         {
             await _runtime.KillAsync(r.Id, ExecId(r.ExecId), r.Signal, r.All, c.CancellationToken).ConfigureAwait(false);

@@ -30,6 +30,8 @@ internal static class ConfigSchema
         new("hypervisor", "pcie_root_ports", (c, v, w) => c with { Hypervisor = c.Hypervisor with { PcieRootPorts = Integer(v, w, 0, 32) } }, c => c.Hypervisor.PcieRootPorts),
         new("hypervisor", "enable_vmgenid", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableVmgenid = Boolean(v, w) } }, c => c.Hypervisor.EnableVmgenid),
         new("hypervisor", "msize_9p", (c, v, w) => c with { Hypervisor = c.Hypervisor with { Msize9p = Integer(v, w, 4096, 1024 * 1024) } }, c => c.Hypervisor.Msize9p),
+        new("hypervisor", "shared_fs", (c, v, w) => c with { Hypervisor = c.Hypervisor with { SharedFs = OneOf(v, w, HypervisorConfig.SharedFsVirtio9p, HypervisorConfig.SharedFsNone) } }, c => c.Hypervisor.SharedFs),
+        new("hypervisor", "rootfs_image_mib", (c, v, w) => c with { Hypervisor = c.Hypervisor with { RootfsImageMiB = Integer(v, w, 64, 1024 * 1024) } }, c => c.Hypervisor.RootfsImageMiB),
         new("hypervisor", "enable_debug", (c, v, w) => c with { Hypervisor = c.Hypervisor with { EnableDebug = Boolean(v, w) } }, c => c.Hypervisor.EnableDebug),
 
         // [factory]
@@ -47,6 +49,7 @@ internal static class ConfigSchema
         // [runtime]
         new("runtime", "state_dir", (c, v, w) => c with { Runtime = c.Runtime with { StateDir = AbsolutePath(v, w, allowEmpty: false) } }, c => c.Runtime.StateDir),
         new("runtime", "shim_socket_dir", (c, v, w) => c with { Runtime = c.Runtime with { ShimSocketDir = AbsolutePath(v, w, allowEmpty: false, maxLength: 42) } }, c => c.Runtime.ShimSocketDir),
+        new("runtime", "checkpoint_memory", (c, v, w) => c with { Runtime = c.Runtime with { CheckpointMemory = OneOf(v, w, "diff", "full") } }, c => c.Runtime.CheckpointMemory),
         new("runtime", "enable_debug", (c, v, w) => c with { Runtime = c.Runtime with { EnableDebug = Boolean(v, w) } }, c => c.Runtime.EnableDebug),
         new("runtime", "sandbox_cgroup_only", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupOnly = Boolean(v, w) } }, c => c.Runtime.SandboxCgroupOnly),
         new("runtime", "sandbox_cgroup_memory_overhead_mib", (c, v, w) => c with { Runtime = c.Runtime with { SandboxCgroupMemoryOverheadMiB = Integer(v, w, 0, 1048576) } }, c => c.Runtime.SandboxCgroupMemoryOverheadMiB),

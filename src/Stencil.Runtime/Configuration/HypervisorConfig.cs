@@ -72,6 +72,21 @@ public sealed record HypervisorConfig
     /// <summary>9p msize (bytes) of the shared folder that carries containers' rootfs into the guest.</summary>
     public int Msize9p { get; init; } = 8192;
 
+    /// <summary>
+    /// How containers' root file systems reach the guest (Kata's key of the same name): "virtio-9p", the pod's
+    /// shared folder mounted over 9p; "none", no share in the guest at all: each container's rootfs is copied
+    /// into an ext4 image that is hot-plugged as a virtio-blk disk. QEMU refuses to save or migrate a VM whose
+    /// guest has a 9p share mounted, so a pod that is to be checkpointed needs "none".
+    /// </summary>
+    public string SharedFs { get; init; } = SharedFsVirtio9p;
+
+    public const string SharedFsVirtio9p = "virtio-9p";
+
+    public const string SharedFsNone = "none";
+
+    /// <summary>With shared_fs = "none": the least size of a container's rootfs image in MiB (sparse: only written blocks cost).</summary>
+    public int RootfsImageMiB { get; init; } = 1024;
+
     /// <summary>Copy the guest console into the shim log (debug level).</summary>
     public bool EnableDebug { get; init; }
 }

@@ -9,6 +9,13 @@ public sealed record RuntimeConfig
     /// <summary>Where shim sockets are created (containerd's own shims use /run/containerd/s).</summary>
     public string ShimSocketDir { get; init; } = "/run/containerd/s";
 
+    /// <summary>
+    /// What a checkpoint keeps of the guest memory: "diff" (the pages the pod's VM wrote since it was cloned;
+    /// restoring needs the very template it was cloned from) or "full" (every non-zero page: restores on
+    /// any node with the same configuration and files).
+    /// </summary>
+    public string CheckpointMemory { get; init; } = "diff";
+
     /// <summary>Debug logging in the shim, as if containerd had passed -debug.</summary>
     public bool EnableDebug { get; init; }
 

@@ -14,7 +14,8 @@ public sealed record NetworkTools(string Nsenter, string Ip, string Tc)
     public static NetworkTools Find() =>
         new(FindExecutable("nsenter", "util-linux"), FindExecutable("ip", "iproute2"), FindExecutable("tc", "iproute2"));
 
-    internal static string FindExecutable(string name, string package)
+    /// <param name="neededFor">What needs it, for the error ("pod networking").</param>
+    internal static string FindExecutable(string name, string package, string neededFor = "pod networking")
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? "";
         foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(s_fallbackDirectories))
@@ -24,6 +25,6 @@ public sealed record NetworkTools(string Nsenter, string Ip, string Tc)
                 return candidate;
         }
         throw StencilException.FailedPrecondition(
-            $"{name} was not found on PATH ({path}) nor in {string.Join(", ", s_fallbackDirectories)}: pod networking needs it (Debian package {package})");
+            $"{name} was not found on PATH ({path}) nor in {string.Join(", ", s_fallbackDirectories)}: {neededFor} needs it (Debian package {package})");
     }
 }

@@ -49,12 +49,16 @@ public static class GuestSpecBuilder
     /// reads /proc/self/mountinfo); else null. Null: never.</param>
     /// <param name="holdSandbox">A CRI sandbox (pause) container is served by the agent's namespace holder
     /// (<see cref="StencilAnnotations.SandboxHolder"/>): [runtime] sandbox_container = "holder".</param>
+    /// <param name="sharedFolder">The guest mounts the pod's 9p share ([hypervisor] shared_fs = "virtio-9p"). False: the
+    /// rootfs is an image on a disk (<see cref="GuestSpecPlan.RootfsOnDisk"/>; its storage is added once the disk is
+    /// plugged, <see cref="GuestSpecPlan.WithRootfsDisk"/>) and a host bind mount, which only the share could carry, is refused.</param>
     public static GuestSpecPlan Build(Spec hostSpec, string containerId, Func<string, bool> isFile, Func<long, long, string?>? findBlockDevice = null,
-        Func<string, HostTmpfsMount?>? findTmpfs = null, bool holdSandbox = false)
+        Func<string, HostTmpfsMount?>? findTmpfs = null, bool holdSandbox = false, bool sharedFolder = true)
     {
         // Work on a copy: the host spec stays as containerd wrote it.
         var spec = SpecJson.ParseSpec(SpecJson.Serialize(hostSpec), "spec");
         var notes = new List<string>();
+        var held = false;
         // The agent's own annotations come from here only: a pod's or an image's are dropped.
         if (spec.Annotations is { } given)
         {
@@ -66,10 +70,18 @@ public static class GuestSpecBuilder
             if (holdSandbox && given.GetValueOrDefault(CriAnnotations.ContainerType) == CriAnnotations.ContainerTypeSandbox)
             {
                 given[StencilAnnotations.SandboxHolder] = "true";
+                held = true;
                 notes.Add("the sandbox container is the agent's namespace holder: its image does not run in the guest");
             }
         }
-        var storages = new List<StorageMount> { StorageMount.Shared($"{containerId}/rootfs", RootfsMountPoint) };
+        var storages = new List<StorageMount>();
+        // Without the share the rootfs storage names a disk, known only once it is plugged; a held sandbox
+        // container needs none (the agent mounts nothing for it), so no image is made for it.
+        var rootfsOnDisk = !sharedFolder && !held;
+        if (sharedFolder)
+            storages.Add(StorageMount.Shared($"{containerId}/rootfs", RootfsMountPoint));
+        else if (rootfsOnDisk)
+            notes.Add("rootfs: an ext4 image on a hot-plugged disk (shared_fs = \"none\")");
         var binds = new List<HostBind>();
 
         spec.Root = new Root { Path = RootfsMountPoint, Readonly = spec.Root?.Readonly ?? false };
@@ -89,6 +101,11 @@ public static class GuestSpecBuilder
                     notes.Add($"bind mount {m.Source} -> {m.Destination} is a host tmpfs: the guest's tmpfs {name}{(subpath.Length > 0 ? $" (folder {subpath})" : "")} ({string.Join(',', tmpfs.GuestOptions)}) stands in for it");
                     m.Source = $"mounts/{i}";
                     continue;
+                }
+                if (!sharedFolder)
+                {
+                    throw StencilException.InvalidArgument(
+                        $"bind mount {m.Source} -> {m.Destination}: a host folder or file reaches the VM only through the pod's shared folder, which [hypervisor] shared_fs = \"none\" turns off");
                 }
                 var shared = $"{containerId}/mounts/{i}";
                 var readOnly = m.Options?.Contains("ro") ?? false;
@@ -143,7 +160,7 @@ public static class GuestSpecBuilder
             linux.CgroupsPath = $"/stencil/{containerId}";
         }
 
-        return new GuestSpecPlan(SpecJson.Serialize(spec), storages, binds, notes) { BlockDevices = devices };
+        return new GuestSpecPlan(SpecJson.Serialize(spec), storages, binds, notes) { BlockDevices = devices, RootfsOnDisk = rootfsOnDisk };
     }
 
     /// <summary>

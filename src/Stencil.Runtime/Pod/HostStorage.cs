@@ -7,7 +7,8 @@ namespace Stencil.Runtime.Pod;
 
 /// <summary>
 /// The host side of a container's storage: its root file system and bind-mount sources mounted into
-/// the pod's shared folder (which the guest sees over 9p), and removed again with the container.
+/// the pod's shared folder (which the guest sees over 9p), or without the share its rootfs image; all
+/// removed again with the container.
 /// </summary>
 internal sealed class HostStorage(PodRuntimeOptions options, IMounter mounter, ILog log)
 {
@@ -35,9 +36,7 @@ internal sealed class HostStorage(PodRuntimeOptions options, IMounter mounter, I
     {
         using var shared = ConfinedDirectory.Open(SharedDir);
         var rootfsPath = options.Paths.ContainerRootfs(options.Namespace, options.PodId, container.Id);
-        var mounts = container.RootfsMounts.Count > 0
-            ? container.RootfsMounts
-            : [new MountSpec("bind", container.Bundle.RootfsPath, "", ["rbind"])];
+        var mounts = RootfsMounts(container);
         using (var parent = shared.CreateDirectories(container.Id))
         {
             foreach (var m in mounts)
@@ -62,6 +61,50 @@ internal sealed class HostStorage(PodRuntimeOptions options, IMounter mounter, I
             container.HostMounts.Add(targetPath);
         }
     }
+
+    /// <summary>
+    /// Without the shared folder ([hypervisor] shared_fs = "none"): the container's rootfs copied into an ext4
+    /// image in its private folder (<see cref="Configuration.StatePaths.ContainerDir"/>, which the guest never sees). The rootfs
+    /// mounts (or a bind of the bundle's rootfs) go on a folder there only while the image is made, then come off
+    /// again: the container's root from then on is the image alone. On failure neither mount nor image is left.
+    /// </summary>
+    public async Task<string> MakeRootfsImageAsync(PodContainer container, CancellationToken cancellationToken)
+    {
+        var dir = options.Paths.ContainerDir(options.Namespace, options.PodId, container.Id);
+        var source = Path.Combine(dir, RootfsSourceFolder);
+        var image = Path.Combine(dir, RootfsImageFile);
+        if (OperatingSystem.IsWindows()) // never; the guard tells the platform analyzer so
+            throw new PlatformNotSupportedException();
+        // 0700: the rootfs is mounted in it for a while.
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(source);
+        long sizeMiB;
+        try
+        {
+            foreach (var m in RootfsMounts(container))
+                mounter.Mount(m, source);
+            sizeMiB = await RootfsImageBuilder.MakeAsync(source, image, options.RootfsImageMiB, runner: null, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Every mount below it first, deepest first; refused (and so the create fails) if one stays.
+            SafeDirectory.RemoveTree(source, mounter);
+        }
+        container.RootfsImage = image;
+        log.Debug($"container {container.Id}: rootfs copied into {image} ({sizeMiB} MiB, sparse)");
+        return image;
+    }
+
+    /// <summary>containerd's rootfs mounts, or (none given: the bundle's rootfs is ready-made) a bind of the bundle's rootfs.</summary>
+    private static IReadOnlyList<MountSpec> RootfsMounts(PodContainer container) => container.RootfsMounts.Count > 0
+        ? container.RootfsMounts
+        : [new MountSpec("bind", container.Bundle.RootfsPath, "", ["rbind"])];
+
+    /// <summary>In the container's private folder: where its rootfs is mounted while its image is made.</summary>
+    internal const string RootfsSourceFolder = "rootfs";
+
+    /// <summary>In the container's private folder: its rootfs image.</summary>
+    internal const string RootfsImageFile = "rootfs.img";
 
     private static MountTarget Target(string path, ConfinedDirectory parent, string name, SafeHandle target) =>
         new(path, ConfinedDirectory.ProcPathOf(target), $"{parent.ProcPath}/{name}");

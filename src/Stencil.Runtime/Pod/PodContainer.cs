@@ -27,6 +27,18 @@ internal sealed class PodContainer
     /// <summary>Host block devices hot-plugged into the VM for this container; unplugged on delete.</summary>
     public List<AttachedDevice> Devices { get; } = [];
 
+    /// <summary>
+    /// Without the shared folder ([hypervisor] shared_fs = "none"): the host path of the ext4 image that is the
+    /// container's root file system (in its private folder; removed with it). Null: the rootfs is shared over 9p.
+    /// </summary>
+    public string? RootfsImage { get; set; }
+
+    /// <summary>The disk <see cref="RootfsImage"/> is plugged in as (one of <see cref="Devices"/>, which unplugs it); null: none (yet).</summary>
+    public AttachedDevice? RootfsDisk => RootfsImage is { } image ? Devices.Find(d => d.HostPath == image) : null;
+
+    /// <summary>Set when the container came from a checkpoint and has not been started yet.</summary>
+    public PodCheckpointRecord? RestoredFrom { get; set; }
+
     /// <summary>Exec'd processes by exec id. Guarded by the runtime's lock.</summary>
     public Dictionary<string, PodProcess> Execs { get; } = [];
 

@@ -20,6 +20,19 @@ internal static class PodDevices
         return devices;
     }
 
+    /// <summary>
+    /// Hot-plugs the container's rootfs image (<see cref="PodContainer.RootfsImage"/>) read-write, as one of its
+    /// devices (so it is unplugged with them); the plan's rootfs storage then names the disk's serial.
+    /// </summary>
+    public static async Task<GuestSpecPlan> AttachRootfsAsync(IPodVm vm, PodContainer container, GuestSpecPlan plan, ILog log, CancellationToken cancellationToken)
+    {
+        var image = container.RootfsImage ?? throw new InvalidOperationException($"container {container.Id} has no rootfs image");
+        var serial = await vm.AttachBlockDeviceAsync(image, readOnly: false, cancellationToken).ConfigureAwait(false);
+        container.Devices.Add(new AttachedDevice(serial, image, "/"));
+        log.Info($"container {container.Id}: rootfs image {image} hot-plugged as virtio-blk {serial}");
+        return plan.WithRootfsDisk(serial);
+    }
+
     public static async Task DetachAsync(IPodVm vm, IReadOnlyList<AttachedDevice> devices, ILog log)
     {
         foreach (var d in devices)

@@ -8,6 +8,8 @@ public sealed partial class PodRuntime
 {
     public async Task<uint> CreateAsync(CreateContainerRequest request, CancellationToken cancellationToken)
     {
+        if (request.Checkpoint is { } checkpoint)
+            return await RestoreAsync(request, checkpoint, cancellationToken).ConfigureAwait(false);
         var steps = new StepTimes();
         var bundle = Bundle.Load(request.Bundle);
         lock (_gate)
@@ -25,7 +27,7 @@ public sealed partial class PodRuntime
             // Everything that can be refused from the host side alone is refused before a VM starts.
             var podBase = PodSizing.Base(_options.BaseVcpus, _options.BaseMemoryMiB, bundle.Spec.Annotations);
             var plan = GuestSpecBuilder.Build(bundle.Spec, request.Id, File.Exists, (major, minor) => HostDevices.FindBlockDevice(major, minor),
-                HostTmpfs.Snapshot(), _options.HoldSandboxContainer);
+                HostTmpfs.Snapshot(), _options.HoldSandboxContainer, _options.SharedFolder);
             HostStorage.CheckSources(container, plan);
             foreach (var note in plan.Notes)
                 _log.Debug($"container {request.Id}: {note}");
@@ -38,8 +40,13 @@ public sealed partial class PodRuntime
             await _sizer.GrowForAsync(vm, request.Id, bundle.Spec,
                 PodSizing.HasBaseAnnotations(bundle.Spec.Annotations) ? podBase : null, cancellationToken).ConfigureAwait(false);
             steps.Mark("size");
-            _storage.Mount(container, plan);
+            if (plan.RootfsOnDisk)
+                await _storage.MakeRootfsImageAsync(container, cancellationToken).ConfigureAwait(false);
+            else if (_options.SharedFolder)
+                _storage.Mount(container, plan);
             var storageMs = steps.Mark("storage");
+            if (plan.RootfsOnDisk)
+                plan = await PodDevices.AttachRootfsAsync(vm, container, plan, _log, cancellationToken).ConfigureAwait(false);
             var devices = await PodDevices.AttachAsync(vm, container, plan, _log, cancellationToken).ConfigureAwait(false);
             steps.Mark("devices");
 
@@ -87,8 +94,10 @@ public sealed partial class PodRuntime
             if (outputs is not null)
                 await outputs.DisposeAsync().ConfigureAwait(false);
             _sizer.Forget(request.Id);
-            await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest).ConfigureAwait(false);
+            await CleanupContainerAsync(container, removeInGuest: container.CreatedInGuest, removeStorage: false).ConfigureAwait(false);
             await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
+            // Once the VM holds its disks no longer: a rootfs image is among the files.
+            _storage.Remove(container);
             throw;
         }
     }

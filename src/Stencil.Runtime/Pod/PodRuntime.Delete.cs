@@ -28,7 +28,7 @@ public sealed partial class PodRuntime
         // Before the holder (and with it a namespace the client made) can go: nerdctl's poststop undoes its network there.
         if (container.Hooks is { IsEmpty: false } hooks)
             await hooks.RunAsync("poststop", HookState(container, "stopped"), _log, $"container {id}", warnOnly: true, cancellationToken).ConfigureAwait(false);
-        if (container.Devices.Count == 0 && ContainerCount == 0)
+        if (container.Devices.All(d => d == container.RootfsDisk) && ContainerCount == 0)
         {
             // The pod's last container: the VM goes, and the caller (`ctr run --rm`, RemovePodSandbox) does
             // not wait for it. Nothing in the guest needs removing first, and killing QEMU loses no data:
@@ -43,8 +43,11 @@ public sealed partial class PodRuntime
             // - guest tmpfs volumes (emptyDir on memory) end with the pod by definition;
             // - a container with hot-plugged disks (whose file systems the guest mounts, with a
             //   writeback cache of their own) does not come here: it is removed in the guest first,
-            //   which unmounts them, as before.
-            await CleanupContainerAsync(container, removeInGuest: false).ConfigureAwait(false);
+            //   which unmounts them, as before;
+            // - a rootfs image's disk (shared_fs = "none") does come here: what the guest has not written back
+            //   would go into the image, which goes with the container anyway. The image itself is left to the
+            //   teardown, which removes the pod's folders once QEMU, which has it open, is gone.
+            await CleanupContainerAsync(container, removeInGuest: false, removeStorage: container.RootfsImage is null).ConfigureAwait(false);
             var hasNetwork = _sandbox.HasNetwork;
             if (await _sandbox.BeginStopIfIdleAsync(() => ContainerCount == 0).ConfigureAwait(false) is { } teardown)
             {
@@ -63,16 +66,19 @@ public sealed partial class PodRuntime
         }
         else
         {
-            await CleanupContainerAsync(container, removeInGuest: true).ConfigureAwait(false);
+            await CleanupContainerAsync(container, removeInGuest: true, removeStorage: false).ConfigureAwait(false);
         }
         Publish(new TaskDeleted(DateTimeOffset.UtcNow, id, exit.Pid, exit.ExitCode, exit.ExitedAt ?? DateTimeOffset.UtcNow));
         await StopVmIfIdleAsync(container.Devices).ConfigureAwait(false);
+        // Once the VM holds its disks no longer (unplugged, or QEMU gone): a rootfs image is among the files.
+        _storage.Remove(container);
         _log.Debug($"container {id} deleted in {clock.Elapsed.TotalMilliseconds:F0} ms");
         return exit;
     }
 
-    /// <summary>Stops the container's stdio, removes it in the guest (while the VM lives) and its host folders.</summary>
-    private async Task CleanupContainerAsync(PodContainer container, bool removeInGuest)
+    /// <summary>Stops the container's stdio, removes it in the guest (while the VM lives) and its host folders
+    /// (unless <paramref name="removeStorage"/> is false: the caller removes them once the VM has let go of its disks).</summary>
+    private async Task CleanupContainerAsync(PodContainer container, bool removeInGuest, bool removeStorage = true)
     {
         foreach (var p in container.Execs.Values.Append(container.Init))
         {
@@ -81,7 +87,8 @@ public sealed partial class PodRuntime
         }
         if (removeInGuest)
             await RemoveInGuestAsync(container).ConfigureAwait(false);
-        _storage.Remove(container);
+        if (removeStorage)
+            _storage.Remove(container);
     }
 
     /// <summary>Removes the container in the guest while the VM lives (unmounting its storages there); failures are logged.</summary>

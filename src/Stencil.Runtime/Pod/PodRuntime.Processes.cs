@@ -14,7 +14,11 @@ public sealed partial class PodRuntime
         var (container, process) = Find(id, execId);
         process.Lifecycle.EnsureCanStart();
         var vm = _sandbox.RequireVm();
-        if (process.ExecId.Length == 0)
+        if (process.ExecId.Length == 0 && container.RestoredFrom is not null)
+        {
+            await StartRestoredAsync(container, process, cancellationToken).ConfigureAwait(false);
+        }
+        else if (process.ExecId.Length == 0)
         {
             // `ctr run --cni` put the interfaces into the holder's namespace between create and start.
             await _sandbox.ConnectClientNetworkAsync(cancellationToken).ConfigureAwait(false);

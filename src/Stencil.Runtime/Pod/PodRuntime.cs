@@ -90,8 +90,11 @@ public sealed partial class PodRuntime : IPodRuntime
             _containers.Clear();
         }
         foreach (var c in left)
-            await CleanupContainerAsync(c, removeInGuest: false).ConfigureAwait(false);
+            await CleanupContainerAsync(c, removeInGuest: false, removeStorage: false).ConfigureAwait(false);
         await _sandbox.DisposeAsync().ConfigureAwait(false);
+        // After the VM: a rootfs image goes once QEMU has let go of it.
+        foreach (var c in left)
+            _storage.Remove(c);
         _events.Writer.TryComplete();
     }
 }

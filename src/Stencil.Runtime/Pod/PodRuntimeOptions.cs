@@ -38,7 +38,20 @@ public sealed record PodRuntimeOptions(string Namespace, string PodId, StatePath
     public bool SandboxCgroupOnly { get; init; }
 
     /// <summary>A CRI sandbox (pause) container is the agent's namespace holder ([runtime] sandbox_container = "holder").</summary>
+    /// <summary>A checkpoint keeps all of the guest memory, not only what differs from the template ([runtime] checkpoint_memory = "full").</summary>
+    public bool CheckpointFullMemory { get; init; }
+
     public bool HoldSandboxContainer { get; init; } = true;
+
+    /// <summary>
+    /// The guest mounts the pod's 9p share and every container's rootfs reaches it there ([hypervisor] shared_fs =
+    /// "virtio-9p"). False (shared_fs = "none"): no share is mounted in the guest, each container's rootfs is an ext4
+    /// image on a hot-plugged disk (<see cref="PodContainer.RootfsImage"/>), and host bind mounts are refused.
+    /// </summary>
+    public bool SharedFolder { get; init; } = true;
+
+    /// <summary>Without <see cref="SharedFolder"/>: the least size of a container's rootfs image in MiB ([hypervisor] rootfs_image_mib).</summary>
+    public int RootfsImageMiB { get; init; } = 1024;
 
     /// <summary>Where the cgroup hierarchies are mounted (a folder of fakes in unit tests).</summary>
     public string CgroupRoot { get; init; } = PodCgroup.DefaultRoot;

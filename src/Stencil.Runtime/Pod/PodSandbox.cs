@@ -195,14 +195,19 @@ internal sealed partial class PodSandbox : IAsyncDisposable
     }
 
     /// <summary>
-    /// What the agent sets up: the hostname and the 9p share; in sandbox API mode also the pod's DNS and
+    /// What the agent sets up: the hostname and the 9p share (unless shared_fs = "none"); in sandbox API mode also the pod's DNS and
     /// sysctls, and the agent holds the pod's IPC, UTS and PID namespaces itself (no pause container does).
     /// </summary>
     private SandboxConfig SandboxConfigFor(PodVmSpec spec) => spec.Sandbox is not { } pod
-        ? new SandboxConfig(_options.PodId, Hostname: spec.Hostname, Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag))
+        ? new SandboxConfig(_options.PodId, Hostname: spec.Hostname, Shared: SharedFolder)
         : new SandboxConfig(_options.PodId, Hostname: pod.Hostname, DnsServers: pod.DnsServers, DnsSearch: pod.DnsSearch,
-            DnsOptions: pod.DnsOptions, Shared: new SharedFolderConfig(PodVmRequest.SharedMountTag),
-            PodNamespaces: new PodNamespacesConfig(pod.Sysctls));
+            DnsOptions: pod.DnsOptions, Shared: SharedFolder, PodNamespaces: new PodNamespacesConfig(pod.Sysctls));
+
+    /// <summary>
+    /// The 9p share the agent mounts; none with [hypervisor] shared_fs = "none" (the VM still has the device, which
+    /// the template was made with, but QEMU refuses to save or migrate a VM only while its guest has the share mounted).
+    /// </summary>
+    private SharedFolderConfig? SharedFolder => _options.SharedFolder ? new SharedFolderConfig(PodVmRequest.SharedMountTag) : null;
 
     /// <summary>Awaits <paramref name="call"/> and reports how long it took from now.</summary>
     private static async Task TimedAsync(Task call, Action<double> done)

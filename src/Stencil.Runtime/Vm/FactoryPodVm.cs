@@ -10,9 +10,12 @@ internal sealed class FactoryPodVm : IPodVm
 {
     private readonly FactoryVm _vm;
 
-    public FactoryPodVm(FactoryVm vm, string requestedSharedDirectory)
+    private readonly VmFactory _factory;
+
+    public FactoryPodVm(FactoryVm vm, string requestedSharedDirectory, VmFactory factory)
     {
         _vm = vm;
+        _factory = factory;
         SharedDirectory = vm.SharedDirectory ?? requestedSharedDirectory;
     }
 
@@ -26,6 +29,7 @@ internal sealed class FactoryPodVm : IPodVm
     {
         VmOrigin.TemplateClone => "template",
         VmOrigin.Pool => "pool",
+        VmOrigin.Checkpoint => "checkpoint",
         _ => "cold boot",
     };
 
@@ -46,6 +50,11 @@ internal sealed class FactoryPodVm : IPodVm
 
     public Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken) =>
         _vm.ResizeAsync(vcpus, memoryMiB, cancellationToken);
+
+    public Task<VmCheckpoint> CheckpointAsync(string folder, bool fullMemory, CancellationToken cancellationToken) =>
+        _factory.CheckpointAsync(_vm, folder, fullMemory, cancellationToken);
+
+    public Task ResumeAsync(CancellationToken cancellationToken) => _vm.Qemu.ResumeAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => _vm.DisposeAsync();
 }

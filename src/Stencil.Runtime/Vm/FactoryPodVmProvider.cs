@@ -54,7 +54,16 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
         var vmRequest = new VmRequest(request.Name, request.RunDirectory, request.SharedDirectory) { AllowPool = false };
         var vm = await TryDaemonAsync(vmRequest, cancellationToken).ConfigureAwait(false)
             ?? await Factory.StartVmAsync(vmRequest, cancellationToken).ConfigureAwait(false);
-        return new FactoryPodVm(vm, request.SharedDirectory);
+        return new FactoryPodVm(vm, request.SharedDirectory, Factory);
+    }
+
+    public async Task<IPodVm> RestoreAsync(PodVmRequest request, VmCheckpoint checkpoint, string folder, IReadOnlyList<(VmCheckpointDisk Disk, string HostPath)> disks,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var vm = await Factory.RestoreAsync(new VmRequest(request.Name, request.RunDirectory, request.SharedDirectory) { AllowPool = false }, checkpoint, folder, disks,
+            cancellationToken).ConfigureAwait(false);
+        return new FactoryPodVm(vm, request.SharedDirectory, Factory);
     }
 
     /// <summary>

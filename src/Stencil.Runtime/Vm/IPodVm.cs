@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Stencil.Agent.Client;
+using Stencil.Factory;
 
 namespace Stencil.Runtime.Vm;
 
@@ -42,6 +43,15 @@ public interface IPodVm : IAsyncDisposable
     /// <summary>Hot-plugs a virtio-net NIC backed by the tap behind <paramref name="tapFd"/> (QEMU gets its own
     /// copy of the fd), with MAC address <paramref name="macAddress"/>.</summary>
     Task AddNetworkAsync(SafeHandle tapFd, string macAddress, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Pauses the VM and saves it into <paramref name="folder"/> (memory pages and device state); it stays
+    /// paused: <see cref="ResumeAsync"/> or dispose it.
+    /// </summary>
+    Task<VmCheckpoint> CheckpointAsync(string folder, bool fullMemory, CancellationToken cancellationToken);
+
+    /// <summary>Runs a VM paused by <see cref="CheckpointAsync"/> again.</summary>
+    Task ResumeAsync(CancellationToken cancellationToken);
 
     /// <summary>Grows the VM to at least this many vCPUs and MiB of memory (hot-add, then online in the guest).</summary>
     Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken);

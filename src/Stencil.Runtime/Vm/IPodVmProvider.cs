@@ -1,9 +1,15 @@
+using Stencil.Factory;
+
 namespace Stencil.Runtime.Vm;
 
 /// <summary>Gives a pod its VM: a template clone, one from the pool, or a cold boot (the factory decides).</summary>
 public interface IPodVmProvider
 {
     Task<IPodVm> StartAsync(PodVmRequest request, CancellationToken cancellationToken);
+
+    /// <summary>A VM restored from a checkpoint in <paramref name="folder"/>, its disks from the given host files, running.</summary>
+    Task<IPodVm> RestoreAsync(PodVmRequest request, VmCheckpoint checkpoint, string folder, IReadOnlyList<(VmCheckpointDisk Disk, string HostPath)> disks,
+        CancellationToken cancellationToken);
 }
 
 /// <param name="Name">Names the VM in logs and errors ("pod default/abc").</param>

@@ -77,7 +77,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <paramref name="factoryKeys"/> under [factory]. Its shims ask the factory daemon only when
     /// <paramref name="useFactoryDaemon"/>; otherwise daemon_socket names a socket nobody serves.
     /// </summary>
-    public string WriteConfig(string name, string factoryKeys, bool useFactoryDaemon = false, string? hypervisorKeys = null)
+    public string WriteConfig(string name, string factoryKeys, bool useFactoryDaemon = false, string? hypervisorKeys = null, string? runtimeKeys = null)
     {
         var path = Path.Combine(Dir, name + ".toml");
         new StencilConfigFile
@@ -89,6 +89,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             StateDir = StateDir,
             ShimSocketDir = SocketDir,
             DaemonSocket = useFactoryDaemon ? FactorySocket : Path.Combine(StateDir, "no-factory.sock"),
+            RuntimeKeys = runtimeKeys,
         }.WriteTo(path);
         return path;
     }

@@ -39,11 +39,44 @@ internal sealed class FakePodVm(string sharedDirectory) : IPodVm
         _exited.TrySetResult();
     }
 
-    public Task<string> AttachBlockDeviceAsync(string hostPath, bool readOnly, CancellationToken cancellationToken) => Task.FromResult("blk0");
+    /// <summary>Disks plugged, in order (serials blk0, blk1, ...).</summary>
+    public List<(string Serial, string HostPath, bool ReadOnly)> Plugged { get; } = [];
 
-    public Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Serials unplugged, in order.</summary>
+    public List<string> Unplugged { get; } = [];
+
+    /// <summary>When set, plugging a disk throws it.</summary>
+    public Exception? PlugFailure { get; set; }
+
+    public Task<string> AttachBlockDeviceAsync(string hostPath, bool readOnly, CancellationToken cancellationToken)
+    {
+        if (PlugFailure is { } failure)
+            throw failure;
+        lock (Plugged)
+        {
+            var serial = $"blk{Plugged.Count}";
+            Plugged.Add((serial, hostPath, readOnly));
+            return Task.FromResult(serial);
+        }
+    }
+
+    /// <summary>Runs as a disk is unplugged, with its serial (to see what is on the host at that moment).</summary>
+    public Action<string>? OnUnplug { get; set; }
+
+    public Task DetachBlockDeviceAsync(string serial, CancellationToken cancellationToken)
+    {
+        OnUnplug?.Invoke(serial);
+        lock (Unplugged)
+            Unplugged.Add(serial);
+        return Task.CompletedTask;
+    }
 
     public Task AddNetworkAsync(SafeHandle tapFd, string macAddress, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<Stencil.Factory.VmCheckpoint> CheckpointAsync(string folder, bool fullMemory, CancellationToken cancellationToken) =>
+        throw StencilException.Unimplemented("the fake VM cannot be checkpointed");
+
+    public Task ResumeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task ResizeAsync(int vcpus, int memoryMiB, CancellationToken cancellationToken)
     {

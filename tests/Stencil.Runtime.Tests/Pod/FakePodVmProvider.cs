@@ -18,6 +18,10 @@ internal sealed class FakePodVmProvider : IPodVmProvider
 
     public int StartCalls;
 
+    public Task<IPodVm> RestoreAsync(PodVmRequest request, Stencil.Factory.VmCheckpoint checkpoint, string folder,
+        IReadOnlyList<(Stencil.Factory.VmCheckpointDisk Disk, string HostPath)> disks, CancellationToken cancellationToken) =>
+        throw StencilException.Unimplemented("the fake provider cannot restore");
+
     public async Task<IPodVm> StartAsync(PodVmRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref StartCalls);
