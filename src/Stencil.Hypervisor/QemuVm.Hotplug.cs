@@ -31,7 +31,9 @@ public sealed partial class QemuVm
         QemuOptionText.CheckPath("disk.path", disk.Path);
         if (disk.Serial is { } serial && (serial.Length > 20 || !SerialPattern().IsMatch(serial)))
             throw StencilException.InvalidArgument($"disk.serial = \"{serial}\": at most 20 ASCII letters, digits, '-' or '_'");
-        return RunAsync(VmOperation.Hotplug, $"adding disk {disk.Path} to vm {Name}", _options.CommandTimeout, async ct =>
+        // Before a checkpoint's device state is loaded, its disks go back in: only into a clone made to load one.
+        var operation = Instance.LoadsDeviceState && State == VmState.Incoming ? VmOperation.PlugBeforeLoad : VmOperation.Hotplug;
+        return RunAsync(operation, $"adding disk {disk.Path} to vm {Name}", _options.CommandTimeout, async ct =>
         {
             if (!File.Exists(disk.Path))
                 throw StencilException.NotFound($"disk image {disk.Path} does not exist");

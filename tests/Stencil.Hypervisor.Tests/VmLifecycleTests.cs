@@ -26,7 +26,7 @@ public sealed class VmLifecycleTests
         { VmState.Running, nameof(VmOperation.Shutdown), VmState.Stopped },
         { VmState.Paused, nameof(VmOperation.Shutdown), VmState.Stopped },
         { VmState.Saved, nameof(VmOperation.Shutdown), VmState.Stopped },
-        { VmState.Incoming, nameof(VmOperation.Hotplug), VmState.Incoming },
+        { VmState.Incoming, nameof(VmOperation.PlugBeforeLoad), VmState.Incoming },
         { VmState.Paused, nameof(VmOperation.Checkpoint), VmState.Paused },
         { VmState.Incoming, nameof(VmOperation.WriteMemory), VmState.Incoming },
     };

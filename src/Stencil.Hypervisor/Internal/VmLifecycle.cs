@@ -17,8 +17,9 @@ internal static class VmLifecycle
             (VmOperation.Save, VmState.Paused) => VmState.Saved,
             (VmOperation.Restore, VmState.Incoming) => VmState.Paused,
             (VmOperation.Hotplug or VmOperation.Unplug, VmState.Running or VmState.Paused) => state,
-            // A clone restored from a checkpoint gets the checkpoint's disks before its state is loaded.
-            (VmOperation.Hotplug, VmState.Incoming) => state,
+            // A clone restored from a checkpoint gets the checkpoint's disks before its state is loaded
+            // (any other clone must not: its template's state has no such device).
+            (VmOperation.PlugBeforeLoad, VmState.Incoming) => state,
             (VmOperation.Checkpoint, VmState.Paused) => state,
             (VmOperation.WriteMemory, VmState.Incoming) => state,
             (VmOperation.Query, VmState.Incoming or VmState.Running or VmState.Paused or VmState.Saved) => state,
@@ -40,6 +41,7 @@ internal static class VmLifecycle
         VmOperation.Unplug => "unplug a device from",
         VmOperation.Query => "query",
         VmOperation.Checkpoint => "checkpoint",
+        VmOperation.PlugBeforeLoad => "plug a checkpoint's device into",
         VmOperation.WriteMemory => "write the memory of",
         VmOperation.Shutdown => "shut down",
         _ => operation.ToString().ToLowerInvariant(),

@@ -13,6 +13,7 @@ internal enum VmOperation
     Unplug,
     Query,
     Checkpoint,
+    PlugBeforeLoad,
     WriteMemory,
     Shutdown,
 }
