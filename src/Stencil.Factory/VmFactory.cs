@@ -279,6 +279,7 @@ public sealed class VmFactory : IAsyncDisposable
         }
         Template? template = null;
         string memoryFile;
+        string? zeroBase = null;
         if (!checkpoint.IsFullMemory)
         {
             template = _templates.Store.TryOpen(checkpoint.TemplateFingerprint)
@@ -297,11 +298,19 @@ public sealed class VmFactory : IAsyncDisposable
         else
         {
             // A zero base the full page file is written over (sparse: costs nothing until written).
-            memoryFile = Path.Combine(request.RunDirectory, "memory.base");
+            memoryFile = zeroBase = Path.Combine(request.RunDirectory, "memory.base");
             using var file = new FileStream(memoryFile, FileMode.Create, FileAccess.Write);
             file.SetLength((long)checkpoint.MemoryMiB << 20);
         }
-        return await _cloner.RestoreAsync(template, checkpoint, memoryFile, folder, disks, request, clock, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _cloner.RestoreAsync(template, checkpoint, memoryFile, folder, disks, request, clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (zeroBase is not null)
+        {
+            File.Delete(zeroBase);
+            throw;
+        }
     }
 
     /// <summary>Kills and removes the clones an earlier run of this pool left in its folder (not those it handed over).</summary>

@@ -37,7 +37,7 @@ public sealed partial class PodRuntime
                 throw StencilException.FailedPrecondition($"checkpoint of {id}: exec'd processes still run ({string.Join(", ", running)}); a checkpoint keeps the container's init process only");
         }
         if (container.RootfsImage is not { } image || container.RootfsDisk is not { } rootDisk)
-            throw StencilException.FailedPrecondition($"checkpoint of {id}: {TaskServiceBlocker} (its root file system is shared over 9p; [hypervisor] shared_fs = \"none\" puts it on a disk)");
+            throw StencilException.FailedPrecondition($"checkpoint of {id}: {NinePShareBlocker} (its root file system is shared over 9p; [hypervisor] shared_fs = \"none\" puts it on a disk)");
         if (container.Devices.Count != 1)
             throw StencilException.FailedPrecondition($"checkpoint of {id}: the container has host devices ({string.Join(", ", container.Devices.Where(d => d != rootDisk).Select(d => d.HostPath))}), which a checkpoint does not keep");
         if (_sandbox.HasNetwork)
@@ -155,7 +155,8 @@ public sealed partial class PodRuntime
         Publish(new TaskStarted(DateTimeOffset.UtcNow, container.Id, process.Pid));
     }
 
-    private static string TaskServiceBlocker => "QEMU cannot save a VM while the containers' 9p share is mounted in its guest";
+    /// <summary>Why a pod on the 9p share cannot be saved: QEMU blocks migration while a guest has a 9p export mounted.</summary>
+    private const string NinePShareBlocker = "QEMU cannot save a VM while the containers' 9p share is mounted in its guest";
 
     private static PodCheckpointRecord ReadCheckpoint(string folder, string id)
     {
