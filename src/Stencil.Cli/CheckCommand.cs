@@ -62,6 +62,7 @@ internal static class CheckCommand
             Tmpfs(config.Factory, caps),
             Tc(config.Runtime),
             Nft(config.Runtime),
+            MkfsExt4(config.Hypervisor),
             GuestFile("guest kernel", h.Kernel, "kernel"),
             GuestFile("guest initrd", h.Initrd, "initrd"),
         };
@@ -156,6 +157,20 @@ internal static class CheckCommand
                 return new(Level.Ok, "nft", nft);
         }
         return new(Level.Fail, "nft", "nft not found (install nftables): CRI PortForward reaches a pod's VM through an nftables redirect in the pod's namespace, and pods with a network namespace are refused without it");
+    }
+
+    /// <summary>Without the 9p share each container's rootfs is copied into an ext4 image with mkfs.ext4 -d; a container is refused without it.</summary>
+    private static Line MkfsExt4(HypervisorConfig hypervisor)
+    {
+        if (hypervisor.SharedFs != HypervisorConfig.SharedFsNone)
+            return new(Level.Ok, "mkfs.ext4", $"not needed (shared_fs = \"{hypervisor.SharedFs}\")");
+        foreach (var dir in new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" })
+        {
+            var mkfs = Path.Combine(dir, "mkfs.ext4");
+            if (File.Exists(mkfs))
+                return new(Level.Ok, "mkfs.ext4", mkfs);
+        }
+        return new(Level.Fail, "mkfs.ext4", "mkfs.ext4 not found (install e2fsprogs): shared_fs = \"none\" copies each container's rootfs into an ext4 image with it, and containers are refused without it");
     }
 
     private static Line GuestFile(string name, string path, string key) =>

@@ -21,8 +21,9 @@ public sealed class CliFactoryTests(TemplateFixture fixture, ITestOutputHelper o
         var (code, stdout, _) = await CliCommandTests.RunAsync("--config", WriteConfig("check", fixture.TemplatePath), "check");
         output.WriteLine(stdout);
         Assert.Equal(0, code);
-        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "nft", "guest kernel", "guest initrd", "containerd", "template" })
-            Assert.Matches($"(?m)^(ok|warn) +{name} ", stdout);
+        foreach (var name in new[] { "qemu", "accelerator", "vhost-vsock", "9p", "tmpfs", "tc", "nft", "mkfs.ext4", "guest kernel", "guest initrd", "containerd", "template" })
+            Assert.Matches($"(?m)^(ok|warn) +{System.Text.RegularExpressions.Regex.Escape(name)} ", stdout);
+        Assert.Matches("(?m)^ok +mkfs.ext4 +not needed \\(shared_fs = \"virtio-9p\"\\)$", stdout);
         Assert.Contains($"ok    tmpfs         {fixture.TemplatePath} is a tmpfs", stdout);
         Assert.EndsWith("all required checks passed\n", stdout);
     }
