@@ -15,7 +15,7 @@ public static class FactoryDaemonClient
     /// <summary>What one request got: a clone, or why not.</summary>
     public sealed record Answer(HandedOverClone? Handed, string? Reason);
 
-    public static async Task<Answer> TakeCloneAsync(string socketPath, string templateFingerprint, string requester, TimeSpan timeout,
+    public static async Task<Answer> TakeCloneAsync(string socketPath, string templateFingerprint, string processSettings, string requester, TimeSpan timeout,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
@@ -27,7 +27,7 @@ public static class FactoryDaemonClient
         TakeCloneResponse reply;
         try
         {
-            reply = await client.TakeCloneAsync(new TakeCloneRequest { TemplateFingerprint = templateFingerprint, Requester = requester },
+            reply = await client.TakeCloneAsync(new TakeCloneRequest { TemplateFingerprint = templateFingerprint, ProcessSettings = processSettings, Requester = requester },
                 new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken)).ResponseAsync.ConfigureAwait(false);
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)

@@ -17,6 +17,9 @@ internal sealed class DaemonState
 
     public FactoryMetrics Metrics { get; } = new();
 
+    /// <summary>The QEMU process settings the pool's clones run with (<see cref="VmFactory.ProcessSettings"/>).</summary>
+    public string ProcessSettings => Factory.ProcessSettings;
+
     /// <summary>The template fingerprint of the daemon's configuration at the last check; null before the first.</summary>
     public string? CurrentFingerprint
     {

@@ -31,6 +31,16 @@ internal sealed class FactoryGrpcService : Protocols.Factory.Factory.FactoryBase
             _state.Log.Info($"not serving {requester}: {reason}");
             return new TakeCloneResponse { Served = false, Reason = reason };
         }
+        // The template's saved state does not hold these: a clone started with the daemon's settings would give the asker a
+        // QEMU with another TCG code buffer, seccomp filter, capability set or KSM marking than its configuration asks for.
+        var settings = _state.ProcessSettings;
+        if (request.ProcessSettings.Length > 0 && request.ProcessSettings != settings)
+        {
+            _state.Metrics.NotServed(NotServedReason.SettingsMismatch);
+            var reason = $"QEMU process settings differ: {SettingsDifferences(settings, Bounded(request.ProcessSettings), requester)}";
+            _state.Log.Info($"not serving {requester}: {reason}");
+            return new TakeCloneResponse { Served = false, Reason = reason };
+        }
         HandedOverClone? clone;
         try
         {
@@ -75,6 +85,22 @@ internal sealed class FactoryGrpcService : Protocols.Factory.Factory.FactoryBase
             HandedOver = (ulong)snapshot.HandOvers,
             NotServed = (ulong)(snapshot.EmptyPool + snapshot.TemplateMismatch + snapshot.Failed),
         });
+    }
+
+    /// <summary>
+    /// "tcg translation cache: the daemon's qemu default, pod x's 16 MiB" for each "name: value" item of the two
+    /// "; "-separated texts that differs (both whole when they do not split alike). Pure.
+    /// </summary>
+    internal static string SettingsDifferences(string daemon, string asker, string requester)
+    {
+        static List<(string Name, string Value)> Items(string text) =>
+            [.. text.Split("; ").Select(i => i.Split(": ", 2)).Select(p => p.Length == 2 ? (p[0], p[1]) : ("", p[0]))];
+        var mine = Items(daemon);
+        var theirs = Items(asker);
+        if (mine.Count != theirs.Count || mine.Zip(theirs).Any(p => p.First.Name != p.Second.Name || p.First.Name.Length == 0))
+            return $"the daemon's clones run with \"{daemon}\", {requester} asks for \"{asker}\"";
+        return string.Join("; ", mine.Zip(theirs).Where(p => p.First.Value != p.Second.Value)
+            .Select(p => $"{p.First.Name}: the daemon's {p.First.Value}, {requester}'s {p.Second.Value}"));
     }
 
     /// <summary>What a peer sends is logged bounded.</summary>

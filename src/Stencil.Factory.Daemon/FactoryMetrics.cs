@@ -19,6 +19,7 @@ public sealed class FactoryMetrics
     private double _handOverSecondsSum;
     private long _emptyPool;
     private long _templateMismatch;
+    private long _settingsMismatch;
     private long _failed;
     private long _staleDiscarded;
 
@@ -46,6 +47,7 @@ public sealed class FactoryMetrics
             {
                 case NotServedReason.PoolEmpty: _emptyPool++; break;
                 case NotServedReason.TemplateMismatch: _templateMismatch++; break;
+                case NotServedReason.SettingsMismatch: _settingsMismatch++; break;
                 default: _failed++; break;
             }
         }
@@ -61,14 +63,14 @@ public sealed class FactoryMetrics
     {
         lock (_gate)
         {
-            return new Snapshot(poolSize, ready, _handOvers, _handOverSecondsSum, [.. _bucketCounts], _emptyPool, _templateMismatch, _failed,
-                _staleDiscarded, templateBuildSeconds);
+            return new Snapshot(poolSize, ready, _handOvers, _handOverSecondsSum, [.. _bucketCounts], _emptyPool, _templateMismatch, _settingsMismatch,
+                _failed, _staleDiscarded, templateBuildSeconds);
         }
     }
 
     /// <summary>The figures at one moment.</summary>
     public sealed record Snapshot(int PoolSize, int Ready, long HandOvers, double HandOverSecondsSum, long[] BucketCounts, long EmptyPool,
-        long TemplateMismatch, long Failed, long StaleDiscarded, double? TemplateBuildSeconds);
+        long TemplateMismatch, long SettingsMismatch, long Failed, long StaleDiscarded, double? TemplateBuildSeconds);
 
     /// <summary>Prometheus text exposition of <paramref name="s"/>.</summary>
     public static string Render(Snapshot s)
@@ -83,6 +85,7 @@ public sealed class FactoryMetrics
         b.Append("# TYPE stencil_factory_not_served_total counter\n");
         b.Append("stencil_factory_not_served_total{reason=\"pool_empty\"} ").Append(Number(s.EmptyPool)).Append('\n');
         b.Append("stencil_factory_not_served_total{reason=\"template_mismatch\"} ").Append(Number(s.TemplateMismatch)).Append('\n');
+        b.Append("stencil_factory_not_served_total{reason=\"settings_mismatch\"} ").Append(Number(s.SettingsMismatch)).Append('\n');
         b.Append("stencil_factory_not_served_total{reason=\"failed\"} ").Append(Number(s.Failed)).Append('\n');
         b.Append("# HELP stencil_factory_stale_clones_discarded_total Ready clones discarded because the template changed.\n");
         b.Append("# TYPE stencil_factory_stale_clones_discarded_total counter\n");
@@ -114,5 +117,7 @@ public enum NotServedReason
 {
     PoolEmpty,
     TemplateMismatch,
+    /// <summary>Same template, but the asker's QEMU process settings (TCG code buffer, seccomp, capabilities, KSM) are not the pool's.</summary>
+    SettingsMismatch,
     Failed,
 }

@@ -128,6 +128,12 @@ public sealed class VmFactory : IAsyncDisposable
     public async Task<string> GetFingerprintAsync(CancellationToken cancellationToken = default) =>
         (await _templates.ResolveFingerprintAsync(cancellationToken).ConfigureAwait(false)).Fingerprint;
 
+    /// <summary>
+    /// The QEMU process settings this factory starts clones with that the template's state does not hold
+    /// (<see cref="QemuCommandLine.ProcessSettingsText"/>): a pooled clone handed to another configuration must match them.
+    /// </summary>
+    public string ProcessSettings => QemuCommandLine.ProcessSettingsText(Options.Description);
+
     public Task<FactoryStatus> GetStatusAsync(CancellationToken cancellationToken = default) => _templates.GetStatusAsync(cancellationToken);
 
     /// <summary>

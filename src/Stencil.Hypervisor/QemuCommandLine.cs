@@ -132,6 +132,22 @@ public static class QemuCommandLine
         return string.Join('\n', Build(description with { Sandbox = null, Capabilities = null, TcgTranslationCacheMiB = 0, MemoryMerge = false }, placeholder));
     }
 
+    /// <summary>
+    /// The settings of a VM's QEMU process that its saved state does not hold, so that
+    /// <see cref="FingerprintText"/> leaves them out: the seccomp filter, the capabilities QEMU keeps, TCG's code
+    /// buffer (under TCG only) and KSM's marking. A clone started by one configuration and handed to another (the
+    /// factory daemon's pool) must have the receiver's: same template, same process settings. Pure.
+    /// </summary>
+    public static string ProcessSettingsText(VmDescription description)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        var tbSize = description.Accelerator == Accelerator.Kvm ? "none (kvm)"
+            : description.TcgTranslationCacheMiB > 0 ? Invariant($"{description.TcgTranslationCacheMiB} MiB") : "qemu default";
+        return $"seccomp sandbox: {(string.IsNullOrEmpty(description.Sandbox) ? "off" : description.Sandbox)}; " +
+            $"capabilities: {description.Capabilities ?? "not bounded"}; tcg translation cache: {tbSize}; " +
+            $"mem-merge: {(description.MemoryMerge ? "on" : "off")}";
+    }
+
     /// <summary>The largest TCG code buffer accepted, in MiB (QEMU's own ceiling on x86-64 is 2 GiB).</summary>
     public const int MaxTcgTranslationCacheMiB = 2048;
 

@@ -179,6 +179,28 @@ public sealed class CommandLineGoldenTests
     }
 
     [Fact]
+    public void Process_settings_name_what_the_fingerprint_leaves_out()
+    {
+        Assert.Equal("seccomp sandbox: off; capabilities: not bounded; tcg translation cache: qemu default; mem-merge: off",
+            QemuCommandLine.ProcessSettingsText(s_description));
+        Assert.Equal("seccomp sandbox: on,spawn=deny; capabilities: chown,fowner; tcg translation cache: 16 MiB; mem-merge: on",
+            QemuCommandLine.ProcessSettingsText(s_description with { Sandbox = "on,spawn=deny", Capabilities = "chown,fowner", TcgTranslationCacheMiB = 16, MemoryMerge = true }));
+        // Under KVM there is no code buffer: its size does not make two processes differ.
+        Assert.Equal(QemuCommandLine.ProcessSettingsText(s_description with { Accelerator = Accelerator.Kvm }),
+            QemuCommandLine.ProcessSettingsText(s_description with { Accelerator = Accelerator.Kvm, TcgTranslationCacheMiB = 16 }));
+        // Each of them leaves the template fingerprint alone and changes the process settings.
+        foreach (var changed in new[]
+        {
+            s_description with { Sandbox = "on" }, s_description with { Capabilities = "chown" },
+            s_description with { TcgTranslationCacheMiB = 16 }, s_description with { MemoryMerge = true },
+        })
+        {
+            Assert.Equal(QemuCommandLine.FingerprintText(s_description), QemuCommandLine.FingerprintText(changed));
+            Assert.NotEqual(QemuCommandLine.ProcessSettingsText(s_description), QemuCommandLine.ProcessSettingsText(changed));
+        }
+    }
+
+    [Fact]
     public void The_seccomp_sandbox_comes_right_after_the_machine_and_takes_only_option_text()
     {
         var args = QemuCommandLine.Build(s_description with { Sandbox = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny" }, CloneInstance());

@@ -86,7 +86,7 @@ public sealed class FactoryPodVmProvider : IPodVmProvider, IAsyncDisposable
             return null;
         }
         var fingerprinted = clock.Elapsed;
-        var answer = await FactoryDaemonClient.TakeCloneAsync(_daemonSocket, fingerprint, request.Name, s_daemonTimeout, cancellationToken).ConfigureAwait(false);
+        var answer = await FactoryDaemonClient.TakeCloneAsync(_daemonSocket, fingerprint, Factory.ProcessSettings, request.Name, s_daemonTimeout, cancellationToken).ConfigureAwait(false);
         var answered = clock.Elapsed;
         if (answer.Handed is not { } handed)
         {

@@ -17,6 +17,8 @@ public sealed class FactoryDaemonUnitTests
         metrics.HandedOver(TimeSpan.FromMilliseconds(40));
         metrics.NotServed(NotServedReason.PoolEmpty);
         metrics.NotServed(NotServedReason.TemplateMismatch);
+        metrics.NotServed(NotServedReason.SettingsMismatch);
+        metrics.NotServed(NotServedReason.SettingsMismatch);
         metrics.StaleDiscarded(2);
         var text = FactoryMetrics.Render(metrics.Take(poolSize: 4, ready: 3, templateBuildSeconds: 3.5));
         const string Expected = """
@@ -33,6 +35,7 @@ public sealed class FactoryDaemonUnitTests
             # TYPE stencil_factory_not_served_total counter
             stencil_factory_not_served_total{reason="pool_empty"} 1
             stencil_factory_not_served_total{reason="template_mismatch"} 1
+            stencil_factory_not_served_total{reason="settings_mismatch"} 2
             stencil_factory_not_served_total{reason="failed"} 0
             # HELP stencil_factory_stale_clones_discarded_total Ready clones discarded because the template changed.
             # TYPE stencil_factory_stale_clones_discarded_total counter
@@ -70,6 +73,18 @@ public sealed class FactoryDaemonUnitTests
     };
 
     [Fact]
+    public void Differing_process_settings_are_named_one_by_one()
+    {
+        const string Daemon = "seccomp sandbox: on; capabilities: chown; tcg translation cache: qemu default; mem-merge: off";
+        Assert.Equal("tcg translation cache: the daemon's qemu default, pod p's 16 MiB",
+            FactoryGrpcService.SettingsDifferences(Daemon, "seccomp sandbox: on; capabilities: chown; tcg translation cache: 16 MiB; mem-merge: off", "pod p"));
+        Assert.Equal("seccomp sandbox: the daemon's on, pod p's off; mem-merge: the daemon's off, pod p's on",
+            FactoryGrpcService.SettingsDifferences(Daemon, "seccomp sandbox: off; capabilities: chown; tcg translation cache: qemu default; mem-merge: on", "pod p"));
+        // A text of another shape (another version's) is quoted whole.
+        Assert.Equal($"the daemon's clones run with \"{Daemon}\", pod p asks for \"tb 16\"", FactoryGrpcService.SettingsDifferences(Daemon, "tb 16", "pod p"));
+    }
+
+    [Fact]
     public void A_served_reply_is_checked_before_the_shim_uses_it()
     {
         Assert.Null(FactoryDaemonClient.Check(Good(), "abc"));
@@ -92,7 +107,7 @@ public sealed class FactoryDaemonUnitTests
         var dir = Directory.CreateTempSubdirectory("stencil-fd-").FullName;
         try
         {
-            var absent = await FactoryDaemonClient.TakeCloneAsync(Path.Combine(dir, "none.sock"), "abc", "t", TimeSpan.FromSeconds(1));
+            var absent = await FactoryDaemonClient.TakeCloneAsync(Path.Combine(dir, "none.sock"), "abc", "", "t", TimeSpan.FromSeconds(1));
             Assert.Null(absent.Handed);
             Assert.Contains("no factory daemon", absent.Reason, StringComparison.Ordinal);
 
@@ -102,7 +117,7 @@ public sealed class FactoryDaemonUnitTests
             using var bound = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             bound.Bind(new UnixDomainSocketEndPoint(stale));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var dead = await FactoryDaemonClient.TakeCloneAsync(stale, "abc", "t", TimeSpan.FromSeconds(1));
+            var dead = await FactoryDaemonClient.TakeCloneAsync(stale, "abc", "", "t", TimeSpan.FromSeconds(1));
             Assert.Null(dead.Handed);
             Assert.True(dead.Reason!.Contains("did not answer", StringComparison.Ordinal), dead.Reason);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"took {clock.Elapsed}"); // a hang, not a slow machine, is what this catches

@@ -38,15 +38,25 @@ public sealed class FactoryDaemonTests(TemplateFixture fixture, ITestOutputHelpe
             var fingerprint = await fixture.Factory.GetFingerprintAsync();
 
             // A request naming another template gets nothing (and no clone is spent on it).
-            var stale = await FactoryDaemonClient.TakeCloneAsync(daemonOptions.SocketPath, "0123456789abcdef0123", "stale", TimeSpan.FromSeconds(5));
+            var stale = await FactoryDaemonClient.TakeCloneAsync(daemonOptions.SocketPath, "0123456789abcdef0123", fixture.Factory.ProcessSettings, "stale",
+                TimeSpan.FromSeconds(5));
             Assert.Null(stale.Handed);
             Assert.Contains("template differs", stale.Reason, StringComparison.Ordinal);
+            // So does one of the same template whose QEMU is to run with another TCG code buffer: the pool's clones run with the daemon's.
+            var otherSettings = Hypervisor.QemuCommandLine.ProcessSettingsText(fixture.Options.Description with { TcgTranslationCacheMiB = 16 });
+            var differing = await FactoryDaemonClient.TakeCloneAsync(daemonOptions.SocketPath, fingerprint, otherSettings, "dense", TimeSpan.FromSeconds(5));
+            Assert.Null(differing.Handed);
+            Assert.Contains("QEMU process settings differ", differing.Reason, StringComparison.Ordinal);
+            Assert.Contains("tcg translation cache: the daemon's qemu default, dense's 16 MiB", differing.Reason, StringComparison.Ordinal);
+            var refusedMetrics = daemon.MetricsText();
+            Assert.Contains("stencil_factory_pool_ready 2\n", refusedMetrics, StringComparison.Ordinal); // no clone spent on either
+            Assert.Contains("stencil_factory_not_served_total{reason=\"settings_mismatch\"} 1\n", refusedMetrics, StringComparison.Ordinal);
 
             var samples = new List<(string Random, double Clock, string GenId)>();
             for (var i = 0; i < 2; i++)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                var answer = await FactoryDaemonClient.TakeCloneAsync(daemonOptions.SocketPath, fingerprint, "test-" + i, TimeSpan.FromSeconds(5));
+                var answer = await FactoryDaemonClient.TakeCloneAsync(daemonOptions.SocketPath, fingerprint, fixture.Factory.ProcessSettings, "test-" + i, TimeSpan.FromSeconds(5));
                 Assert.True(answer.Handed is not null, answer.Reason);
                 var vm = await fixture.Factory.AttachHandedOverAsync(answer.Handed, fixture.Request("daemon-" + i), clock);
                 vms.Add(vm);
@@ -154,14 +164,14 @@ public sealed class FactoryDaemonTests(TemplateFixture fixture, ITestOutputHelpe
             Assert.NotEqual(before, after);
 
             // Asked at once (before the watcher ran): the old clone is not of the asker's template.
-            var answer = await FactoryDaemonClient.TakeCloneAsync(socket, after, "after-change", TimeSpan.FromSeconds(5));
+            var answer = await FactoryDaemonClient.TakeCloneAsync(socket, after, shimSide.ProcessSettings, "after-change", TimeSpan.FromSeconds(5));
             Assert.Null(answer.Handed);
             output.WriteLine(answer.Reason);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!log.Text.Contains("draining the pool", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
                 await Task.Delay(100);
             Assert.Contains("draining the pool", log.Text, StringComparison.Ordinal);
-            var old = await FactoryDaemonClient.TakeCloneAsync(socket, before, "before-change", TimeSpan.FromSeconds(5));
+            var old = await FactoryDaemonClient.TakeCloneAsync(socket, before, shimSide.ProcessSettings, "before-change", TimeSpan.FromSeconds(5));
             Assert.Null(old.Handed);
         }
         finally
