@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make install`: the shim and the stencil tool to /usr/local/bin, the guest image to /usr/share/stencil,
-# the default configuration to /etc/stencil (kept if present), the factory daemon's systemd unit
+# the default configuration and the dense preset to /etc/stencil (kept if present), the factory daemon's systemd unit
 # (enabled and started when systemd runs), then the containerd snippet to add.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +13,12 @@ if [ -e /etc/stencil/configuration.toml ]; then
   echo "install: /etc/stencil/configuration.toml exists; left as it is (the new default is $repo/config/configuration.toml)"
 else
   install -D -m 0644 "$repo/config/configuration.toml" /etc/stencil/configuration.toml
+fi
+# The dense preset (runtime "stencil-dense"): everything from configuration.toml (its base) but a smaller TCG code buffer.
+if [ -e /etc/stencil/configuration-dense.toml ]; then
+  echo "install: /etc/stencil/configuration-dense.toml exists; left as it is (the new one is $repo/config/configuration-dense.toml)"
+else
+  install -D -m 0644 "$repo/config/configuration-dense.toml" /etc/stencil/configuration-dense.toml
 fi
 install -D -m 0644 "$repo/README.md" /usr/share/doc/stencil/README.md
 # The node's factory daemon (paused clones for shims), as a systemd unit when systemd runs.

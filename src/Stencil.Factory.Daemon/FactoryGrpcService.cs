@@ -37,7 +37,7 @@ internal sealed class FactoryGrpcService : Protocols.Factory.Factory.FactoryBase
         if (request.ProcessSettings.Length > 0 && request.ProcessSettings != settings)
         {
             _state.Metrics.NotServed(NotServedReason.SettingsMismatch);
-            var reason = $"QEMU process settings differ: {SettingsDifferences(settings, Bounded(request.ProcessSettings), requester)}";
+            var reason = $"QEMU process settings differ: {SettingsDifferences(settings, request.ProcessSettings, requester)}";
             _state.Log.Info($"not serving {requester}: {reason}");
             return new TakeCloneResponse { Served = false, Reason = reason };
         }
@@ -89,7 +89,8 @@ internal sealed class FactoryGrpcService : Protocols.Factory.Factory.FactoryBase
 
     /// <summary>
     /// "tcg translation cache: the daemon's qemu default, pod x's 16 MiB" for each "name: value" item of the two
-    /// "; "-separated texts that differs (both whole when they do not split alike). Pure.
+    /// "; "-separated texts that differs (both whole when they do not split alike); the asker's values are
+    /// bounded in the text, not before the comparison. Pure.
     /// </summary>
     internal static string SettingsDifferences(string daemon, string asker, string requester)
     {
@@ -98,9 +99,9 @@ internal sealed class FactoryGrpcService : Protocols.Factory.Factory.FactoryBase
         var mine = Items(daemon);
         var theirs = Items(asker);
         if (mine.Count != theirs.Count || mine.Zip(theirs).Any(p => p.First.Name != p.Second.Name || p.First.Name.Length == 0))
-            return $"the daemon's clones run with \"{daemon}\", {requester} asks for \"{asker}\"";
+            return $"the daemon's clones run with \"{daemon}\", {requester} asks for \"{Bounded(asker)}\"";
         return string.Join("; ", mine.Zip(theirs).Where(p => p.First.Value != p.Second.Value)
-            .Select(p => $"{p.First.Name}: the daemon's {p.First.Value}, {requester}'s {p.Second.Value}"));
+            .Select(p => $"{p.First.Name}: the daemon's {p.First.Value}, {requester}'s {Bounded(p.Second.Value)}"));
     }
 
     /// <summary>What a peer sends is logged bounded.</summary>

@@ -93,6 +93,12 @@ public class PrivateContainerdTests
         Assert.Contains("pod_annotations = [\"io.stencil.*\"]", block);
         Assert.Contains("privileged_without_host_devices = true", block);
         Assert.Contains("ConfigPath = \"/etc/stencil/configuration.toml\"", block);
+        // The dense preset: the same shim with its own configuration file.
+        var dense = RuntimeTable(version, "stencil-dense");
+        Assert.Contains(dense + "\n", dump);
+        var denseBlock = dump[dump.IndexOf(dense, StringComparison.Ordinal)..];
+        Assert.Contains("runtime_type = \"io.containerd.stencil.v2\"", denseBlock);
+        Assert.Contains("ConfigPath = \"/etc/stencil/configuration-dense.toml\"", denseBlock);
     }
 
     private static string RuntimeTable(ContainerdVersion? version, string name) => version is { Major: >= 2 }

@@ -3,8 +3,9 @@ using Stencil.TestSupport;
 namespace Stencil.Cri.Tests;
 
 /// <summary>
-/// The CRI fixture with a second runtime handler, "stencil" (and a third, "stencil-sandbox", the same through
-/// containerd 2.x's sandbox API) (runtime_type io.containerd.stencil.v2, the
+/// The CRI fixture with a second runtime handler, "stencil" (and the same shim as "stencil-sandbox", through
+/// containerd 2.x's sandbox API; "stencil-pause", the pause image run by crun; "stencil-dense", the dense
+/// preset) (runtime_type io.containerd.stencil.v2, the
 /// published shim from build/bin first on containerd's PATH, a private Stencil config through
 /// STENCIL_CONFIG: guest from build/guest, state, shim sockets and template under the fixture's folder).
 /// Its pods get 10.88.232.0/24 on a bridge that has 10.88.232.1, so a test can reach a pod's port from
@@ -23,6 +24,11 @@ public sealed class StencilCriFixture : CriContainerdFixture
     /// "runtime"; the default serves it with the agent's namespace holder). Its config comes through the
     /// runtime options' ConfigPath, as Kata's does.</summary>
     public const string PauseRuntimeHandler = "stencil-pause";
+
+    /// <summary>The dense preset: config/configuration-dense.toml (its base pointed at <see cref="ConfigPath"/>) through
+    /// the runtime options' ConfigPath, as config/containerd's snippets install it.</summary>
+    public const string DenseHandler = "stencil-dense";
+
     public const string StencilSubnet = "10.88.232.0/24";
     public const string HostAddress = "10.88.232.1";
 
@@ -51,6 +57,9 @@ public sealed class StencilCriFixture : CriContainerdFixture
     /// <summary>The configuration of <see cref="PauseRuntimeHandler"/>, in the fixture's folder.</summary>
     private static string PauseConfigPath(string dir) => Path.Combine(dir, "stencil-pause.toml");
 
+    /// <summary>The configuration of <see cref="DenseHandler"/>, in the fixture's folder.</summary>
+    private static string DenseConfigPath(string dir) => Path.Combine(dir, "stencil-dense.toml");
+
     public static string Shim => ShimBinaries.Shim;
 
     private static CriFixtureOptions Options(string dir) => new()
@@ -73,7 +82,14 @@ public sealed class StencilCriFixture : CriContainerdFixture
               privileged_without_host_devices = true
               [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-pause.options]
                 ConfigPath = "
-            """ + PauseConfigPath(dir) + "\"\n",
+            """ + PauseConfigPath(dir) + "\"\n" + """
+            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-dense]
+              runtime_type = "io.containerd.stencil.v2"
+              pod_annotations = ["io.stencil.*"]
+              privileged_without_host_devices = true
+              [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.stencil-dense.options]
+                ConfigPath = "
+            """ + DenseConfigPath(dir) + "\"\n",
         Environment = new Dictionary<string, string>
         {
             ["PATH"] = ShimBinaries.PathWithFolderOf(Shim),
@@ -90,6 +106,8 @@ public sealed class StencilCriFixture : CriContainerdFixture
             new() { UseGuestImage = true, TemplatePath = TemplateDir, StateDir = StateDir, ShimSocketDir = SocketDir, RuntimeKeys = runtimeKeys };
         Config(null).WriteTo(ConfigPath);
         Config("sandbox_container = \"runtime\"").WriteTo(PauseConfigPath(Dir));
+        // The shipped preset itself, based on this fixture's file instead of /etc/stencil's.
+        StencilConfigFile.WriteDensePreset(ConfigPath, DenseConfigPath(Dir));
         return Task.CompletedTask;
     }
 

@@ -104,6 +104,52 @@ public sealed class StencilPodLifecycleTests(StencilCriFixture fixture, ITestOut
         await AssertNothingLeftAsync(pod.Id, first, second);
     });
 
+    /// <summary>
+    /// The dense preset (config/configuration-dense.toml, based on the fixture's configuration, through the
+    /// stencil-dense handler): its pod's QEMU runs with the preset's 16 MiB TCG code buffer, and a factory daemon
+    /// whose pool runs with the default settings never hands it a clone (that QEMU would keep the daemon's buffer);
+    /// a default pod after it still gets the pooled clone.
+    /// </summary>
+    [Fact]
+    public Task A_dense_preset_pod_runs_with_its_own_TCG_buffer_and_never_on_a_pooled_clone_of_other_settings() => fixture.WithLogOnFailureAsync(output, async () =>
+    {
+        var daemon = await Stencil.TestSupport.FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, CancellationToken.None);
+        try
+        {
+            await daemon.WaitForReadyAsync(1, CancellationToken.None);
+            var poolQemu = fixture.QemuProcesses();
+            await using var dense = await CriPod.RunAsync(Client, CriConfig.Sandbox("vm-dense", fixture.LogDirectory("vm-dense")), StencilCriFixture.DenseHandler);
+            var qemu = Assert.Single(fixture.QemuProcesses().Except(poolQemu));
+            output.WriteLine(qemu);
+            var log = fixture.Containerd.ReadLog();
+            if (qemu.Contains("-accel kvm", StringComparison.Ordinal))
+            {
+                // Under KVM there is no code buffer: the settings are the pool's, and the clone may be handed over.
+                Assert.DoesNotContain("QEMU process settings differ", log, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Contains("-accel tcg,tb-size=16 ", qemu, StringComparison.Ordinal);
+                Assert.Contains($"pod k8s.io/{dense.Id}: cloning the template here: the factory daemon had no clone: QEMU process settings differ: " +
+                    $"tcg translation cache: the daemon's qemu default, pod k8s.io/{dense.Id}'s 16 MiB", log, StringComparison.Ordinal);
+                Assert.DoesNotContain($"pod k8s.io/{dense.Id}: took clone ", log, StringComparison.Ordinal);
+            }
+            var app = await dense.RunContainerAsync(CriConfig.Container("app", CriContainerdFixture.BusyboxImage, "sleep", "3600"));
+            Assert.Equal("dense\n", (await Client.ExecSyncAsync(app, ["echo", "dense"], s_execTimeout)).StdoutText);
+
+            // The pool's clone is still there for a pod of the daemon's own settings.
+            await using var pooled = await CriPod.RunAsync(Client, CriConfig.Sandbox("vm-dense-pooled", fixture.LogDirectory("vm-dense-pooled")), StencilCriFixture.Handler);
+            Assert.Contains($"pod k8s.io/{pooled.Id}: took clone ", fixture.Containerd.ReadLog(), StringComparison.Ordinal);
+            await pooled.RemoveAsync();
+            await dense.RemoveAsync();
+        }
+        finally
+        {
+            await daemon.DisposeAsync();
+        }
+        await AssertNothingLeftAsync();
+    });
+
     private async Task AssertNothingLeftAsync(params string[] ids)
     {
         // The shim daemon exits right after its last Shutdown: give it a moment.

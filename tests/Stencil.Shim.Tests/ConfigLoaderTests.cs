@@ -139,6 +139,67 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void A_file_with_a_base_applies_its_keys_over_the_base_file()
+    {
+        var asked = new List<string>();
+        var config = ConfigLoader.Parse("""
+            base = "/etc/stencil/configuration.toml"
+            [hypervisor]
+            tcg_translation_cache_mib = 16
+            """, "dense.toml", path =>
+            {
+                asked.Add(path);
+                return ConfigLoader.Parse("[hypervisor]\ndefault_vcpus = 2\ntcg_translation_cache_mib = 24\n", path);
+            });
+
+        Assert.Equal(["/etc/stencil/configuration.toml"], asked);
+        Assert.Equal(2, config.Hypervisor.DefaultVcpus); // from the base
+        Assert.Equal(16, config.Hypervisor.TcgTranslationCacheMiB); // the file's own key wins
+        Assert.Equal(StencilConfig.Defaults.Runtime, config.Runtime);
+    }
+
+    [Fact]
+    public void A_base_must_be_an_absolute_path_and_cannot_have_a_base_of_its_own()
+    {
+        static StencilConfig Unused(string path) => throw new InvalidOperationException(path);
+        var relative = Assert.Throws<StencilException>(() => ConfigLoader.Parse("base = \"configuration.toml\"\n", "d.toml", Unused));
+        Assert.Equal("d.toml: base = \"configuration.toml\": expected the absolute path of another configuration file", relative.Message);
+        var number = Assert.Throws<StencilException>(() => ConfigLoader.Parse("base = 3\n", "d.toml", Unused));
+        Assert.Equal(ErrorKind.InvalidArgument, number.Kind);
+        // Inside a base file (read with no base reader) a base is refused: one level, no chains, no cycles.
+        var nested = Assert.Throws<StencilException>(() => ConfigLoader.Parse("base = \"/etc/stencil/other.toml\"\n", "/etc/stencil/configuration.toml"));
+        Assert.Equal("/etc/stencil/configuration.toml: base = \"/etc/stencil/other.toml\": a base configuration cannot name a base of its own", nested.Message);
+    }
+
+    [Fact]
+    public void A_missing_or_nested_base_file_is_named()
+    {
+        using var dir = new TempDir();
+        var dense = Path.Combine(dir.Path, "dense.toml");
+        File.WriteAllText(dense, $"base = \"{dir.Path}/missing.toml\"\n");
+        var missing = Assert.Throws<StencilException>(() => ConfigLoader.ReadFile(dense));
+        Assert.Equal(ErrorKind.NotFound, missing.Kind);
+        Assert.StartsWith($"base configuration file {dir.Path}/missing.toml: ", missing.Message, StringComparison.Ordinal);
+
+        File.WriteAllText(Path.Combine(dir.Path, "a.toml"), $"base = \"{dense}\"\n");
+        File.WriteAllText(dense, $"base = \"{dir.Path}/a.toml\"\n");
+        var cycle = Assert.Throws<StencilException>(() => ConfigLoader.ReadFile(dense));
+        Assert.Contains("a base configuration cannot name a base of its own", cycle.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_shipped_dense_preset_is_the_shipped_defaults_with_a_16_MiB_TCG_buffer()
+    {
+        var text = File.ReadAllText(Path.Combine(RepoPaths.Root, "config", "configuration-dense.toml"));
+        var config = ConfigLoader.Parse(text, "configuration-dense.toml", path =>
+        {
+            Assert.Equal(ConfigLoader.SystemPath, path);
+            return ConfigLoader.ReadFile(ShippedFile);
+        });
+        Assert.Equal(StencilConfig.Defaults with { Hypervisor = StencilConfig.Defaults.Hypervisor with { TcgTranslationCacheMiB = 16 } }, config);
+    }
+
+    [Fact]
     public void A_key_outside_any_section_is_an_error()
     {
         var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("debug = true\n", "c.toml"));

@@ -69,4 +69,18 @@ public sealed class StencilConfigFile
         File.WriteAllText(path, Text);
         return path;
     }
+
+    /// <summary>
+    /// The shipped dense preset (config/configuration-dense.toml) as a file at <paramref name="path"/> whose base is
+    /// <paramref name="basePath"/> (a test's own configuration) instead of /etc/stencil/configuration.toml.
+    /// </summary>
+    public static string WriteDensePreset(string basePath, string path)
+    {
+        const string BaseLine = "base = \"/etc/stencil/configuration.toml\"\n";
+        var dense = File.ReadAllText(Path.Combine(RepoPaths.Root, "config", "configuration-dense.toml"));
+        if (!dense.Contains(BaseLine, StringComparison.Ordinal))
+            throw new InvalidOperationException($"config/configuration-dense.toml has no line {BaseLine.Trim()}");
+        File.WriteAllText(path, dense.Replace(BaseLine, $"base = \"{basePath}\"\n", StringComparison.Ordinal));
+        return path;
+    }
 }

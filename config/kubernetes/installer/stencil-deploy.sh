@@ -4,7 +4,8 @@
 # $HOST_ROOT and the host's PID namespace (hostPID), so it can restart containerd on the host.
 #
 #   stencil-deploy.sh install [--wait]   copy shim, guest image and configuration to the host, add the
-#                                        "stencil" runtime to containerd's config, restart containerd
+#                                        "stencil" and "stencil-dense" runtimes to containerd's config,
+#                                        restart containerd
 #   stencil-deploy.sh cleanup [--wait]   undo all of that
 #   --wait: then sleep until the pod is stopped (a DaemonSet's pod must keep running).
 #
@@ -112,6 +113,13 @@ $BEGIN_MARK
   privileged_without_host_devices = true${SANDBOXER_LINE:-}
 [$1.options]
   ConfigPath = "$INSTALL_DIR/etc/configuration.toml"
+[$1-dense]
+  runtime_type = "io.containerd.stencil.v2"
+  pod_annotations = ["io.stencil.*"]
+  container_annotations = ["io.stencil.*"]
+  privileged_without_host_devices = true${SANDBOXER_LINE:-}
+[$1-dense.options]
+  ConfigPath = "$INSTALL_DIR/etc/configuration-dense.toml"
 $END_MARK
 TOML
 }
@@ -166,7 +174,7 @@ installed_configuration() { # SRC
 }
 
 install() {
-  for f in "bin/$SHIM" share/vmlinux share/initrd etc/configuration.toml; do
+  for f in "bin/$SHIM" share/vmlinux share/initrd etc/configuration.toml etc/configuration-dense.toml; do
     [ -f "$PAYLOAD_DIR/$f" ] || die "the image lacks $PAYLOAD_DIR/$f (was it built with \`make publish guest\` first?)"
   done
   [ -d "$HOST_ROOT" ] || die "the host's / is not mounted at $HOST_ROOT"
@@ -185,8 +193,8 @@ install() {
   if [ -f "$config" ] && grep -Eq '^[[:space:]]*disabled_plugins[[:space:]]*=.*"(cri|io\.containerd\.grpc\.v1\.cri)"' "$config"; then
     die "$CONTAINERD_CONFIG disables containerd's CRI plugin (disabled_plugins); Kubernetes cannot use containerd on this node"
   fi
-  if [ -f "$config" ] && without_block "$config" | grep -q 'runtimes\.stencil[].]'; then
-    die "$CONTAINERD_CONFIG already defines a \"stencil\" runtime outside stencil-deploy's block; remove it first"
+  if [ -f "$config" ] && without_block "$config" | grep -Eq 'runtimes\.stencil(-dense)?[].]'; then
+    die "$CONTAINERD_CONFIG already defines a \"stencil\" or \"stencil-dense\" runtime outside stencil-deploy's block; remove it first"
   fi
 
   log "installing into $INSTALL_DIR"
@@ -202,6 +210,10 @@ install() {
     installed_configuration "$PAYLOAD_DIR/etc/configuration.toml" > "$generated"
   fi
   install_file "$generated" "$(host "$INSTALL_DIR/etc/configuration.toml")" 0644
+  # The dense preset takes everything but its own keys from the configuration above (its base).
+  sed -e "s|^base = .*|base = \"$INSTALL_DIR/etc/configuration.toml\"|" "$PAYLOAD_DIR/etc/configuration-dense.toml" > "$generated"
+  grep -qxF "base = \"$INSTALL_DIR/etc/configuration.toml\"" "$generated" || die "the image's etc/configuration-dense.toml has no base = line"
+  install_file "$generated" "$(host "$INSTALL_DIR/etc/configuration-dense.toml")" 0644
   rm -f "$generated"
   mkdir -p "$(host "$BIN_DIR")"
   ln -sfn "$INSTALL_DIR/bin/$SHIM" "$(host "$BIN_DIR/$SHIM")"
@@ -233,7 +245,7 @@ install() {
     cp -p "$config" "$config.stencil-backup"
   fi
   if replace_config "$config" "$new"; then
-    log "added the stencil runtime to $CONTAINERD_CONFIG ([$table])"
+    log "added the stencil runtime to $CONTAINERD_CONFIG ([$table], and [$table-dense] for the dense preset)"
     restart_containerd
   else
     log "$CONTAINERD_CONFIG already has the stencil runtime; containerd not restarted"

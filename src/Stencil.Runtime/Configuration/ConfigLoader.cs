@@ -58,23 +58,33 @@ public static class ConfigLoader
         }
     }
 
-    public static StencilConfig ReadFile(string path)
+    public static StencilConfig ReadFile(string path) => Parse(ReadText(path, "configuration file"), path, ReadBase);
+
+    /// <summary>The top-level key naming the configuration file a file's own keys are applied over.</summary>
+    public const string BaseKey = "base";
+
+    /// <summary>A base file is read as any other, but may not name a base of its own (one level: no chains, no cycles).</summary>
+    private static StencilConfig ReadBase(string path) => Parse(ReadText(path, "base configuration file"), path, readBase: null);
+
+    private static string ReadText(string path, string what)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new StencilException(ex is FileNotFoundException or DirectoryNotFoundException ? ErrorKind.NotFound : ErrorKind.InvalidArgument,
-                $"configuration file {path}: {ex.Message}", ex);
+                $"{what} {path}: {ex.Message}", ex);
         }
-        return Parse(text, path);
     }
 
-    /// <summary>Parses configuration TOML over the defaults. <paramref name="source"/> names the text in errors.</summary>
-    public static StencilConfig Parse(string toml, string source)
+    /// <summary>
+    /// Parses configuration TOML over the defaults, or, when it names one with a top-level
+    /// <c>base = "/abs/path.toml"</c>, over that file (read through <paramref name="readBase"/>; null: a base is
+    /// refused, as it is inside a base file). <paramref name="source"/> names the text in errors.
+    /// </summary>
+    public static StencilConfig Parse(string toml, string source, Func<string, StencilConfig>? readBase = null)
     {
         TomlTable document;
         try
@@ -95,8 +105,18 @@ public static class ConfigLoader
         }
 
         var config = StencilConfig.Defaults;
+        if (document.TryGetValue(BaseKey, out var baseValue))
+        {
+            if (baseValue is not string basePath || !basePath.StartsWith('/'))
+                throw StencilException.InvalidArgument($"{source}: {BaseKey} = {ConfigSchema.Format(baseValue)}: expected the absolute path of another configuration file");
+            if (readBase is null)
+                throw StencilException.InvalidArgument($"{source}: {BaseKey} = \"{basePath}\": a base configuration cannot name a base of its own");
+            config = readBase(basePath);
+        }
         foreach (var (sectionName, sectionValue) in document)
         {
+            if (sectionName == BaseKey)
+                continue;
             if (!ConfigSchema.Sections.Contains(sectionName))
             {
                 var what = sectionValue is TomlTable ? $"section [{sectionName}]" : $"key {sectionName} = {ConfigSchema.Format(sectionValue)} outside any section";

@@ -18,7 +18,8 @@ public sealed class InstallerScriptTests : IDisposable
         foreach (var (file, content) in new[] { ("bin/containerd-shim-stencil-v2", "#!/bin/sh\n"), ("bin/stencil", "#!/bin/sh\n"), ("share/vmlinux", "kernel"), ("share/initrd", "initrd") })
             Write(Path.Combine(Payload, file), content);
         Write(Path.Combine(Payload, "etc", "stencil-factory.service"), File.ReadAllText(Path.Combine(RepoPaths.Root, "config", "systemd", "stencil-factory.service")));
-        File.Copy(Path.Combine(RepoPaths.Root, "config", "configuration.toml"), Path.Combine(Directory.CreateDirectory(Path.Combine(Payload, "etc")).FullName, "configuration.toml"));
+        foreach (var name in new[] { "configuration.toml", "configuration-dense.toml" })
+            File.Copy(Path.Combine(RepoPaths.Root, "config", name), Path.Combine(Directory.CreateDirectory(Path.Combine(Payload, "etc")).FullName, name));
         Write(Host("/usr/bin/qemu-system-x86_64"), "");
         Write(Host("/usr/sbin/nft"), "");
     }
@@ -46,6 +47,12 @@ public sealed class InstallerScriptTests : IDisposable
         Assert.StartsWith(original, installed);
         Assert.Contains("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]\n  runtime_type = \"io.containerd.stencil.v2\"\n", installed);
         Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration.toml\"", installed);
+        // The dense preset: a second runtime of the same shim, its configuration based on the installed one.
+        Assert.Contains("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil-dense]\n  runtime_type = \"io.containerd.stencil.v2\"\n", installed);
+        Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration-dense.toml\"", installed);
+        var dense = File.ReadAllText(Host("/opt/stencil/etc/configuration-dense.toml"));
+        Assert.Contains("\nbase = \"/opt/stencil/etc/configuration.toml\"\n", dense);
+        Assert.Contains("\ntcg_translation_cache_mib = 16\n", dense);
 
         // The payload on the "host", the shim linked where containerd looks, the configuration's paths rewritten.
         Assert.Equal("#!/bin/sh\n", File.ReadAllText(Host("/opt/stencil/bin/containerd-shim-stencil-v2")));
@@ -137,7 +144,7 @@ public sealed class InstallerScriptTests : IDisposable
     {
         Write(ConfigPath, "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.stencil]\n  runtime_type = \"io.containerd.stencil.v2\"\n");
         var byHand = await RunAsync("install", expectFailure: true);
-        Assert.Contains("already defines a \"stencil\" runtime outside stencil-deploy's block", byHand.Stderr);
+        Assert.Contains("already defines a \"stencil\" or \"stencil-dense\" runtime outside stencil-deploy's block", byHand.Stderr);
 
         Write(ConfigPath, "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n");
         var disabled = await RunAsync("install", expectFailure: true);
@@ -175,6 +182,9 @@ public sealed class InstallerScriptTests : IDisposable
         Assert.Contains("runtime_type = \"io.containerd.stencil.v2\"", block);
         Assert.Contains("pod_annotations = [\"io.stencil.*\"]", block);
         Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration.toml\"", block);
+        var dense = table.Replace("runtimes.stencil]", "runtimes.stencil-dense]", StringComparison.Ordinal);
+        Assert.Contains(dense, text);
+        Assert.Contains("ConfigPath = \"/opt/stencil/etc/configuration-dense.toml\"", text[text.IndexOf(dense, StringComparison.Ordinal)..]);
     }
 
     private async Task<CommandResult> RunAsync(string verb, params (string Key, string Value)[] environment) =>

@@ -26,7 +26,7 @@ public sealed partial class ManifestTests
     {
         var manifests = Manifest.LoadAll();
         Assert.Equal(
-            ["DaemonSet stencil-cleanup", "DaemonSet stencil-deploy", "Pod stencil-hello", "RuntimeClass stencil"],
+            ["DaemonSet stencil-cleanup", "DaemonSet stencil-deploy", "Pod stencil-hello", "RuntimeClass stencil", "RuntimeClass stencil-dense"],
             manifests.Select(m => $"{m.Kind} {m.Name}").Order(StringComparer.Ordinal));
         foreach (var manifest in manifests)
         {
@@ -36,14 +36,16 @@ public sealed partial class ManifestTests
         }
     }
 
-    [Fact]
-    public void The_RuntimeClass_handler_is_the_containerd_runtime_the_installer_adds()
+    [Theory]
+    [InlineData("stencil")]
+    [InlineData("stencil-dense")]
+    public void The_RuntimeClass_handler_is_the_containerd_runtime_the_installer_adds(string name)
     {
-        var runtimeClass = Manifest.Single("RuntimeClass", "stencil");
+        var runtimeClass = Manifest.Single("RuntimeClass", name);
         var handler = runtimeClass.Scalar("handler");
-        Assert.Equal("stencil", handler);
+        Assert.Equal(name, handler);
         var script = File.ReadAllText(Path.Combine(Manifest.Directory, "installer", "stencil-deploy.sh"));
-        Assert.Contains($"containerd.runtimes.{handler}'", script);
+        Assert.Contains(handler == "stencil" ? "containerd.runtimes.stencil'" : "[$1-dense]", script);
         Assert.Contains("runtime_type = \"io.containerd.stencil.v2\"", script);
         var snippet = File.ReadAllText(Path.Combine(RepoPathsRoot, "config", "containerd", "stencil-runtime.toml"));
         Assert.Contains($"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.{handler}]", snippet);
@@ -54,25 +56,32 @@ public sealed partial class ManifestTests
         // Pods go only where the installer ran.
         // (Label keys contain dots: read the selector as a map, not through a dotted path.)
         Assert.Equal("true", Manifest.StringMap(runtimeClass.Mapping("scheduling.nodeSelector"))[NodeLabel]);
-        foreach (var name in new[] { "stencil-deploy", "stencil-cleanup" })
-            Assert.Equal("true", Manifest.StringMap(Manifest.Single("DaemonSet", name).Mapping("spec.template.spec.nodeSelector"))[NodeLabel]);
+        foreach (var daemonSet in new[] { "stencil-deploy", "stencil-cleanup" })
+            Assert.Equal("true", Manifest.StringMap(Manifest.Single("DaemonSet", daemonSet).Mapping("spec.template.spec.nodeSelector"))[NodeLabel]);
     }
 
     [Fact]
     public void The_pod_overhead_is_cpu_and_memory_quantities_that_say_where_they_were_measured()
     {
-        var podFixed = Manifest.Single("RuntimeClass", "stencil").Mapping("overhead.podFixed");
-        Assert.Equal(["cpu", "memory"], Manifest.StringMap(podFixed).Keys.Order(StringComparer.Ordinal));
-        foreach (var (resource, value) in Manifest.StringMap(podFixed))
-            Assert.Matches(Quantity(), value);
-        // Each number carries the note saying which measurement it comes from.
-        var lines = File.ReadAllLines(Path.Combine(Manifest.Directory, "runtimeclass.yaml"));
-        foreach (var resource in new[] { "cpu", "memory" })
+        foreach (var name in new[] { "stencil", "stencil-dense" })
         {
-            var index = Array.FindIndex(lines, l => l.TrimStart().StartsWith(resource + ":", StringComparison.Ordinal));
-            Assert.True(index > 0, $"runtimeclass.yaml has no {resource}: line");
-            Assert.Contains("`make bench`", lines[index - 1]);
+            var podFixed = Manifest.Single("RuntimeClass", name).Mapping("overhead.podFixed");
+            Assert.Equal(["cpu", "memory"], Manifest.StringMap(podFixed).Keys.Order(StringComparer.Ordinal));
+            foreach (var (resource, value) in Manifest.StringMap(podFixed))
+                Assert.Matches(Quantity(), value);
         }
+        // Each number carries the note saying which measurement it comes from (the dense class's cpu refers to the first's).
+        var lines = File.ReadAllLines(Path.Combine(Manifest.Directory, "runtimeclass.yaml"));
+        var memoryLines = Enumerable.Range(0, lines.Length).Where(i => lines[i].TrimStart().StartsWith("memory:", StringComparison.Ordinal)).ToList();
+        var cpuLines = Enumerable.Range(0, lines.Length).Where(i => lines[i].TrimStart().StartsWith("cpu:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, memoryLines.Count);
+        Assert.Equal(2, cpuLines.Count);
+        Assert.All(memoryLines, i => Assert.Contains("`make bench`", lines[i - 1]));
+        Assert.Contains("`make bench`", lines[cpuLines[0] - 1]);
+        // The dense preset needs less than the default.
+        static double MiB(string quantity) => double.Parse(quantity.TrimEnd('i', 'M'), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(MiB(Manifest.StringMap(Manifest.Single("RuntimeClass", "stencil-dense").Mapping("overhead.podFixed"))["memory"])
+            < MiB(Manifest.StringMap(Manifest.Single("RuntimeClass", "stencil").Mapping("overhead.podFixed"))["memory"]));
     }
 
     [Theory]
@@ -130,9 +139,10 @@ public sealed partial class ManifestTests
             .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1])
             .ToList();
         Assert.Equal(["build/bin/containerd-shim-stencil-v2", "build/bin/stencil", "config/systemd/stencil-factory.service", "build/guest/vmlinux", "build/guest/initrd",
-            "config/configuration.toml", "config/kubernetes/installer/stencil-deploy.sh"], sources);
+            "config/configuration.toml", "config/configuration-dense.toml", "config/kubernetes/installer/stencil-deploy.sh"], sources);
         // Repository files exist; build outputs are named as the Makefile and build-guest.sh name them.
         Assert.True(File.Exists(Path.Combine(RepoPathsRoot, "config", "configuration.toml")));
+        Assert.True(File.Exists(Path.Combine(RepoPathsRoot, "config", "configuration-dense.toml")));
         Assert.Contains("-o $(BIN)", File.ReadAllText(Path.Combine(RepoPathsRoot, "Makefile")));
         var buildGuest = File.ReadAllText(Path.Combine(RepoPathsRoot, "scripts", "build-guest.sh"));
         Assert.Contains("build/guest/vmlinux", buildGuest);

@@ -80,6 +80,11 @@ public sealed class FactoryDaemonUnitTests
             FactoryGrpcService.SettingsDifferences(Daemon, "seccomp sandbox: on; capabilities: chown; tcg translation cache: 16 MiB; mem-merge: off", "pod p"));
         Assert.Equal("seccomp sandbox: the daemon's on, pod p's off; mem-merge: the daemon's off, pod p's on",
             FactoryGrpcService.SettingsDifferences(Daemon, "seccomp sandbox: off; capabilities: chown; tcg translation cache: qemu default; mem-merge: on", "pod p"));
+        // Long texts (a real seccomp option list) are compared whole; only what is quoted back is bounded.
+        var sandbox = "on," + string.Join(',', Enumerable.Repeat("obsolete=deny", 20));
+        Assert.Equal("tcg translation cache: the daemon's qemu default, pod p's 16 MiB", FactoryGrpcService.SettingsDifferences(
+            $"seccomp sandbox: {sandbox}; capabilities: chown; tcg translation cache: qemu default; mem-merge: off",
+            $"seccomp sandbox: {sandbox}; capabilities: chown; tcg translation cache: 16 MiB; mem-merge: off", "pod p"));
         // A text of another shape (another version's) is quoted whole.
         Assert.Equal($"the daemon's clones run with \"{Daemon}\", pod p asks for \"tb 16\"", FactoryGrpcService.SettingsDifferences(Daemon, "tb 16", "pod p"));
     }
