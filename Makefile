@@ -51,7 +51,7 @@ bench-start: build guest
 	@PATH="$$(scripts/containerd-release.sh sid):$$PATH" $(DOTNET) run --project tests/Stencil.Bench -c Release --no-build -- cri-start
 
 ## bench-checkpoint: checkpoint and restore of a pod VM through containerd (size, times; idle and 128 MiB
-## dirtied; diff and full memory), with the newest containerd; ~4 minutes. Also part of `bench`.
+## dirtied; diff and full memory), with the newest containerd; ~2-3 minutes. Also part of `bench`.
 bench-checkpoint: build guest
 	@PATH="$$(scripts/containerd-release.sh sid):$$PATH" $(DOTNET) run --project tests/Stencil.Bench -c Release --no-build -- checkpoint
 

@@ -5,10 +5,10 @@
 # and pool; shim start/delete; shim and pod RSS/PSS; needs the published shim and the guest image,
 # which `make bench` builds first; about 3 minutes on 2 cores under TCG), cri (containerd's CRI plugin:
 # pod start to first exec runc vs stencil, ten pods at once, PSS per idle pod at 1/10/20 pods; same
-# needs; about 2 minutes), density (idle pods: PSS by component with one memory lever per row, the TCG
+# needs; about 6 minutes, with the dense preset's sections), density (idle pods: PSS by component with one memory lever per row, the TCG
 # code buffer's speed cost, 50 idle pods with exec latency; about 8 minutes), ttrpc (unary echo over a
 # unix socket), vm (cold boot vs template clone, PSS per VM, pool hand-over; needs the guest image) and
-# checkpoint (`ctr container checkpoint`/`restore --live` of a pod VM: size and times; about 4 minutes).
+# checkpoint (`ctr container checkpoint`/`restore --live` of a pod VM: size and times; about 2-3 minutes).
 # The shim and cri benchmarks run once per containerd release in BENCH_CONTAINERD (density and checkpoint with the last one) (Debian suites,
 # default "bookworm sid": 1.6 and 2.x, fetched by scripts/containerd-release.sh), one after the other
 # in the same run, so their ratios to runc can be set side by side.

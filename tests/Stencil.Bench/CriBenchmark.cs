@@ -45,7 +45,8 @@ public sealed class CriBenchmark : IBenchmark
         var total = Stopwatch.StartNew();
 
         var host = await BenchHost.ProbeAsync(token);
-        output.WriteLine("cri: Stencil through containerd's CRI plugin (private containerd, handlers runc, stencil (pause container) and stencil-sandbox (sandbox API, containerd 2.x), busybox, real VMs)");
+        output.WriteLine("cri: Stencil through containerd's CRI plugin (private containerd, handlers runc, stencil (pause container), stencil-sandbox (sandbox API, containerd 2.x), " +
+            "stencil-pause (pause image run by crun) and stencil-dense (the dense preset), busybox, real VMs)");
         foreach (var line in host.Describe())
             output.WriteLine($"  {line}");
         output.WriteLine($"  caveat: {host.Cores} cores shared with whatever else runs here; timings are noisy, compare within one run");
@@ -58,7 +59,10 @@ public sealed class CriBenchmark : IBenchmark
         {
             await StartSectionAsync(fixture, pods, output, null, token);
             if (!startOnly)
+            {
                 await ConcurrentSectionAsync(fixture, pods, output, null, token);
+                await ConcurrentSectionAsync(fixture, pods, output, null, StencilCriFixture.DenseHandler, token);
+            }
             // The same two with the node's factory daemon (its socket is the one the fixture's configuration names).
             await using (var daemon = await FactoryDaemonProcess.StartAsync(fixture.ConfigPath, 1, token))
             {
@@ -76,8 +80,8 @@ public sealed class CriBenchmark : IBenchmark
             }
             await MemorySectionAsync(fixture, pods, output, token);
             await MemoryByHandlerSectionAsync(fixture, pods, output, token);
-            await MemoryByComponentSectionAsync(fixture, pods, output, null, token);
-            await MemoryByComponentSectionAsync(fixture, pods, output, DensityBufferMiB, token);
+            await MemoryByComponentSectionAsync(fixture, pods, output, StencilCriFixture.Handler, token);
+            await MemoryByComponentSectionAsync(fixture, pods, output, StencilCriFixture.DenseHandler, token);
         }
         finally
         {
@@ -96,7 +100,8 @@ public sealed class CriBenchmark : IBenchmark
         CancellationToken token)
     {
         // The pause container served by crun (sandbox_container = "runtime") beside the default (the agent's holder).
-        string[] handlers = ["runc", .. StencilHandlers(fixture), StencilCriFixture.PauseRuntimeHandler];
+        // The dense preset only without the daemon: its pods never take the pool's clones (other QEMU settings).
+        string[] handlers = ["runc", .. StencilHandlers(fixture), StencilCriFixture.PauseRuntimeHandler, .. (daemon is null ? [StencilCriFixture.DenseHandler] : Array.Empty<string>())];
         var tag = daemon is null ? "" : "pool-";
         output.WriteLine();
         var warm = Stopwatch.StartNew();
@@ -128,11 +133,11 @@ public sealed class CriBenchmark : IBenchmark
         output.WriteLine();
         output.WriteLine($"1{(daemon is null ? "" : "b")}. RunPodSandbox + CreateContainer + StartContainer until ExecSync `true` answers: {Rounds} pods of each, interleaved, one at a time" +
             (daemon is null ? " (no factory daemon: template clones)" : " (stencil VMs from the factory daemon's pool)"));
-        output.WriteLine($"   {"handler",-10} {"median",7} {"min",6} {"max",6}  samples (s)");
+        output.WriteLine($"   {"handler",-16} {"median",7} {"min",6} {"max",6}  samples (s)");
         foreach (var handler in handlers)
         {
             var v = samples[handler];
-            output.WriteLine($"   {handler,-10} {S(Median(v)),7} {S(v.Min()),6} {S(v.Max()),6}  {string.Join(' ', v.Select(S))}");
+            output.WriteLine($"   {handler,-16} {S(Median(v)),7} {S(v.Min()),6} {S(v.Max()),6}  {string.Join(' ', v.Select(S))}");
         }
         output.WriteLine($"   per CRI call, medians (s): {"handler",-16} {"RunPodSandbox",13} {"Create",7} {"Start",7} {"ExecSync",9}");
         foreach (var handler in handlers)
@@ -239,47 +244,37 @@ public sealed class CriBenchmark : IBenchmark
         output.WriteLine($"   sandbox API vs pause container: {X(sandbox / pause)} ({(pause - sandbox) / 1024:0.0} MiB less per pod)");
     }
 
-    /// <summary>Under TCG, the code buffer size section 1 of the density benchmark finds to meet its per-pod target.</summary>
-    private const int DensityBufferMiB = 16;
-
     private const double CriPodTargetMiB = 75;
 
     /// <summary>
-    /// Twenty idle pause-container pods, their PSS by component (<see cref="PodBreakdown"/>), with the product's
-    /// defaults or with <paramref name="bufferMiB"/> as tcg_translation_cache_mib (the shims read the configuration
-    /// file at each pod start; the buffer is not part of the template, so the same template serves).
+    /// Idle pause-container pods of <paramref name="handler"/> (the default, or the dense preset: config/configuration-dense.toml
+    /// based on the fixture's configuration, so the same template serves), their PSS by component (<see cref="PodBreakdown"/>):
+    /// one pod alone first (what the RuntimeClass overhead must cover: QEMU is in the pod's cgroup), then twenty.
     /// </summary>
-    private static async Task MemoryByComponentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, int? bufferMiB, CancellationToken token)
+    private static async Task MemoryByComponentSectionAsync(StencilCriFixture fixture, List<CriPod> pods, TextWriter output, string handler, CancellationToken token)
     {
         const int count = 20;
-        var original = await File.ReadAllTextAsync(fixture.ConfigPath, token);
-        if (bufferMiB is { } mib)
-        {
-            // The fixture's own file (StencilCriFixture.PrepareAsync) with the one key more.
-            new StencilConfigFile
-            {
-                UseGuestImage = true, TemplatePath = fixture.TemplateDir, StateDir = fixture.StateDir, ShimSocketDir = fixture.SocketDir,
-                HypervisorKeys = $"tcg_translation_cache_mib = {mib}",
-            }.WriteTo(fixture.ConfigPath);
-        }
         try
         {
-            for (var first = 0; first < count; first += StartBatch)
-                await Task.WhenAll(Enumerable.Range(first, StartBatch).Select(i => CriBenchPod.StartAsync(fixture, $"memc-{i}", StencilCriFixture.Handler, pods, token)));
+            await CriBenchPod.StartAsync(fixture, "memc-0", handler, pods, token);
+            await Task.Delay(s_settle, token);
+            var alone = PodBreakdown.Read(pods[0].Id, fixture.SocketDir, fixture.TemplateDir);
+            for (var first = 1; first < count; first += StartBatch)
+                await Task.WhenAll(Enumerable.Range(first, Math.Min(StartBatch, count - first)).Select(i => CriBenchPod.StartAsync(fixture, $"memc-{i}", handler, pods, token)));
             await Task.Delay(s_settle, token);
             var per = pods.Select(p => PodBreakdown.Read(p.Id, fixture.SocketDir, fixture.TemplateDir)).ToList();
             var m = PodBreakdown.Median(per);
             var median = Median(per.Select(p => (double)p.Pod));
             output.WriteLine();
-            output.WriteLine($"3{(bufferMiB is null ? "c" : "d")}. {count} idle pause-container pods ({StencilCriFixture.Handler}), {(bufferMiB is null ? "the product's defaults" : $"tcg_translation_cache_mib = {bufferMiB}")}: " +
-                $"PSS per pod median {MiB(median)} MiB = shim {MiB(m.Shim)}, TCG code {MiB(m.TcgCode)}, QEMU heap {MiB(m.QemuHeap)}, libs {MiB(m.QemuFiles)}, " +
-                $"template shared {MiB(m.TemplateShared)}, guest-written {MiB(m.GuestWritten)}, other {MiB(m.Other)} (medians per column)");
+            output.WriteLine($"3{(handler == StencilCriFixture.Handler ? "c" : "d")}. idle pause-container pods, handler {handler} " +
+                $"({(handler == StencilCriFixture.Handler ? "the product's defaults" : "the dense preset, config/configuration-dense.toml")}): " +
+                $"alone {MiB(alone.Pod)} MiB (TCG code {MiB(alone.TcgCode)}); at {count} pods PSS per pod median {MiB(median)} MiB = shim {MiB(m.Shim)}, TCG code {MiB(m.TcgCode)}, " +
+                $"QEMU heap {MiB(m.QemuHeap)}, libs {MiB(m.QemuFiles)}, template shared {MiB(m.TemplateShared)}, guest-written {MiB(m.GuestWritten)}, other {MiB(m.Other)} (medians per column)");
             output.WriteLine($"   target: PSS per idle CRI pod <= {CriPodTargetMiB:0} MiB at {count} pods: {MiB(median)} MiB {(median / 1024 <= CriPodTargetMiB ? "PASS" : "FAIL")}");
         }
         finally
         {
             await CriBenchPod.RemoveAllAsync(pods, token);
-            await File.WriteAllTextAsync(fixture.ConfigPath, original, CancellationToken.None);
         }
     }
 
