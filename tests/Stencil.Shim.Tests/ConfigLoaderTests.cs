@@ -204,7 +204,7 @@ public sealed class ConfigLoaderTests
     {
         var ex = Assert.Throws<StencilException>(() => ConfigLoader.Parse("debug = true\n", "c.toml"));
 
-        Assert.Equal("c.toml: unknown key debug = true outside any section; the sections are [hypervisor], [factory], [agent], [runtime]", ex.Message);
+        Assert.Equal("c.toml: unknown key debug = true outside any section; the sections are [hypervisor], [factory], [agent], [runtime], and the only key outside them is base", ex.Message);
     }
 
     [Theory]

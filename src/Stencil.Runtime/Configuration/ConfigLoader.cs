@@ -120,7 +120,8 @@ public static class ConfigLoader
             if (!ConfigSchema.Sections.Contains(sectionName))
             {
                 var what = sectionValue is TomlTable ? $"section [{sectionName}]" : $"key {sectionName} = {ConfigSchema.Format(sectionValue)} outside any section";
-                throw StencilException.InvalidArgument($"{source}: unknown {what}; the sections are {string.Join(", ", ConfigSchema.Sections.Select(s => $"[{s}]"))}");
+                throw StencilException.InvalidArgument($"{source}: unknown {what}; the sections are {string.Join(", ", ConfigSchema.Sections.Select(s => $"[{s}]"))}" +
+                    (sectionValue is TomlTable ? "" : $", and the only key outside them is {BaseKey}"));
             }
             if (sectionValue is not TomlTable section)
                 throw StencilException.InvalidArgument($"{source}: {sectionName} = {ConfigSchema.Format(sectionValue)}: expected a section [{sectionName}]");
