@@ -122,12 +122,7 @@ public sealed partial class PodRuntime
             init.Forwarder = StdioForwarder.Start(vm.Agent, request.Id, null, request.Stdio, _log, outputs);
             outputs = null;
             init.Waiter = WaitForExitAsync(vm, init);
-            lock (_gate)
-            {
-                _creating.Remove(request.Id);
-                _containers.Add(request.Id, container);
-            }
-            Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, init.Pid));
+            AddCreated(request, container, init.Pid);
             _log.Info($"container {request.Id} restored from {folder} (memory {record.Vm.Memory}): root disk {diskMs:F0} ms, " +
                 $"vm {vm.StartupTime.TotalMilliseconds:F0} ms, all {clock.Elapsed.TotalMilliseconds:F0} ms");
             return init.Pid;

@@ -77,12 +77,7 @@ public sealed partial class PodRuntime
                 container.PendingStart = new PendingStart(DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(steps.TotalMilliseconds), vm.Origin, vmMs, storageMs, guestCreateMs);
             else if (TakeSandboxVmStart() is { } sandboxStart)
                 container.PendingStart = sandboxStart with { StorageMs = storageMs, GuestCreateMs = guestCreateMs };
-            lock (_gate)
-            {
-                _creating.Remove(request.Id);
-                _containers.Add(request.Id, container);
-            }
-            Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, init.Pid));
+            AddCreated(request, container, init.Pid);
             _log.Info($"container {request.Id} created in the guest (pid {pid}; task pid {init.Pid}, the pod's holder on the host)");
             _log.Debug($"container {request.Id} create: {steps}; in the guest: {StepTimes.Format(created.GuestSteps)}");
             return init.Pid;
@@ -100,5 +95,16 @@ public sealed partial class PodRuntime
             _storage.Remove(container);
             throw;
         }
+    }
+
+    /// <summary>A container made (created or restored) becomes the pod's, and containerd hears of it.</summary>
+    private void AddCreated(CreateContainerRequest request, PodContainer container, uint pid)
+    {
+        lock (_gate)
+        {
+            _creating.Remove(request.Id);
+            _containers.Add(request.Id, container);
+        }
+        Publish(new TaskCreated(DateTimeOffset.UtcNow, request.Id, request.Bundle, request.RootfsMounts, request.Stdio, pid));
     }
 }
